@@ -1,0 +1,84 @@
+/*
+** mlrec.c: the entry point of the mlrec SQLite extension, a movie
+** recommender that lives inside the database.
+**
+**     .load ./mlrec
+**     SELECT * FROM similar_movies(260, 10);      -- item-item cosine kNN
+**     SELECT train_mf('{"factors": 64}');         -- biased matrix factorisation
+**     SELECT predict(1, 260);                     -- predicted rating
+**     SELECT * FROM recommend(1, 10);             -- top-k unseen movies
+**     SELECT * FROM mlrec_models;                 -- what is in memory
+**     SELECT mlrec_config('{"ratings_table": "my_ratings"}');
+**     SELECT mlrec_version();
+**
+** It reads a ratings(userId, movieId, rating) table in the MovieLens layout
+** (names configurable with mlrec_config()).  Everything it derives is kept
+** in memory per connection, in one MlrecState object (see mlrec.h) shared
+** by all the registrations below; the last registration to go frees it.
+*/
+#include "mlrec.h"
+SQLITE_EXTENSION_INIT1
+#include <string.h>
+
+void mlrecStateRef(MlrecState *p){
+  p->nRef++;
+}
+
+/* Destructor of the client data of every registration. */
+void mlrecStateUnref(void *pArg){
+  MlrecState *p = (MlrecState*)pArg;
+  if( p==0 || --p->nRef>0 ) return;
+  mlrecRatingsUnref(p->pRatings);
+  mlrecModelUnref(p->pModel);
+  mlrecConfigClear(&p->cfg);
+  sqlite3_free(p);
+}
+
+/* mlrec_version(): the version of the extension, e.g. '0.1.0'. */
+static void versionFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  (void)argc;
+  (void)argv;
+  sqlite3_result_text(ctx, MLREC_VERSION, -1, SQLITE_STATIC);
+}
+
+static int registerAll(sqlite3 *db, MlrecState *p){
+  int rc;
+  /* A pure function of nothing: safe anywhere, in views and triggers too. */
+  rc = sqlite3_create_function(db, "mlrec_version", 0,
+         SQLITE_UTF8|SQLITE_DETERMINISTIC|SQLITE_INNOCUOUS, 0,
+         versionFunc, 0, 0);
+  if( rc==SQLITE_OK ) rc = mlrecRegisterConfig(db, p);
+  if( rc==SQLITE_OK ) rc = mlrecRegisterTrain(db, p);
+  if( rc==SQLITE_OK ) rc = mlrecRegisterSimilarMovies(db, p);
+  if( rc==SQLITE_OK ) rc = mlrecRegisterRecommend(db, p);
+  if( rc==SQLITE_OK ) rc = mlrecRegisterModels(db, p);
+  return rc;
+}
+
+#ifdef _WIN32
+__declspec(dllexport)
+#endif
+int sqlite3_mlrec_init(
+  sqlite3 *db,
+  char **pzErrMsg,
+  const sqlite3_api_routines *pApi
+){
+  MlrecState *p;
+  int rc;
+  SQLITE_EXTENSION_INIT2(pApi);
+  /* sqlite3_db_name() (used to watch for changes) arrived in 3.39.0 */
+  if( sqlite3_libversion_number()<3039000 ){
+    *pzErrMsg = sqlite3_mprintf("mlrec needs SQLite 3.39.0 or later, not %s",
+                                sqlite3_libversion());
+    return SQLITE_ERROR;
+  }
+  p = sqlite3_malloc64(sizeof(*p));
+  if( p==0 ) return SQLITE_NOMEM;
+  memset(p, 0, sizeof(*p));
+  p->db = db;
+  p->nRef = 1;   /* held until the end of this function */
+  rc = mlrecConfigInit(&p->cfg);
+  if( rc==SQLITE_OK ) rc = registerAll(db, p);
+  mlrecStateUnref(p);
+  return rc;
+}

@@ -1,0 +1,236 @@
+/*
+** mlrec.h: types and functions shared by the source files of the mlrec
+** SQLite extension.
+**
+** The extension keeps all of its state per database connection in one
+** MlrecState object.  That object is the client data of every function and
+** virtual table module the extension registers; it is reference counted and
+** freed with the last registration (when the connection closes).
+**
+** The state caches two things derived from the user's tables:
+**
+**   MlrecRatings  an immutable in-memory snapshot of the ratings table,
+**                 indexed by user and by movie (ratings.c).  Item-item
+**                 cosine neighbours (knn.c) are computed straight from it.
+**   MlrecModel    the biased matrix factorisation trained by train_mf()
+**                 (mf.c), used by predict() and recommend().
+**
+** Both are reference counted so that a cursor or a training run can keep
+** using an object while the state moves on to a newer one.
+*/
+#ifndef MLREC_H
+#define MLREC_H
+
+#include "sqlite3ext.h"
+SQLITE_EXTENSION_INIT3
+
+#include <stddef.h>
+
+#define MLREC_VERSION "0.1.0"
+
+typedef sqlite3_int64 i64;
+typedef sqlite3_uint64 u64;
+
+/* Names of the table and columns the extension reads; see mlrec_config(). */
+typedef struct MlrecConfig MlrecConfig;
+struct MlrecConfig {
+  char *zRatings;     /* ratings table, default "ratings" */
+  char *zUser;        /* user id column, default "userId" */
+  char *zMovie;       /* movie id column, default "movieId" */
+  char *zRating;      /* rating column, default "rating" */
+};
+
+/*
+** A snapshot of the ratings table.  Users and movies are renumbered densely
+** in ascending order of their ids, so a smaller index means a smaller id.
+** Ratings are stored twice, grouped by user (rows sorted by movie) and
+** grouped by movie (rows sorted by user), as compressed sparse rows.
+*/
+typedef struct MlrecRatings MlrecRatings;
+struct MlrecRatings {
+  int nRef;
+  int nUser, nItem;
+  i64 nRating;
+  i64 *aUserId;          /* nUser ids, ascending */
+  i64 *aItemId;          /* nItem ids, ascending */
+  i64 *aUserStart;       /* nUser+1 offsets into aUserItem/aUserValue */
+  int *aUserItem;        /* movie index of each rating, by user */
+  float *aUserValue;     /* rating value, by user */
+  i64 *aItemStart;       /* nItem+1 offsets into aItemUser/aItemValue */
+  int *aItemUser;        /* user index of each rating, by movie */
+  float *aItemValue;     /* rating value, by movie */
+  double *aItemNorm;     /* Euclidean norm of each movie's rating vector */
+  double rMin, rMax;     /* smallest and largest rating */
+  double rMean;          /* mean rating */
+  u64 hash;              /* order-independent hash of the table's content */
+  i64 loadedAt;          /* unix time of the load */
+  double seconds;        /* time the load took */
+};
+
+/* Options of train_mf(); see mf.c for their meaning and ranges. */
+typedef struct MlrecMfOptions MlrecMfOptions;
+struct MlrecMfOptions {
+  i64 nFactor;
+  i64 nEpoch;
+  double learningRate;
+  double regularization;
+  double biasRegularization;
+  double initStd;
+  i64 seed;
+};
+
+/* A trained biased matrix factorisation model. */
+typedef struct MlrecModel MlrecModel;
+struct MlrecModel {
+  int nRef;
+  MlrecMfOptions opt;
+  int nUser, nItem, nFactor;
+  i64 *aUserId;          /* ids of the users it was trained on, ascending */
+  i64 *aItemId;          /* ids of the movies it was trained on, ascending */
+  double mu;             /* global mean rating */
+  float *aUserBias;      /* nUser */
+  float *aItemBias;      /* nItem */
+  float *aUserFactor;    /* nUser x nFactor, row-major */
+  float *aItemFactor;    /* nItem x nFactor, row-major */
+  double rMin, rMax;     /* rating scale of the training data, for clipping */
+  i64 nRating;           /* ratings trained on */
+  u64 dataHash;          /* MlrecRatings.hash of the training data */
+  double rmse;           /* RMSE on the training data after the last epoch */
+  double seconds;        /* training time */
+  i64 trainedAt;         /* unix time */
+};
+
+/* Per-connection state: the client data of every registration. */
+typedef struct MlrecState MlrecState;
+struct MlrecState {
+  sqlite3 *db;
+  int nRef;              /* registrations holding this object */
+  MlrecConfig cfg;
+  MlrecRatings *pRatings;  /* last snapshot of the ratings table, or NULL */
+  u64 dataVersion;       /* mlrecDataVersion() when pRatings was checked */
+  MlrecModel *pModel;    /* last model trained, or NULL */
+};
+
+/* One result row of a top-k selection. */
+typedef struct MlrecHit MlrecHit;
+struct MlrecHit {
+  double key;            /* ranking key: larger is better */
+  double score;          /* value reported to the user */
+  int idx;               /* dense movie index; smaller wins ties */
+};
+
+/* A bounded selection of the k best hits (topk.c). */
+typedef struct MlrecTopK MlrecTopK;
+struct MlrecTopK {
+  MlrecHit *a;           /* binary heap, worst hit at a[0] */
+  int n;                 /* hits held */
+  int k;                 /* capacity */
+};
+
+/* mlrec.c: the entry point and the per-connection state */
+void mlrecStateRef(MlrecState*);
+void mlrecStateUnref(void*);
+
+/* util.c: small helpers shared by every file */
+void mlrecSetError(char **pzErr, const char *zFormat, ...);
+void mlrecResultError(sqlite3_context*, int rc, const char *zErr);
+const char *mlrecTypeName(int eType);
+int mlrecArgToId(sqlite3_value*, i64 *piOut);
+int mlrecArgToK(sqlite3_value*, i64 *piOut);
+i64 mlrecNow(void);
+void mlrecFormatTime(i64 t, char *zBuf, int nBuf);
+double mlrecClock(void);
+
+/* util.c: honouring sqlite3_interrupt() during long computations */
+typedef struct MlrecInterrupt MlrecInterrupt;
+struct MlrecInterrupt {
+  sqlite3_stmt *pProbe;  /* cheap statement stepped to see the interrupt */
+};
+int mlrecInterruptBegin(sqlite3*, MlrecInterrupt*);
+int mlrecInterrupted(MlrecInterrupt*);
+void mlrecInterruptEnd(MlrecInterrupt*);
+
+/* config.c: mlrec_config() and JSON option parsing */
+typedef struct MlrecOption MlrecOption;
+struct MlrecOption {
+  const char *zName;
+  char eType;            /* 'i' integer, 'r' real, 's' text */
+  double rMin, rMax;     /* valid range of a number */
+  size_t offset;         /* where the value goes in the output struct */
+};
+int mlrecParseOptions(sqlite3*, const char *zFunc, sqlite3_value *pJson,
+                      const MlrecOption *aOpt, int nOpt, void *pOut,
+                      char **pzErr);
+int mlrecConfigInit(MlrecConfig*);
+void mlrecConfigClear(MlrecConfig*);
+int mlrecRegisterConfig(sqlite3*, MlrecState*);
+
+/* ratings.c: the in-memory snapshot of the ratings table */
+int mlrecRatingsCurrent(MlrecState*, MlrecRatings **ppOut, char **pzErr);
+void mlrecRatingsUnref(MlrecRatings*);
+void mlrecForgetRatings(MlrecState*);
+int mlrecFindId(const i64 *aId, int nId, i64 iId);
+
+/* topk.c */
+int mlrecTopKInit(MlrecTopK*, int k);
+void mlrecTopKPush(MlrecTopK*, double key, double score, int idx);
+int mlrecTopKWorse(const MlrecTopK*, double key, int idx);
+void mlrecTopKSort(MlrecTopK*);
+void mlrecTopKFree(MlrecTopK*);
+
+/* knn.c: item-item cosine neighbours */
+typedef struct MlrecKnnScratch MlrecKnnScratch;
+int mlrecSimilar(const MlrecRatings*, int iItem, MlrecTopK *pOut,
+                 MlrecKnnScratch **ppScratch);
+void mlrecKnnScratchFree(MlrecKnnScratch*);
+
+/* mf.c: biased matrix factorisation */
+extern const MlrecOption mlrecMfOptionSpec[];
+extern const int mlrecMfOptionCount;
+void mlrecMfDefaults(MlrecMfOptions*);
+int mlrecMfTrain(sqlite3*, const MlrecRatings*, const MlrecMfOptions*,
+                 MlrecModel **ppOut, char **pzErr);
+void mlrecModelUnref(MlrecModel*);
+double mlrecModelPredict(const MlrecModel*, int iUser, int iItem);
+double mlrecModelClip(const MlrecModel*, double r);
+char *mlrecMfOptionsJson(const MlrecMfOptions*);
+
+/* train.c: train_mf(), predict() and the model every caller shares */
+int mlrecCurrentModel(MlrecState*, MlrecModel **ppOut, char **pzErr);
+int mlrecRegisterTrain(sqlite3*, MlrecState*);
+
+/* tvf.c: the virtual table shared by similar_movies() and recommend() */
+typedef struct MlrecTvfRow MlrecTvfRow;
+struct MlrecTvfRow {
+  i64 iMovie;
+  double rScore;
+};
+typedef struct MlrecTvfCursor MlrecTvfCursor;
+struct MlrecTvfCursor {
+  sqlite3_vtab_cursor base;  /* base class, must be first */
+  MlrecState *pState;
+  MlrecRatings *pRatings;    /* snapshot read at the first xFilter */
+  void *pWork;               /* work space of xCompute, kept across xFilter */
+  i64 iArg;                  /* the id argument */
+  i64 k;                     /* the k argument */
+  MlrecTvfRow *aRow;         /* results, best first */
+  int nRow;
+  int iRow;                  /* current row */
+};
+typedef struct MlrecTvf MlrecTvf;
+struct MlrecTvf {
+  const char *zName;         /* "similar_movies" */
+  const char *zArg;          /* name of the id argument, "movie_id" */
+  const char *zExample;      /* arguments of an example call, "260, 10" */
+  int (*xCompute)(MlrecTvfCursor*, char **pzErr);  /* fill aRow, nRow */
+  void (*xFreeWork)(void*);  /* destructor of pWork */
+};
+int mlrecRegisterTvf(sqlite3*, MlrecState*, const MlrecTvf*);
+int mlrecTvfReserve(MlrecTvfCursor*, int n);
+
+/* similar_movies.c, recommend.c, models.c: table-valued functions */
+int mlrecRegisterSimilarMovies(sqlite3*, MlrecState*);
+int mlrecRegisterRecommend(sqlite3*, MlrecState*);
+int mlrecRegisterModels(sqlite3*, MlrecState*);
+
+#endif /* MLREC_H */

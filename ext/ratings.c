@@ -1,0 +1,521 @@
+/*
+** ratings.c: reads the ratings table into an immutable in-memory snapshot.
+**
+** The table is read with one statement
+**
+**     SELECT "userId", "movieId", "rating" FROM "ratings"
+**
+** (names from mlrec_config(), quoted as identifiers; a view works too).
+** Ids must be integers (a REAL with an integral value is accepted), ratings
+** finite numbers.  Anything else, and two ratings for the same (user,
+** movie), is an error that names the offending row: the extension never
+** guesses what a bad row meant.
+**
+** HOW IT WORKS
+**
+** While scanning, ids are mapped to dense indexes in the order they are
+** first seen (an open-addressing hash map) and each row is appended to
+** three compact arrays (user index, movie index, rating as float).  Then
+** the indexes are renumbered in ascending order of id, and two counting
+** sorts build the compressed sparse rows by user and by movie, each sorted
+** by the other index.  Memory stays around 20 bytes per rating, with no
+** per-row allocation.
+**
+** Freshness: the state remembers a "data version" of the connection
+** (sqlite3_total_changes64() for this connection's own writes, including
+** uncommitted ones, and SQLITE_FCNTL_DATA_VERSION of every attached
+** database for commits by anyone).  While it is unchanged, the snapshot is
+** current.  When it changes, the table is read again; if its content hash is
+** the same, the old snapshot (and anything derived from it) is kept.
+*/
+#include "mlrec.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static u64 mix64(u64 x){
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x>>30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x>>27)) * 0x94d049bb133111ebULL;
+  return x ^ (x>>31);
+}
+
+/* A value that changes whenever any database of the connection may have. */
+static u64 dataVersion(sqlite3 *db){
+  u64 h = mix64((u64)sqlite3_total_changes64(db));
+  const char *zDb;
+  int i;
+  for(i=0; (zDb = sqlite3_db_name(db, i))!=0; i++){
+    unsigned int v = 0;
+    sqlite3_file_control(db, zDb, SQLITE_FCNTL_DATA_VERSION, &v);
+    h = mix64(h ^ ((u64)i<<32 | v));
+  }
+  return h;
+}
+
+/* Hash of one row; the table's hash is the sum, so row order is irrelevant. */
+static u64 rowHash(i64 iUser, i64 iItem, double r){
+  u64 bits;
+  memcpy(&bits, &r, sizeof(bits));
+  return mix64(mix64(mix64((u64)iUser) ^ (u64)iItem) ^ bits);
+}
+
+/*
+** IdMap: distinct ids in the order first seen, with a hash table from id to
+** that position.
+*/
+typedef struct IdMap IdMap;
+struct IdMap {
+  i64 *aId;        /* distinct ids, in first-seen order */
+  int nId;
+  int *aSlot;      /* hash table of positions in aId; -1 = empty */
+  u64 nSlot;       /* power of two, more than twice nId */
+};
+
+static int idMapGrow(IdMap *p){
+  u64 nNew = p->nSlot ? p->nSlot*2 : 1024;
+  int *aSlot;
+  i64 *aId;
+  u64 i;
+  if( nNew/2 > 0x7fffffff ) return SQLITE_FULL;
+  aSlot = sqlite3_malloc64(nNew*sizeof(int));
+  aId = sqlite3_realloc64(p->aId, (nNew/2)*sizeof(i64));
+  if( aSlot==0 || aId==0 ){
+    sqlite3_free(aSlot);
+    if( aId ) p->aId = aId;
+    return SQLITE_NOMEM;
+  }
+  p->aId = aId;
+  memset(aSlot, 0xff, nNew*sizeof(int));
+  for(i=0; i<(u64)p->nId; i++){
+    u64 h = mix64((u64)aId[i]) & (nNew-1);
+    while( aSlot[h]>=0 ) h = (h+1) & (nNew-1);
+    aSlot[h] = (int)i;
+  }
+  sqlite3_free(p->aSlot);
+  p->aSlot = aSlot;
+  p->nSlot = nNew;
+  return SQLITE_OK;
+}
+
+/* Store in *piOut the position of iId, adding it if new. */
+static int idMapIndex(IdMap *p, i64 iId, int *piOut){
+  u64 h;
+  if( (u64)p->nId*2 >= p->nSlot ){
+    int rc = idMapGrow(p);
+    if( rc!=SQLITE_OK ) return rc;
+  }
+  h = mix64((u64)iId) & (p->nSlot-1);
+  while( p->aSlot[h]>=0 ){
+    if( p->aId[p->aSlot[h]]==iId ){
+      *piOut = p->aSlot[h];
+      return SQLITE_OK;
+    }
+    h = (h+1) & (p->nSlot-1);
+  }
+  p->aSlot[h] = p->nId;
+  p->aId[p->nId] = iId;
+  *piOut = p->nId++;
+  return SQLITE_OK;
+}
+
+static void idMapFree(IdMap *p){
+  sqlite3_free(p->aId);
+  sqlite3_free(p->aSlot);
+  memset(p, 0, sizeof(*p));
+}
+
+/* The rows of the table as read, before sorting. */
+typedef struct Triples Triples;
+struct Triples {
+  int *aUser, *aItem;   /* first-seen positions in the IdMaps */
+  float *aValue;
+  i64 n, nAlloc;
+};
+
+static int triplesAppend(Triples *p, int iUser, int iItem, float r){
+  if( p->n==p->nAlloc ){
+    i64 nNew = p->nAlloc ? p->nAlloc*2 : 4096;
+    int *aUser = sqlite3_realloc64(p->aUser, nNew*sizeof(int));
+    int *aItem = aUser ? sqlite3_realloc64(p->aItem, nNew*sizeof(int)) : 0;
+    float *aValue = aItem ? sqlite3_realloc64(p->aValue, nNew*sizeof(float)) : 0;
+    if( aUser ) p->aUser = aUser;
+    if( aItem ) p->aItem = aItem;
+    if( aValue==0 ) return SQLITE_NOMEM;
+    p->aValue = aValue;
+    p->nAlloc = nNew;
+  }
+  p->aUser[p->n] = iUser;
+  p->aItem[p->n] = iItem;
+  p->aValue[p->n] = r;
+  p->n++;
+  return SQLITE_OK;
+}
+
+static void triplesFree(Triples *p){
+  sqlite3_free(p->aUser);
+  sqlite3_free(p->aItem);
+  sqlite3_free(p->aValue);
+  memset(p, 0, sizeof(*p));
+}
+
+void mlrecRatingsUnref(MlrecRatings *p){
+  if( p==0 || --p->nRef>0 ) return;
+  sqlite3_free(p->aUserId);
+  sqlite3_free(p->aItemId);
+  sqlite3_free(p->aUserStart);
+  sqlite3_free(p->aUserItem);
+  sqlite3_free(p->aUserValue);
+  sqlite3_free(p->aItemStart);
+  sqlite3_free(p->aItemUser);
+  sqlite3_free(p->aItemValue);
+  sqlite3_free(p->aItemNorm);
+  sqlite3_free(p);
+}
+
+/* Position of iId in the ascending array aId[nId], or -1. */
+int mlrecFindId(const i64 *aId, int nId, i64 iId){
+  int lo = 0, hi = nId-1;
+  while( lo<=hi ){
+    int mid = lo + (hi-lo)/2;
+    if( aId[mid]<iId ) lo = mid+1;
+    else if( aId[mid]>iId ) hi = mid-1;
+    else return mid;
+  }
+  return -1;
+}
+
+typedef struct IdPos IdPos;
+struct IdPos { i64 id; int pos; };
+
+static int cmpIdPos(const void *a, const void *b){
+  i64 x = ((const IdPos*)a)->id, y = ((const IdPos*)b)->id;
+  return (x>y) - (x<y);
+}
+
+/*
+** Sort the ids of pMap ascending into a new array *paSorted and fill
+** aRemap[firstSeenPosition] = sortedPosition.
+*/
+static int sortIds(const IdMap *pMap, i64 **paSorted, int *aRemap){
+  IdPos *a = sqlite3_malloc64(sizeof(IdPos)*(pMap->nId+1));
+  i64 *aSorted = sqlite3_malloc64(sizeof(i64)*(pMap->nId+1));
+  int i;
+  if( a==0 || aSorted==0 ){
+    sqlite3_free(a);
+    sqlite3_free(aSorted);
+    return SQLITE_NOMEM;
+  }
+  for(i=0; i<pMap->nId; i++){
+    a[i].id = pMap->aId[i];
+    a[i].pos = i;
+  }
+  qsort(a, pMap->nId, sizeof(IdPos), cmpIdPos);
+  for(i=0; i<pMap->nId; i++){
+    aSorted[i] = a[i].id;
+    aRemap[a[i].pos] = i;
+  }
+  sqlite3_free(a);
+  *paSorted = aSorted;
+  return SQLITE_OK;
+}
+
+/* Offsets of a CSR from counts: aStart[i] = sum of aIndex==j for j<i. */
+static i64 *countStarts(const int *aIndex, i64 n, int nGroup){
+  i64 *aStart = sqlite3_malloc64(sizeof(i64)*((i64)nGroup+1));
+  i64 k;
+  int i;
+  if( aStart==0 ) return 0;
+  memset(aStart, 0, sizeof(i64)*((i64)nGroup+1));
+  for(k=0; k<n; k++) aStart[aIndex[k]+1]++;
+  for(i=0; i<nGroup; i++) aStart[i+1] += aStart[i];
+  return aStart;
+}
+
+/*
+** Build the two CSR layouts of p from the scanned rows pT, whose user and
+** movie positions are already renumbered.  Frees the arrays of pT.
+*/
+static int buildCsr(MlrecRatings *p, Triples *pT){
+  i64 n = pT->n, k;
+  i64 *aNext;
+  int u, i;
+  p->aUserStart = countStarts(pT->aUser, n, p->nUser);
+  p->aItemStart = countStarts(pT->aItem, n, p->nItem);
+  p->aUserItem = sqlite3_malloc64(sizeof(int)*(n+1));
+  p->aUserValue = sqlite3_malloc64(sizeof(float)*(n+1));
+  aNext = sqlite3_malloc64(sizeof(i64)*((i64)(p->nUser > p->nItem ?
+                                               p->nUser : p->nItem)+1));
+  if( !p->aUserStart || !p->aItemStart || !p->aUserItem || !p->aUserValue
+   || !aNext ){
+    sqlite3_free(aNext);
+    return SQLITE_NOMEM;
+  }
+  /* Group by user, in table order within a user. */
+  memcpy(aNext, p->aUserStart, sizeof(i64)*p->nUser);
+  for(k=0; k<n; k++){
+    i64 pos = aNext[pT->aUser[k]]++;
+    p->aUserItem[pos] = pT->aItem[k];
+    p->aUserValue[pos] = pT->aValue[k];
+  }
+  triplesFree(pT);
+  p->aItemUser = sqlite3_malloc64(sizeof(int)*(n+1));
+  p->aItemValue = sqlite3_malloc64(sizeof(float)*(n+1));
+  if( p->aItemUser==0 || p->aItemValue==0 ){
+    sqlite3_free(aNext);
+    return SQLITE_NOMEM;
+  }
+  /* Group by movie; visiting users in order sorts each movie's row. */
+  memcpy(aNext, p->aItemStart, sizeof(i64)*p->nItem);
+  for(u=0; u<p->nUser; u++){
+    for(k=p->aUserStart[u]; k<p->aUserStart[u+1]; k++){
+      i64 pos = aNext[p->aUserItem[k]]++;
+      p->aItemUser[pos] = u;
+      p->aItemValue[pos] = p->aUserValue[k];
+    }
+  }
+  /* Regroup by user from the movie rows, which sorts each user's row. */
+  memcpy(aNext, p->aUserStart, sizeof(i64)*p->nUser);
+  for(i=0; i<p->nItem; i++){
+    for(k=p->aItemStart[i]; k<p->aItemStart[i+1]; k++){
+      i64 pos = aNext[p->aItemUser[k]]++;
+      p->aUserItem[pos] = i;
+      p->aUserValue[pos] = p->aItemValue[k];
+    }
+  }
+  sqlite3_free(aNext);
+  return SQLITE_OK;
+}
+
+/* Error if some user rated some movie twice (rows are sorted by movie). */
+static int checkDuplicates(const MlrecRatings *p, const MlrecConfig *pCfg,
+                           char **pzErr){
+  int u;
+  i64 k;
+  for(u=0; u<p->nUser; u++){
+    for(k=p->aUserStart[u]+1; k<p->aUserStart[u+1]; k++){
+      if( p->aUserItem[k]==p->aUserItem[k-1] ){
+        mlrecSetError(pzErr, "mlrec: table %s has more than one rating "
+          "for %s=%lld, %s=%lld; keep one rating per (user, movie), e.g. "
+          "with a UNIQUE index", pCfg->zRatings, pCfg->zUser, p->aUserId[u],
+          pCfg->zMovie, p->aItemId[p->aUserItem[k]]);
+        return SQLITE_ERROR;
+      }
+    }
+  }
+  return SQLITE_OK;
+}
+
+/* Norms of the movie vectors and the range and mean of the ratings. */
+static int computeStatistics(MlrecRatings *p){
+  double rSum = 0.0;
+  i64 k;
+  int i;
+  p->aItemNorm = sqlite3_malloc64(sizeof(double)*((i64)p->nItem+1));
+  if( p->aItemNorm==0 ) return SQLITE_NOMEM;
+  p->rMin = p->nRating ? p->aItemValue[0] : 0.0;
+  p->rMax = p->rMin;
+  for(i=0; i<p->nItem; i++){
+    double rSq = 0.0;
+    for(k=p->aItemStart[i]; k<p->aItemStart[i+1]; k++){
+      double r = p->aItemValue[k];
+      rSq += r*r;
+      rSum += r;
+      if( r<p->rMin ) p->rMin = r;
+      if( r>p->rMax ) p->rMax = r;
+    }
+    p->aItemNorm[i] = sqrt(rSq);
+  }
+  p->rMean = p->nRating ? rSum/(double)p->nRating : 0.0;
+  return SQLITE_OK;
+}
+
+/* Describe value pVal for an error message, e.g. "text '1'". */
+static char *describeValue(sqlite3_value *pVal){
+  switch( sqlite3_value_type(pVal) ){
+    case SQLITE_TEXT:
+      return sqlite3_mprintf("text %.40Q", sqlite3_value_text(pVal));
+    case SQLITE_BLOB:
+      return sqlite3_mprintf("a blob of %d bytes", sqlite3_value_bytes(pVal));
+    case SQLITE_FLOAT:
+      return sqlite3_mprintf("%!.17g", sqlite3_value_double(pVal));
+    default:
+      return sqlite3_mprintf("%s", mlrecTypeName(sqlite3_value_type(pVal)));
+  }
+}
+
+/* Read an id from column iCol of the current row of pStmt. */
+static int readId(sqlite3_stmt *pStmt, int iCol, const char *zTable,
+                  const char *zCol, i64 iRow, i64 *piOut, char **pzErr){
+  sqlite3_value *pVal = sqlite3_column_value(pStmt, iCol);
+  char *zVal;
+  if( mlrecArgToId(pVal, piOut)==SQLITE_OK ) return SQLITE_OK;
+  zVal = describeValue(pVal);
+  mlrecSetError(pzErr, "mlrec: %s.%s must be an integer id, got %s in row "
+    "%lld of the table (declare the column INTEGER; see "
+    "sql/load_movielens.sql)", zTable, zCol, zVal ? zVal : "?", iRow);
+  sqlite3_free(zVal);
+  return SQLITE_ERROR;
+}
+
+/* Read the rating in column 2 of the current row of pStmt. */
+static int readRating(sqlite3_stmt *pStmt, const MlrecConfig *pCfg,
+                      i64 iUser, i64 iItem, double *prOut, char **pzErr){
+  sqlite3_value *pVal = sqlite3_column_value(pStmt, 2);
+  int eType = sqlite3_value_type(pVal);
+  char *zVal;
+  if( eType==SQLITE_INTEGER || eType==SQLITE_FLOAT ){
+    double r = sqlite3_value_double(pVal);
+    /* |r| < 1e30 also rules out infinities and keeps float conversion finite */
+    if( r>-1e30 && r<1e30 ){
+      *prOut = r;
+      return SQLITE_OK;
+    }
+  }
+  zVal = describeValue(pVal);
+  mlrecSetError(pzErr, "mlrec: %s.%s must be a finite number, got %s for "
+    "%s=%lld, %s=%lld", pCfg->zRatings, pCfg->zRating, zVal ? zVal : "?",
+    pCfg->zUser, iUser, pCfg->zMovie, iItem);
+  sqlite3_free(zVal);
+  return SQLITE_ERROR;
+}
+
+/*
+** Step pStmt to the end, mapping ids into the two maps and appending rows
+** to pT.  Sets *pHash to the content hash.
+*/
+static int scanRows(sqlite3_stmt *pStmt, const MlrecConfig *pCfg,
+                    IdMap *pUsers, IdMap *pItems, Triples *pT, u64 *pHash,
+                    char **pzErr){
+  u64 hash = 0;
+  int rc;
+  while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
+    i64 iUser, iItem;
+    double r;
+    int u, i;
+    rc = readId(pStmt, 0, pCfg->zRatings, pCfg->zUser, pT->n+1, &iUser, pzErr);
+    if( rc==SQLITE_OK ){
+      rc = readId(pStmt, 1, pCfg->zRatings, pCfg->zMovie, pT->n+1, &iItem,
+                  pzErr);
+    }
+    if( rc==SQLITE_OK ) rc = readRating(pStmt, pCfg, iUser, iItem, &r, pzErr);
+    if( rc==SQLITE_OK ) rc = idMapIndex(pUsers, iUser, &u);
+    if( rc==SQLITE_OK ) rc = idMapIndex(pItems, iItem, &i);
+    if( rc==SQLITE_OK ) rc = triplesAppend(pT, u, i, (float)r);
+    if( rc!=SQLITE_OK ) return rc;
+    hash += rowHash(iUser, iItem, r);
+  }
+  *pHash = hash + mix64((u64)pT->n);
+  return rc==SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Renumber users and movies by ascending id and build the layouts. */
+static int buildSnapshot(MlrecRatings *p, IdMap *pUsers, IdMap *pItems,
+                         Triples *pT){
+  int *aRemapUser = sqlite3_malloc64(sizeof(int)*((i64)pUsers->nId+1));
+  int *aRemapItem = sqlite3_malloc64(sizeof(int)*((i64)pItems->nId+1));
+  int rc = SQLITE_NOMEM;
+  i64 k;
+  p->nUser = pUsers->nId;
+  p->nItem = pItems->nId;
+  p->nRating = pT->n;
+  if( aRemapUser && aRemapItem ){
+    rc = sortIds(pUsers, &p->aUserId, aRemapUser);
+    if( rc==SQLITE_OK ) rc = sortIds(pItems, &p->aItemId, aRemapItem);
+  }
+  idMapFree(pUsers);
+  idMapFree(pItems);
+  if( rc==SQLITE_OK ){
+    for(k=0; k<pT->n; k++){
+      pT->aUser[k] = aRemapUser[pT->aUser[k]];
+      pT->aItem[k] = aRemapItem[pT->aItem[k]];
+    }
+  }
+  sqlite3_free(aRemapUser);
+  sqlite3_free(aRemapItem);
+  if( rc==SQLITE_OK ) rc = buildCsr(p, pT);
+  if( rc==SQLITE_OK ) rc = computeStatistics(p);
+  return rc;
+}
+
+/* Read the ratings table named by pCfg into a new snapshot *ppOut. */
+static int loadRatings(sqlite3 *db, const MlrecConfig *pCfg,
+                       MlrecRatings **ppOut, char **pzErr){
+  double t0 = mlrecClock();
+  sqlite3_stmt *pStmt = 0;
+  IdMap users, items;
+  Triples rows;
+  MlrecRatings *p;
+  int rc;
+  char *zSql = sqlite3_mprintf("SELECT \"%w\", \"%w\", \"%w\" FROM \"%w\"",
+                   pCfg->zUser, pCfg->zMovie, pCfg->zRating, pCfg->zRatings);
+  *ppOut = 0;
+  if( zSql==0 ) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
+  sqlite3_free(zSql);
+  if( rc!=SQLITE_OK ){
+    mlrecSetError(pzErr, "mlrec: cannot read the ratings table: %s (the "
+      "names it reads are set with mlrec_config())", sqlite3_errmsg(db));
+    return rc;
+  }
+  memset(&users, 0, sizeof(users));
+  memset(&items, 0, sizeof(items));
+  memset(&rows, 0, sizeof(rows));
+  p = sqlite3_malloc64(sizeof(*p));
+  if( p==0 ){
+    rc = SQLITE_NOMEM;
+  }else{
+    memset(p, 0, sizeof(*p));
+    p->nRef = 1;
+    rc = scanRows(pStmt, pCfg, &users, &items, &rows, &p->hash, pzErr);
+    if( rc!=SQLITE_OK && *pzErr==0 && rc!=SQLITE_NOMEM ){
+      mlrecSetError(pzErr, "mlrec: reading the ratings table: %s",
+                    sqlite3_errmsg(db));
+    }
+  }
+  sqlite3_finalize(pStmt);
+  if( rc==SQLITE_OK ) rc = buildSnapshot(p, &users, &items, &rows);
+  if( rc==SQLITE_OK ) rc = checkDuplicates(p, pCfg, pzErr);
+  idMapFree(&users);
+  idMapFree(&items);
+  triplesFree(&rows);
+  if( rc!=SQLITE_OK ){
+    mlrecRatingsUnref(p);
+    return rc;
+  }
+  p->loadedAt = mlrecNow();
+  p->seconds = mlrecClock() - t0;
+  *ppOut = p;
+  return SQLITE_OK;
+}
+
+/*
+** Set *ppOut to a new reference to a snapshot of the ratings table as it is
+** now, reading the table again only if the database may have changed.
+*/
+int mlrecRatingsCurrent(MlrecState *p, MlrecRatings **ppOut, char **pzErr){
+  u64 v = dataVersion(p->db);
+  *ppOut = 0;
+  if( p->pRatings==0 || p->dataVersion!=v ){
+    MlrecRatings *pNew = 0;
+    int rc = loadRatings(p->db, &p->cfg, &pNew, pzErr);
+    if( rc!=SQLITE_OK ) return rc;
+    if( p->pRatings && p->pRatings->hash==pNew->hash
+     && p->pRatings->nRating==pNew->nRating ){
+      mlrecRatingsUnref(pNew);   /* same content: keep what is derived */
+    }else{
+      mlrecRatingsUnref(p->pRatings);
+      p->pRatings = pNew;
+    }
+    p->dataVersion = v;
+  }
+  p->pRatings->nRef++;
+  *ppOut = p->pRatings;
+  return SQLITE_OK;
+}
+
+/* Drop the snapshot, e.g. because the configured names changed. */
+void mlrecForgetRatings(MlrecState *p){
+  mlrecRatingsUnref(p->pRatings);
+  p->pRatings = 0;
+}

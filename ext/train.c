@@ -1,0 +1,149 @@
+/*
+** train.c: the SQL functions train_mf() and predict().
+**
+**     SELECT train_mf();
+**     SELECT train_mf('{"factors": 64, "epochs": 30, "seed": 7}');
+**       -> {"users":610,"items":9724,"ratings":100836,"factors":64,...,
+**           "rmse":0.63,"seconds":0.2}
+**     SELECT predict(1, 260);    -> 4.7
+**
+** train_mf() trains a biased matrix factorisation (mf.c) on the ratings
+** table and keeps it in memory for this connection, replacing the previous
+** model; it returns a JSON summary.  Options: factors, epochs,
+** learning_rate, regularization, bias_regularization, init_std, seed.
+**
+** predict(user_id, movie_id) is the model's rating, clipped to the rating
+** scale of the training data.  For a user or a movie the model has not
+** seen it is the mean plus the bias that is known; NULL arguments give NULL.
+** predict() and recommend() train a model with default options first if
+** the connection has none.  A model is not retrained when the ratings
+** change: mlrec_models says when it is stale, train_mf() refreshes it.
+*/
+#include "mlrec.h"
+#include <string.h>
+
+/* Replace the model of the connection with a newly trained one. */
+static int trainAndKeep(MlrecState *p, const MlrecMfOptions *pOpt,
+                        char **pzErr){
+  MlrecRatings *pR = 0;
+  MlrecModel *m = 0;
+  int rc = mlrecRatingsCurrent(p, &pR, pzErr);
+  if( rc==SQLITE_OK ) rc = mlrecMfTrain(p->db, pR, pOpt, &m, pzErr);
+  mlrecRatingsUnref(pR);
+  if( rc==SQLITE_OK ){
+    mlrecModelUnref(p->pModel);
+    p->pModel = m;
+  }
+  return rc;
+}
+
+/* Set *ppOut to a new reference to the model, training one if needed. */
+int mlrecCurrentModel(MlrecState *p, MlrecModel **ppOut, char **pzErr){
+  *ppOut = 0;
+  if( p->pModel==0 ){
+    MlrecMfOptions opt;
+    int rc;
+    mlrecMfDefaults(&opt);
+    rc = trainAndKeep(p, &opt, pzErr);
+    if( rc!=SQLITE_OK ) return rc;
+  }
+  p->pModel->nRef++;
+  *ppOut = p->pModel;
+  return SQLITE_OK;
+}
+
+/* The JSON summary train_mf() returns for model m. */
+static char *trainSummary(const MlrecModel *m){
+  char *zOpt = mlrecMfOptionsJson(&m->opt);
+  char *zOut;
+  if( zOpt==0 ) return 0;
+  /* splice the members of the options object into the summary */
+  zOut = sqlite3_mprintf("{\"users\":%d,\"items\":%d,\"ratings\":%lld,%.*s,"
+                         "\"rmse\":%!.15g,\"seconds\":%!.6g}",
+                         m->nUser, m->nItem, m->nRating,
+                         (int)strlen(zOpt)-2, zOpt+1, m->rmse, m->seconds);
+  sqlite3_free(zOpt);
+  return zOut;
+}
+
+/* train_mf([options]) */
+static void trainMfFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  MlrecState *p = (MlrecState*)sqlite3_user_data(ctx);
+  MlrecMfOptions opt;
+  char *zErr = 0;
+  char *zSummary;
+  int rc;
+  mlrecMfDefaults(&opt);
+  rc = mlrecParseOptions(p->db, "train_mf", argc ? argv[0] : 0,
+                         mlrecMfOptionSpec, mlrecMfOptionCount, &opt, &zErr);
+  if( rc==SQLITE_OK ) rc = trainAndKeep(p, &opt, &zErr);
+  if( rc!=SQLITE_OK ){
+    mlrecResultError(ctx, rc, zErr);
+    sqlite3_free(zErr);
+    return;
+  }
+  zSummary = trainSummary(p->pModel);
+  if( zSummary==0 ){
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  sqlite3_result_text(ctx, zSummary, -1, sqlite3_free);
+}
+
+/* Read an argument of predict() as an id; on error, set the result. */
+static int predictArg(sqlite3_context *ctx, sqlite3_value *pVal,
+                      const char *zName, i64 *piOut){
+  char *zErr;
+  if( mlrecArgToId(pVal, piOut)==SQLITE_OK ) return SQLITE_OK;
+  zErr = sqlite3_mprintf("predict: %s must be an integer id, not %s", zName,
+                         mlrecTypeName(sqlite3_value_type(pVal)));
+  mlrecResultError(ctx, zErr ? SQLITE_MISMATCH : SQLITE_NOMEM, zErr);
+  sqlite3_free(zErr);
+  return SQLITE_MISMATCH;
+}
+
+/* predict(user_id, movie_id) */
+static void predictFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  MlrecState *p = (MlrecState*)sqlite3_user_data(ctx);
+  MlrecModel *m = 0;
+  char *zErr = 0;
+  i64 iUser, iItem;
+  int rc;
+  (void)argc;
+  if( sqlite3_value_type(argv[0])==SQLITE_NULL
+   || sqlite3_value_type(argv[1])==SQLITE_NULL ){
+    return;   /* NULL in, NULL out */
+  }
+  if( predictArg(ctx, argv[0], "user_id", &iUser)!=SQLITE_OK ) return;
+  if( predictArg(ctx, argv[1], "movie_id", &iItem)!=SQLITE_OK ) return;
+  rc = mlrecCurrentModel(p, &m, &zErr);
+  if( rc!=SQLITE_OK ){
+    mlrecResultError(ctx, rc, zErr);
+    sqlite3_free(zErr);
+    return;
+  }
+  sqlite3_result_double(ctx, mlrecModelClip(m, mlrecModelPredict(m,
+      mlrecFindId(m->aUserId, m->nUser, iUser),
+      mlrecFindId(m->aItemId, m->nItem, iItem))));
+  mlrecModelUnref(m);
+}
+
+int mlrecRegisterTrain(sqlite3 *db, MlrecState *p){
+  int rc = SQLITE_OK;
+  int nArg;
+  /* Both read tables and change the connection's model: DIRECTONLY, and
+  ** not DETERMINISTIC since the model can change between calls. */
+  for(nArg=0; rc==SQLITE_OK && nArg<=1; nArg++){
+    mlrecStateRef(p);
+    rc = sqlite3_create_function_v2(db, "train_mf", nArg,
+           SQLITE_UTF8|SQLITE_DIRECTONLY, p, trainMfFunc, 0, 0,
+           mlrecStateUnref);
+  }
+  if( rc==SQLITE_OK ){
+    mlrecStateRef(p);
+    rc = sqlite3_create_function_v2(db, "predict", 2,
+           SQLITE_UTF8|SQLITE_DIRECTONLY, p, predictFunc, 0, 0,
+           mlrecStateUnref);
+  }
+  return rc;
+}

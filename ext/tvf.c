@@ -1,0 +1,273 @@
+/*
+** tvf.c: the virtual table behind similar_movies() and recommend(), two
+** table-valued functions with the same shape:
+**
+**     CREATE TABLE x(movieId INTEGER, score REAL, rank INTEGER,
+**                    <arg> HIDDEN, k HIDDEN)
+**
+** where <arg> is movie_id or user_id.  Both are eponymous-only virtual
+** tables (xCreate is NULL), so these are the same query:
+**
+**     SELECT * FROM similar_movies(260, 10);
+**     SELECT * FROM similar_movies WHERE movie_id=260 AND k=10;
+**
+** k defaults to 10.  A NULL argument gives no rows (as generate_series
+** does); a non-integer id, a negative or non-integer k is an error.
+** Rows come out in rank order, so ORDER BY rank costs nothing.
+**
+** xBestIndex passes the hidden arguments to xFilter (argv[0] the id,
+** argv[1] k when bit 1 of idxNum is set).  An argument whose value is not
+** known yet (it comes from a table later in the join) makes it return
+** SQLITE_CONSTRAINT so that the planner tries another order; a missing id
+** argument is an error.
+**
+** Each function supplies an MlrecTvf: its name, the name of its argument,
+** and xCompute, which fills the cursor's rows.  A cursor reads the ratings
+** snapshot once, at its first xFilter, so a statement sees one consistent
+** snapshot however many times a join re-runs the function.
+*/
+#include "mlrec.h"
+#include <string.h>
+
+#define TVF_COL_MOVIEID 0
+#define TVF_COL_SCORE   1
+#define TVF_COL_RANK    2
+#define TVF_COL_ARG     3
+#define TVF_COL_K       4
+
+#define TVF_DEFAULT_K 10
+
+/* Registration: the client data of the module. */
+typedef struct TvfModule TvfModule;
+struct TvfModule {
+  MlrecState *pState;
+  const MlrecTvf *pDef;
+};
+
+typedef struct TvfVtab TvfVtab;
+struct TvfVtab {
+  sqlite3_vtab base;
+  MlrecState *pState;
+  const MlrecTvf *pDef;
+};
+
+static void tvfModuleFree(void *pArg){
+  TvfModule *pMod = (TvfModule*)pArg;
+  mlrecStateUnref(pMod->pState);
+  sqlite3_free(pMod);
+}
+
+static int tvfConnect(sqlite3 *db, void *pAux, int argc,
+                      const char *const *argv, sqlite3_vtab **ppVtab,
+                      char **pzErr){
+  TvfModule *pMod = (TvfModule*)pAux;
+  TvfVtab *pTab;
+  char *zSchema;
+  int rc;
+  (void)argc;
+  (void)argv;
+  (void)pzErr;
+  zSchema = sqlite3_mprintf("CREATE TABLE x(movieId INTEGER, score REAL, "
+                            "rank INTEGER, %s HIDDEN, k HIDDEN)",
+                            pMod->pDef->zArg);
+  if( zSchema==0 ) return SQLITE_NOMEM;
+  rc = sqlite3_declare_vtab(db, zSchema);
+  sqlite3_free(zSchema);
+  if( rc!=SQLITE_OK ) return rc;
+  pTab = sqlite3_malloc64(sizeof(*pTab));
+  if( pTab==0 ) return SQLITE_NOMEM;
+  memset(pTab, 0, sizeof(*pTab));
+  pTab->pState = pMod->pState;
+  pTab->pDef = pMod->pDef;
+  mlrecStateRef(pTab->pState);
+  /* Reads the user's tables and the connection's model: never from
+  ** views, triggers or schema, where an attacker's SQL could run it. */
+  sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
+  *ppVtab = &pTab->base;
+  return SQLITE_OK;
+}
+
+static int tvfDisconnect(sqlite3_vtab *pVtab){
+  TvfVtab *pTab = (TvfVtab*)pVtab;
+  mlrecStateUnref(pTab->pState);
+  sqlite3_free(pTab);
+  return SQLITE_OK;
+}
+
+static int tvfOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor){
+  MlrecTvfCursor *pCur = sqlite3_malloc64(sizeof(*pCur));
+  TvfVtab *pTab = (TvfVtab*)pVtab;
+  if( pCur==0 ) return SQLITE_NOMEM;
+  memset(pCur, 0, sizeof(*pCur));
+  pCur->pState = pTab->pState;
+  *ppCursor = &pCur->base;
+  return SQLITE_OK;
+}
+
+static int tvfClose(sqlite3_vtab_cursor *cur){
+  MlrecTvfCursor *pCur = (MlrecTvfCursor*)cur;
+  TvfVtab *pTab = (TvfVtab*)cur->pVtab;
+  if( pCur->pWork ) pTab->pDef->xFreeWork(pCur->pWork);
+  mlrecRatingsUnref(pCur->pRatings);
+  sqlite3_free(pCur->aRow);
+  sqlite3_free(pCur);
+  return SQLITE_OK;
+}
+
+static int tvfNext(sqlite3_vtab_cursor *cur){
+  ((MlrecTvfCursor*)cur)->iRow++;
+  return SQLITE_OK;
+}
+
+static int tvfEof(sqlite3_vtab_cursor *cur){
+  MlrecTvfCursor *pCur = (MlrecTvfCursor*)cur;
+  return pCur->iRow>=pCur->nRow;
+}
+
+static int tvfColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
+  MlrecTvfCursor *pCur = (MlrecTvfCursor*)cur;
+  const MlrecTvfRow *pRow = &pCur->aRow[pCur->iRow];
+  switch( i ){
+    case TVF_COL_MOVIEID: sqlite3_result_int64(ctx, pRow->iMovie);   break;
+    case TVF_COL_SCORE:   sqlite3_result_double(ctx, pRow->rScore);  break;
+    case TVF_COL_RANK:    sqlite3_result_int(ctx, pCur->iRow+1);     break;
+    case TVF_COL_ARG:     sqlite3_result_int64(ctx, pCur->iArg);     break;
+    default:              sqlite3_result_int64(ctx, pCur->k);        break;
+  }
+  return SQLITE_OK;
+}
+
+static int tvfRowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *pRowid){
+  *pRowid = ((MlrecTvfCursor*)cur)->iRow+1;
+  return SQLITE_OK;
+}
+
+/* Set the error message of the virtual table of cursor pCur. */
+static int tvfError(MlrecTvfCursor *pCur, int rc, char *zErr){
+  sqlite3_vtab *pVtab = pCur->base.pVtab;
+  sqlite3_free(pVtab->zErrMsg);
+  pVtab->zErrMsg = zErr;
+  return rc;
+}
+
+/* Read the arguments into pCur; SQLITE_DONE means "no rows". */
+static int tvfReadArgs(MlrecTvfCursor *pCur, const char *zFunc,
+                       const char *zArg, int idxNum, int argc,
+                       sqlite3_value **argv){
+  int i;
+  for(i=0; i<argc; i++){
+    if( sqlite3_value_type(argv[i])==SQLITE_NULL ) return SQLITE_DONE;
+  }
+  if( argc<1 || mlrecArgToId(argv[0], &pCur->iArg)!=SQLITE_OK ){
+    return tvfError(pCur, SQLITE_ERROR, sqlite3_mprintf(
+        "%s: %s must be an integer id, not %s", zFunc, zArg,
+        mlrecTypeName(argc<1 ? SQLITE_NULL : sqlite3_value_type(argv[0]))));
+  }
+  pCur->k = TVF_DEFAULT_K;
+  if( (idxNum & 1) && (argc<2 || mlrecArgToK(argv[1], &pCur->k)!=SQLITE_OK) ){
+    sqlite3_value *pK = argv[argc-1];
+    return tvfError(pCur, SQLITE_ERROR, sqlite3_value_type(pK)==SQLITE_INTEGER
+        ? sqlite3_mprintf("%s: k must be >= 0, not %lld", zFunc,
+                          sqlite3_value_int64(pK))
+        : sqlite3_mprintf("%s: k must be a non-negative integer, not %s",
+                          zFunc, mlrecTypeName(sqlite3_value_type(pK))));
+  }
+  return SQLITE_OK;
+}
+
+static int tvfFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
+                     int argc, sqlite3_value **argv){
+  MlrecTvfCursor *pCur = (MlrecTvfCursor*)cur;
+  const MlrecTvf *pDef = ((TvfVtab*)cur->pVtab)->pDef;
+  char *zErr = 0;
+  int rc;
+  (void)idxStr;
+  pCur->iRow = 0;
+  pCur->nRow = 0;
+  rc = tvfReadArgs(pCur, pDef->zName, pDef->zArg, idxNum, argc, argv);
+  if( rc==SQLITE_DONE ) return SQLITE_OK;
+  if( rc!=SQLITE_OK ) return rc;
+  if( pCur->pRatings==0 ){
+    rc = mlrecRatingsCurrent(pCur->pState, &pCur->pRatings, &zErr);
+  }
+  if( rc==SQLITE_OK ) rc = pDef->xCompute(pCur, &zErr);
+  if( rc!=SQLITE_OK ) return tvfError(pCur, rc, zErr);
+  return SQLITE_OK;
+}
+
+/*
+** Give the id argument argvIndex 1 and k argvIndex 2.  An unusable
+** constraint on either means "try another join order".
+*/
+static int tvfBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
+  const MlrecTvf *pDef = ((TvfVtab*)pVtab)->pDef;
+  int aIdx[2] = { -1, -1 };       /* usable constraint on the id, on k */
+  int aUnusable[2] = { 0, 0 };    /* unusable constraints on each */
+  int i;
+  for(i=0; i<pInfo->nConstraint; i++){
+    const struct sqlite3_index_constraint *pCons = &pInfo->aConstraint[i];
+    int iArg = pCons->iColumn - TVF_COL_ARG;
+    if( iArg<0 || pCons->op!=SQLITE_INDEX_CONSTRAINT_EQ ) continue;
+    if( !pCons->usable ) aUnusable[iArg]++;
+    else if( aIdx[iArg]<0 ) aIdx[iArg] = i;
+  }
+  if( aIdx[0]<0 && aUnusable[0]==0 ){
+    sqlite3_free(pVtab->zErrMsg);
+    pVtab->zErrMsg = sqlite3_mprintf("%s: first argument %s missing, "
+                                     "e.g. %s(%s)", pDef->zName, pDef->zArg,
+                                     pDef->zName, pDef->zExample);
+    return SQLITE_ERROR;
+  }
+  if( (aUnusable[0] && aIdx[0]<0) || (aUnusable[1] && aIdx[1]<0) ){
+    return SQLITE_CONSTRAINT;
+  }
+  pInfo->aConstraintUsage[aIdx[0]].argvIndex = 1;
+  pInfo->aConstraintUsage[aIdx[0]].omit = 1;
+  pInfo->idxNum = 0;
+  if( aIdx[1]>=0 ){
+    pInfo->aConstraintUsage[aIdx[1]].argvIndex = 2;
+    pInfo->aConstraintUsage[aIdx[1]].omit = 1;
+    pInfo->idxNum = 1;
+  }
+  if( pInfo->nOrderBy==1 && pInfo->aOrderBy[0].iColumn==TVF_COL_RANK
+   && !pInfo->aOrderBy[0].desc ){
+    pInfo->orderByConsumed = 1;
+  }
+  pInfo->estimatedCost = 10.0;
+  pInfo->estimatedRows = TVF_DEFAULT_K;
+  return SQLITE_OK;
+}
+
+/* Eponymous-only (no xCreate), read-only. */
+static const sqlite3_module tvfModule = {
+  .xConnect = tvfConnect,
+  .xBestIndex = tvfBestIndex,
+  .xDisconnect = tvfDisconnect,
+  .xOpen = tvfOpen,
+  .xClose = tvfClose,
+  .xFilter = tvfFilter,
+  .xNext = tvfNext,
+  .xEof = tvfEof,
+  .xColumn = tvfColumn,
+  .xRowid = tvfRowid,
+};
+
+/* Register table-valued function pDef on db, with state p. */
+int mlrecRegisterTvf(sqlite3 *db, MlrecState *p, const MlrecTvf *pDef){
+  TvfModule *pMod = sqlite3_malloc64(sizeof(*pMod));
+  if( pMod==0 ) return SQLITE_NOMEM;
+  pMod->pState = p;
+  pMod->pDef = pDef;
+  mlrecStateRef(p);
+  return sqlite3_create_module_v2(db, pDef->zName, &tvfModule, pMod,
+                                  tvfModuleFree);
+}
+
+/* Size the cursor's rows for n results. */
+int mlrecTvfReserve(MlrecTvfCursor *pCur, int n){
+  MlrecTvfRow *aRow = sqlite3_realloc64(pCur->aRow,
+                                        sizeof(MlrecTvfRow)*((i64)n+1));
+  if( aRow==0 ) return SQLITE_NOMEM;
+  pCur->aRow = aRow;
+  return SQLITE_OK;
+}
