@@ -30,12 +30,19 @@ static void appendOptionNames(sqlite3_str *pStr, const MlrecOption *aOpt,
   }
 }
 
+/* A bound of an integer range, without overflowing at the ends of i64. */
+static i64 boundToInt(double r){
+  if( r>=9223372036854775807.0 ) return (i64)0x7fffffffffffffffLL;
+  if( r<=-9223372036854775808.0 ) return -(i64)0x7fffffffffffffffLL - 1;
+  return (i64)r;
+}
+
 /* Describe the valid values of option pOpt, e.g. "an integer in [1, 1024]". */
 static void appendOptionRange(sqlite3_str *pStr, const MlrecOption *pOpt){
   switch( pOpt->eType ){
     case 'i':
       sqlite3_str_appendf(pStr, "an integer in [%lld, %lld]",
-                          (i64)pOpt->rMin, (i64)pOpt->rMax);
+                          boundToInt(pOpt->rMin), boundToInt(pOpt->rMax));
       break;
     case 'r':
       sqlite3_str_appendf(pStr, "a number in [%g, %g]",

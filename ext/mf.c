@@ -39,10 +39,10 @@ const int mlrecMfOptionCount =
   (int)(sizeof(mlrecMfOptionSpec)/sizeof(mlrecMfOptionSpec[0]));
 
 void mlrecMfDefaults(MlrecMfOptions *p){
-  p->nFactor = 64;
-  p->nEpoch = 30;
-  p->learningRate = 0.01;
-  p->regularization = 0.05;
+  p->nFactor = 32;
+  p->nEpoch = 25;
+  p->learningRate = 0.02;
+  p->regularization = 0.1;
   p->biasRegularization = 0.02;
   p->initStd = 0.1;
   p->seed = 42;
@@ -206,8 +206,24 @@ static double trainingRmse(const MlrecModel *m, const MlrecRatings *pR){
   return pR->nRating ? sqrt(rSum/(double)pR->nRating) : 0.0;
 }
 
-/* Run the epochs of SGD; stops with SQLITE_INTERRUPT if asked to. */
-static int runEpochs(sqlite3 *db, MlrecModel *m, Example *aEx, i64 nEx){
+/*
+** True if training has blown up: an overflow reaches the biases through the
+** error term within one epoch, so checking them is enough and cheap.
+*/
+static int diverged(const MlrecModel *m){
+  double rSum = 0.0;
+  int i;
+  for(i=0; i<m->nUser; i++) rSum += m->aUserBias[i];
+  for(i=0; i<m->nItem; i++) rSum += m->aItemBias[i];
+  return !isfinite(rSum);
+}
+
+/*
+** Run the epochs of SGD.  Stops with SQLITE_INTERRUPT if asked to, and with
+** an error if the parameters overflow (learning rate too large).
+*/
+static int runEpochs(sqlite3 *db, MlrecModel *m, Example *aEx, i64 nEx,
+                     char **pzErr){
   MlrecInterrupt intr;
   u64 rng = (u64)m->opt.seed ^ 0x5851f42d4c957f2dULL;
   float lr = (float)m->opt.learningRate;
@@ -224,6 +240,12 @@ static int runEpochs(sqlite3 *db, MlrecModel *m, Example *aEx, i64 nEx){
       sgdUpdate(m, &aEx[k], lr, reg, regBias);
     }
     if( rc==SQLITE_OK ) rc = mlrecInterrupted(&intr);
+    if( rc==SQLITE_OK && diverged(m) ){
+      mlrecSetError(pzErr, "train_mf: training diverged in epoch %lld (the "
+                    "parameters overflowed); use a smaller learning_rate "
+                    "than %g", iEpoch+1, m->opt.learningRate);
+      rc = SQLITE_ERROR;
+    }
   }
   mlrecInterruptEnd(&intr);
   return rc;
@@ -253,11 +275,11 @@ int mlrecMfTrain(
     mlrecModelUnref(m);
     return SQLITE_NOMEM;
   }
-  rc = runEpochs(db, m, aEx, pR->nRating);
+  rc = runEpochs(db, m, aEx, pR->nRating, pzErr);
   sqlite3_free(aEx);
   if( rc!=SQLITE_OK ){
     mlrecModelUnref(m);
-    mlrecSetError(pzErr, "train_mf: %s", sqlite3_errstr(rc));
+    if( *pzErr==0 ) mlrecSetError(pzErr, "train_mf: %s", sqlite3_errstr(rc));
     return rc;
   }
   m->rmse = trainingRmse(m, pR);

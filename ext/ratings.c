@@ -3,7 +3,8 @@
 **
 ** The table is read with one statement
 **
-**     SELECT "userId", "movieId", "rating" FROM "ratings"
+**     SELECT "ratings"."userId", "ratings"."movieId", "ratings"."rating"
+**       FROM "ratings"
 **
 ** (names from mlrec_config(), quoted as identifiers; a view works too).
 ** Ids must be integers (a REAL with an integral value is accepted), ratings
@@ -447,8 +448,12 @@ static int loadRatings(sqlite3 *db, const MlrecConfig *pCfg,
   Triples rows;
   MlrecRatings *p;
   int rc;
-  char *zSql = sqlite3_mprintf("SELECT \"%w\", \"%w\", \"%w\" FROM \"%w\"",
-                   pCfg->zUser, pCfg->zMovie, pCfg->zRating, pCfg->zRatings);
+  /* Qualified names: an unknown unqualified "name" would be read as a
+  ** string literal (SQLite's double-quoted string compatibility). */
+  char *zSql = sqlite3_mprintf("SELECT \"%w\".\"%w\", \"%w\".\"%w\", "
+                   "\"%w\".\"%w\" FROM \"%w\"",
+                   pCfg->zRatings, pCfg->zUser, pCfg->zRatings, pCfg->zMovie,
+                   pCfg->zRatings, pCfg->zRating, pCfg->zRatings);
   *ppOut = 0;
   if( zSql==0 ) return SQLITE_NOMEM;
   rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
