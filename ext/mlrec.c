@@ -79,6 +79,9 @@ int sqlite3_mlrec_init(
   p->nRef = 1;   /* held until the end of this function */
   rc = mlrecConfigInit(&p->cfg);
   if( rc==SQLITE_OK ) rc = registerAll(db, p);
+  if( rc!=SQLITE_OK && rc!=SQLITE_NOMEM ){
+    *pzErrMsg = sqlite3_mprintf("mlrec: %s", sqlite3_errmsg(db));
+  }
   mlrecStateUnref(p);
   return rc;
 }

@@ -107,7 +107,8 @@ struct MlrecState {
   int nRef;              /* registrations holding this object */
   MlrecConfig cfg;
   MlrecRatings *pRatings;  /* last snapshot of the ratings table, or NULL */
-  u64 dataVersion;       /* mlrecDataVersion() when pRatings was checked */
+  u64 dataVersion;       /* data version when pRatings was last checked */
+  int bVersionValid;     /* pRatings is current while dataVersion holds */
   MlrecModel *pModel;    /* last model trained, or NULL */
 };
 

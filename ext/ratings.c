@@ -28,6 +28,8 @@
 ** database for commits by anyone).  While it is unchanged, the snapshot is
 ** current.  When it changes, the table is read again; if its content hash is
 ** the same, the old snapshot (and anything derived from it) is kept.
+** A snapshot read inside a write transaction is checked again on every
+** use, since a ROLLBACK changes neither counter.
 */
 #include "mlrec.h"
 #include <math.h>
@@ -500,8 +502,11 @@ static int loadRatings(sqlite3 *db, const MlrecConfig *pCfg,
 */
 int mlrecRatingsCurrent(MlrecState *p, MlrecRatings **ppOut, char **pzErr){
   u64 v = dataVersion(p->db);
+  /* Read inside a write transaction, the snapshot may hold changes that a
+  ** ROLLBACK undoes without changing the data version: never trust it. */
+  int inWrite = sqlite3_txn_state(p->db, 0)==SQLITE_TXN_WRITE;
   *ppOut = 0;
-  if( p->pRatings==0 || p->dataVersion!=v ){
+  if( p->pRatings==0 || !p->bVersionValid || p->dataVersion!=v ){
     MlrecRatings *pNew = 0;
     int rc = loadRatings(p->db, &p->cfg, &pNew, pzErr);
     if( rc!=SQLITE_OK ) return rc;
@@ -513,6 +518,7 @@ int mlrecRatingsCurrent(MlrecState *p, MlrecRatings **ppOut, char **pzErr){
       p->pRatings = pNew;
     }
     p->dataVersion = v;
+    p->bVersionValid = !inWrite;
   }
   p->pRatings->nRef++;
   *ppOut = p->pRatings;
