@@ -1,4 +1,5 @@
 # mlrec: a movie recommender as a SQLite loadable extension.
+#   make deps     install the Debian/Ubuntu packages the build, demo and tests need (as root)
 #   make          build ./mlrec.so (warnings are errors)
 #   make demo     build, load MovieLens ml-latest-small into movielens.db, run the demo
 #   make test     every test suite (Tcl, SQL scripts, sanitizers)
@@ -25,15 +26,25 @@ LIB = mlrec.$(SOEXT)
 
 DB ?= movielens.db
 
-.PHONY: all demo test clean
+.PHONY: all deps demo test clean
+
+# Debian packages: compiler, SQLite and its shell, Tcl with its SQLite binding (the test
+# harness), scikit-learn (the notebook's kNN, checked against), curl/unzip (MovieLens download).
+DEB_PACKAGES = build-essential libsqlite3-dev sqlite3 tcl libsqlite3-tcl \
+  python3 python3-numpy python3-scipy python3-sklearn curl unzip ca-certificates
 
 all: $(LIB)
+
+deps:
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PACKAGES)
 
 $(LIB): $(SRC) $(HDR)
 	$(CC) $(CFLAGS) $(WARN) $(PIC) -shared -o $@ $(SRC) $(LDLIBS)
 
 # The same library with AddressSanitizer and UndefinedBehaviorSanitizer, for tests.
-mlrec-asan.so: $(SRC) $(HDR)
+build/asan/mlrec.so: $(SRC) $(HDR)
+	mkdir -p build/asan
 	$(CC) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	  -fno-sanitize-recover=undefined $(WARN) $(PIC) -shared -o $@ $(SRC) $(LDLIBS)
 
@@ -45,9 +56,9 @@ $(DB): sql/load_movielens.sql data/movielens.sh
 demo: $(LIB) $(DB)
 	sqlite3 $(DB) < sql/demo.sql
 
-test: $(LIB) mlrec-asan.so
+test: $(LIB) build/asan/mlrec.so $(DB)
 	bash tests/run
 
 clean:
-	rm -f mlrec.so mlrec.dylib mlrec.dll mlrec-asan.so $(DB) $(DB).tmp
-	rm -rf tests/tmp
+	rm -f mlrec.so mlrec.dylib mlrec.dll $(DB) $(DB).tmp
+	rm -rf build tests/tmp

@@ -137,6 +137,7 @@ void mlrecSetError(char **pzErr, const char *zFormat, ...);
 void mlrecResultError(sqlite3_context*, int rc, const char *zErr);
 const char *mlrecTypeName(int eType);
 int mlrecArgToId(sqlite3_value*, i64 *piOut);
+char *mlrecBadIdMessage(const char *zFunc, const char *zArg, sqlite3_value*);
 int mlrecArgToK(sqlite3_value*, i64 *piOut);
 i64 mlrecNow(void);
 void mlrecFormatTime(i64 t, char *zBuf, int nBuf);

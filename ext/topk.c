@@ -79,5 +79,5 @@ static int cmpHitBestFirst(const void *a, const void *b){
 
 /* Order the hits best first; the heap property is gone afterwards. */
 void mlrecTopKSort(MlrecTopK *p){
-  qsort(p->a, p->n, sizeof(MlrecHit), cmpHitBestFirst);
+  if( p->n>1 ) qsort(p->a, p->n, sizeof(MlrecHit), cmpHitBestFirst);
 }

@@ -95,8 +95,7 @@ static int predictArg(sqlite3_context *ctx, sqlite3_value *pVal,
                       const char *zName, i64 *piOut){
   char *zErr;
   if( mlrecArgToId(pVal, piOut)==SQLITE_OK ) return SQLITE_OK;
-  zErr = sqlite3_mprintf("predict: %s must be an integer id, not %s", zName,
-                         mlrecTypeName(sqlite3_value_type(pVal)));
+  zErr = mlrecBadIdMessage("predict", zName, pVal);
   mlrecResultError(ctx, zErr ? SQLITE_MISMATCH : SQLITE_NOMEM, zErr);
   sqlite3_free(zErr);
   return SQLITE_MISMATCH;

@@ -158,10 +158,8 @@ static int tvfReadArgs(MlrecTvfCursor *pCur, const char *zFunc,
   for(i=0; i<argc; i++){
     if( sqlite3_value_type(argv[i])==SQLITE_NULL ) return SQLITE_DONE;
   }
-  if( argc<1 || mlrecArgToId(argv[0], &pCur->iArg)!=SQLITE_OK ){
-    return tvfError(pCur, SQLITE_ERROR, sqlite3_mprintf(
-        "%s: %s must be an integer id, not %s", zFunc, zArg,
-        mlrecTypeName(argc<1 ? SQLITE_NULL : sqlite3_value_type(argv[0]))));
+  if( mlrecArgToId(argv[0], &pCur->iArg)!=SQLITE_OK ){
+    return tvfError(pCur, SQLITE_ERROR, mlrecBadIdMessage(zFunc, zArg, argv[0]));
   }
   pCur->k = TVF_DEFAULT_K;
   if( (idxNum & 1) && (argc<2 || mlrecArgToK(argv[1], &pCur->k)!=SQLITE_OK) ){

@@ -52,6 +52,18 @@ int mlrecArgToId(sqlite3_value *pVal, i64 *piOut){
   }
 }
 
+/* The error for an id argument that mlrecArgToId() rejected. */
+char *mlrecBadIdMessage(const char *zFunc, const char *zArg, sqlite3_value *pVal){
+  if( sqlite3_value_type(pVal)==SQLITE_TEXT ){
+    /* e.g. a Tcl or shell variable bound as text: say how to fix it */
+    return sqlite3_mprintf("%s: %s must be an integer id, not text %.40Q "
+                           "(use CAST(... AS INTEGER))", zFunc, zArg,
+                           sqlite3_value_text(pVal));
+  }
+  return sqlite3_mprintf("%s: %s must be an integer id, not %s", zFunc, zArg,
+                         mlrecTypeName(sqlite3_value_type(pVal)));
+}
+
 /* Read a count argument k: an integral number >= 0. */
 int mlrecArgToK(sqlite3_value *pVal, i64 *piOut){
   return mlrecArgToId(pVal, piOut)!=SQLITE_OK || *piOut<0 ?
