@@ -3,7 +3,7 @@
 .bail on
 .load ./mlrec
 .headers on
-.mode column
+.mode column --wrap 0
 
 SELECT mlrec_version() AS version;
 
