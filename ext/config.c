@@ -296,14 +296,12 @@ static void configFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 }
 
 int mlrecRegisterConfig(sqlite3 *db, MlrecState *p){
-  int rc = SQLITE_OK;
-  int nArg;
   /* Changes the state of the connection: never from views or triggers. */
-  for(nArg=0; rc==SQLITE_OK && nArg<=1; nArg++){
-    mlrecStateRef(p);
-    rc = sqlite3_create_function_v2(db, "mlrec_config", nArg,
-           SQLITE_UTF8|SQLITE_DIRECTONLY, p, configFunc, 0, 0,
-           mlrecStateUnref);
+  int rc = mlrecCreateFunction(db, "mlrec_config", 0, SQLITE_DIRECTONLY, p,
+                               configFunc);
+  if( rc==SQLITE_OK ){
+    rc = mlrecCreateFunction(db, "mlrec_config", 1, SQLITE_DIRECTONLY, p,
+                             configFunc);
   }
   return rc;
 }

@@ -34,6 +34,23 @@ void mlrecStateUnref(void *pArg){
   sqlite3_free(p);
 }
 
+/*
+** Register SQL function zName with state p as client data; the function
+** holds a reference to p until it is deleted (also if registering fails).
+*/
+int mlrecCreateFunction(
+  sqlite3 *db,
+  const char *zName,
+  int nArg,
+  int flags,
+  MlrecState *p,
+  void (*xFunc)(sqlite3_context*, int, sqlite3_value**)
+){
+  mlrecStateRef(p);
+  return sqlite3_create_function_v2(db, zName, nArg, SQLITE_UTF8|flags, p,
+                                    xFunc, 0, 0, mlrecStateUnref);
+}
+
 /* mlrec_version(): the version of the extension, e.g. '0.1.0'. */
 static void versionFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   (void)argc;

@@ -131,6 +131,9 @@ struct MlrecTopK {
 /* mlrec.c: the entry point and the per-connection state */
 void mlrecStateRef(MlrecState*);
 void mlrecStateUnref(void*);
+int mlrecCreateFunction(sqlite3*, const char *zName, int nArg, int flags,
+                        MlrecState*,
+                        void (*xFunc)(sqlite3_context*, int, sqlite3_value**));
 
 /* util.c: small helpers shared by every file */
 void mlrecSetError(char **pzErr, const char *zFormat, ...);
@@ -228,7 +231,7 @@ struct MlrecTvf {
   void (*xFreeWork)(void*);  /* destructor of pWork */
 };
 int mlrecRegisterTvf(sqlite3*, MlrecState*, const MlrecTvf*);
-int mlrecTvfReserve(MlrecTvfCursor*, int n);
+int mlrecTvfSetRows(MlrecTvfCursor*, const MlrecTopK*, const i64 *aId);
 
 /* similar_movies.c, recommend.c, models.c: table-valued functions */
 int mlrecRegisterSimilarMovies(sqlite3*, MlrecState*);

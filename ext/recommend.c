@@ -52,14 +52,7 @@ static int topUnseen(MlrecTvfCursor *pCur, const MlrecModel *m){
   }
   sqlite3_free(aSeen);
   mlrecTopKSort(&top);
-  if( rc==SQLITE_OK ) rc = mlrecTvfReserve(pCur, top.n);
-  if( rc==SQLITE_OK ){
-    for(i=0; i<top.n; i++){
-      pCur->aRow[i].iMovie = m->aItemId[top.a[i].idx];
-      pCur->aRow[i].rScore = top.a[i].score;
-    }
-    pCur->nRow = top.n;
-  }
+  if( rc==SQLITE_OK ) rc = mlrecTvfSetRows(pCur, &top, m->aItemId);
   mlrecTopKFree(&top);
   return rc;
 }

@@ -23,21 +23,14 @@ static int similarCompute(MlrecTvfCursor *pCur, char **pzErr){
   MlrecRatings *pR = pCur->pRatings;
   int iItem = mlrecFindId(pR->aItemId, pR->nItem, pCur->iArg);
   MlrecTopK top;
-  int rc, i;
+  int rc;
   (void)pzErr;
   if( iItem<0 ) return SQLITE_OK;
   rc = mlrecTopKInit(&top, pCur->k < pR->nItem-1 ? (int)pCur->k : pR->nItem-1);
   if( rc==SQLITE_OK ){
     rc = mlrecSimilar(pR, iItem, &top, (MlrecKnnScratch**)&pCur->pWork);
   }
-  if( rc==SQLITE_OK ) rc = mlrecTvfReserve(pCur, top.n);
-  if( rc==SQLITE_OK ){
-    for(i=0; i<top.n; i++){
-      pCur->aRow[i].iMovie = pR->aItemId[top.a[i].idx];
-      pCur->aRow[i].rScore = top.a[i].score;
-    }
-    pCur->nRow = top.n;
-  }
+  if( rc==SQLITE_OK ) rc = mlrecTvfSetRows(pCur, &top, pR->aItemId);
   mlrecTopKFree(&top);
   return rc;
 }

@@ -128,21 +128,17 @@ static void predictFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 }
 
 int mlrecRegisterTrain(sqlite3 *db, MlrecState *p){
-  int rc = SQLITE_OK;
-  int nArg;
   /* Both read tables and change the connection's model: DIRECTONLY, and
   ** not DETERMINISTIC since the model can change between calls. */
-  for(nArg=0; rc==SQLITE_OK && nArg<=1; nArg++){
-    mlrecStateRef(p);
-    rc = sqlite3_create_function_v2(db, "train_mf", nArg,
-           SQLITE_UTF8|SQLITE_DIRECTONLY, p, trainMfFunc, 0, 0,
-           mlrecStateUnref);
+  int rc = mlrecCreateFunction(db, "train_mf", 0, SQLITE_DIRECTONLY, p,
+                               trainMfFunc);
+  if( rc==SQLITE_OK ){
+    rc = mlrecCreateFunction(db, "train_mf", 1, SQLITE_DIRECTONLY, p,
+                             trainMfFunc);
   }
   if( rc==SQLITE_OK ){
-    mlrecStateRef(p);
-    rc = sqlite3_create_function_v2(db, "predict", 2,
-           SQLITE_UTF8|SQLITE_DIRECTONLY, p, predictFunc, 0, 0,
-           mlrecStateUnref);
+    rc = mlrecCreateFunction(db, "predict", 2, SQLITE_DIRECTONLY, p,
+                             predictFunc);
   }
   return rc;
 }

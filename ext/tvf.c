@@ -261,11 +261,18 @@ int mlrecRegisterTvf(sqlite3 *db, MlrecState *p, const MlrecTvf *pDef){
                                   tvfModuleFree);
 }
 
-/* Size the cursor's rows for n results. */
-int mlrecTvfReserve(MlrecTvfCursor *pCur, int n){
+/* Make the sorted hits of pTop the cursor's rows; aId maps index to id. */
+int mlrecTvfSetRows(MlrecTvfCursor *pCur, const MlrecTopK *pTop,
+                    const i64 *aId){
   MlrecTvfRow *aRow = sqlite3_realloc64(pCur->aRow,
-                                        sizeof(MlrecTvfRow)*((i64)n+1));
+                                        sizeof(MlrecTvfRow)*((i64)pTop->n+1));
+  int i;
   if( aRow==0 ) return SQLITE_NOMEM;
   pCur->aRow = aRow;
+  for(i=0; i<pTop->n; i++){
+    aRow[i].iMovie = aId[pTop->a[i].idx];
+    aRow[i].rScore = pTop->a[i].score;
+  }
+  pCur->nRow = pTop->n;
   return SQLITE_OK;
 }
