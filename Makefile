@@ -9,7 +9,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN     = -Wall -Wextra -Werror
 PIC      = -fPIC
-LDLIBS   = -lm
+LDLIBS   = -lm -pthread
 
 SRC  = $(wildcard ext/*.c)
 HDR  = $(wildcard ext/*.h)
