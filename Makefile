@@ -3,6 +3,9 @@
 #   make          build ./mlrec.so (warnings are errors)
 #   make demo     build, load MovieLens ml-latest-small into movielens.db, run the demo
 #   make test     every test suite (Tcl, SQL scripts, sanitizers)
+#   make bench    timings on ml-latest-small and a synthetic 2.5M-rating database, against
+#                 scikit-learn (BENCH_25M=1 adds the 25M preset); prints a table, writes CSV
+#   make generator  build/generate, the synthetic MovieLens-shaped database generator
 #   make clean
 
 CC      ?= cc
@@ -26,7 +29,7 @@ LIB = mlrec.$(SOEXT)
 
 DB ?= movielens.db
 
-.PHONY: all deps demo test clean
+.PHONY: all deps demo test bench generator clean
 
 # Debian packages: compiler, SQLite and its shell, Tcl with its SQLite binding (the test
 # harness), scikit-learn (the notebook's kNN, checked against), curl/unzip (MovieLens download).
@@ -56,8 +59,26 @@ $(DB): sql/load_movielens.sql data/movielens.sh
 demo: $(LIB) $(DB)
 	sqlite3 $(DB) < sql/demo.sql
 
-test: $(LIB) build/asan/mlrec.so $(DB)
+test: $(LIB) build/asan/mlrec.so $(DB) build/generate
 	bash tests/run
+
+# The synthetic data generator (data/generate.c) and its presets.
+GEN = build/generate
+generator: $(GEN)
+$(GEN): data/generate.c
+	mkdir -p build
+	$(CC) $(CFLAGS) $(WARN) -o $@ data/generate.c -lsqlite3 -lm
+
+build/bench/synth-%.db: $(GEN)
+	mkdir -p build/bench
+	$(GEN) --preset $* $@.tmp
+	mv $@.tmp $@
+
+# Benchmarks report, never fail on a time.  BENCH_25M=1 adds the ML-25M-shaped preset.
+BENCH_DBS = ml-latest-small=$(DB) synth-2.5m=build/bench/synth-2.5m.db \
+  $(if $(BENCH_25M),synth-25m=build/bench/synth-25m.db)
+bench: $(LIB) $(DB) $(patsubst %,build/bench/synth-%.db,2.5m $(if $(BENCH_25M),25m))
+	/usr/bin/python3 tests/bench/bench.py $(BENCH_DBS)
 
 clean:
 	rm -f mlrec.so mlrec.dylib mlrec.dll $(DB) $(DB).tmp

@@ -17,6 +17,12 @@
 ** Movies that share no user with i have cosine 0 and fill the list, in
 ** movieId order, when fewer than k movies have a positive score, as
 ** scikit-learn's brute search would return them at distance 1.
+**
+** SPEED.  The accumulators are one dense array per cursor, zero between
+** queries: the inner loop is a plain multiply-add with no test.  A query
+** that reaches most movies then reads and clears the whole array, skipping
+** with one multiplication each movie whose dot product is clearly below
+** the k-th best so far; one that reaches few walks its rows again instead.
 */
 #include "mlrec.h"
 #include <math.h>
@@ -25,17 +31,15 @@
 /* Per-cursor work space, sized for one snapshot's number of movies. */
 struct MlrecKnnScratch {
   int nItem;
-  unsigned int stamp;     /* aStamp[j]==stamp: aDot[j] is in use */
+  unsigned int stamp;     /* aStamp[j]==stamp: movie j ranked this query */
   unsigned int *aStamp;
-  double *aDot;
-  int *aTouched;          /* movies with aStamp[j]==stamp */
+  double *aDot;           /* accumulators, all zero between queries */
 };
 
 void mlrecKnnScratchFree(MlrecKnnScratch *p){
   if( p==0 ) return;
   sqlite3_free(p->aStamp);
   sqlite3_free(p->aDot);
-  sqlite3_free(p->aTouched);
   sqlite3_free(p);
 }
 
@@ -49,46 +53,121 @@ static int scratchFor(int nItem, MlrecKnnScratch **pp){
   p->nItem = nItem;
   p->aStamp = sqlite3_malloc64(sizeof(unsigned int)*((i64)nItem+1));
   p->aDot = sqlite3_malloc64(sizeof(double)*((i64)nItem+1));
-  p->aTouched = sqlite3_malloc64(sizeof(int)*((i64)nItem+1));
-  if( !p->aStamp || !p->aDot || !p->aTouched ){
+  if( p->aStamp==0 || p->aDot==0 ){
     mlrecKnnScratchFree(p);
     *pp = 0;
     return SQLITE_NOMEM;
   }
   memset(p->aStamp, 0, sizeof(unsigned int)*((i64)nItem+1));
+  memset(p->aDot, 0, sizeof(double)*((i64)nItem+1));
   return SQLITE_OK;
 }
 
-/* Accumulate dot(iItem, j) for every movie j sharing a user with iItem. */
-static int accumulateDots(const MlrecRatings *pR, int iItem,
-                          MlrecKnnScratch *s){
-  unsigned int stamp;
-  int nTouched = 0;
-  i64 k, m;
-  if( ++s->stamp==0 ){
-    memset(s->aStamp, 0, sizeof(unsigned int)*(i64)s->nItem);
-    s->stamp = 1;
+/* The number of (user, movie) pairs reached from movie iItem. */
+static i64 pairsReached(const MlrecRatings *pR, int iItem){
+  i64 n = 0, k;
+  for(k=pR->aItemStart[iItem]; k<pR->aItemStart[iItem+1]; k++){
+    int u = pR->aItemUser[k];
+    n += pR->aUserStart[u+1] - pR->aUserStart[u];
   }
-  stamp = s->stamp;
+  return n;
+}
+
+/* Add dot(iItem, j) into aDot[j] for every movie j sharing a user. */
+static void accumulateDots(const MlrecRatings *pR, int iItem, double *aDot){
+  const int *aItem = pR->aUserItem;
+  const float *aValue = pR->aUserValue;
+  i64 k, m;
   for(k=pR->aItemStart[iItem]; k<pR->aItemStart[iItem+1]; k++){
     int u = pR->aItemUser[k];
     double r = pR->aItemValue[k];
-    for(m=pR->aUserStart[u]; m<pR->aUserStart[u+1]; m++){
-      int j = pR->aUserItem[m];
-      if( s->aStamp[j]!=stamp ){
-        s->aStamp[j] = stamp;
-        s->aDot[j] = 0.0;
-        s->aTouched[nTouched++] = j;
-      }
-      s->aDot[j] += r*pR->aUserValue[m];
+    i64 end = pR->aUserStart[u+1];
+    for(m=pR->aUserStart[u]; m<end; m++){
+      aDot[aItem[m]] += r*aValue[m];
     }
   }
-  return nTouched;
 }
 
 /* The ranking key of a cosine: equal to 12 decimal places means a tie. */
 static double rankKey(double score){
   return nearbyint(score*1e12);
+}
+
+/* The k best so far, and the dot product a movie of norm 1 needs to enter. */
+typedef struct Ranking Ranking;
+struct Ranking {
+  const MlrecRatings *pR;
+  MlrecTopK *pOut;
+  double rNorm;           /* norm of the query movie */
+  double rBound;          /* see setBound() */
+};
+
+/*
+** A dot product below rBound times the other movie's norm cannot enter:
+** the k-th best cosine so far, less a margin far larger than any rounding
+** error, times the query's norm.  So most movies are turned away with one
+** multiplication, and only the others get the exact division.
+*/
+static void setBound(Ranking *p){
+  p->rBound = p->pOut->n<p->pOut->k ? -HUGE_VAL
+              : (p->pOut->a[0].key - 1.0)*1e-12*p->rNorm;
+}
+
+/* True if movie j, of dot product rDot with the query, may enter. */
+#define mayEnter(p, j, rDot) ((rDot)>=(p)->rBound*(p)->pR->aItemNorm[j])
+
+/* Offer movie j, of dot product rDot with the query. */
+static void offer(Ranking *p, int j, double rDot){
+  double rDen = p->rNorm*p->pR->aItemNorm[j];
+  double score = rDen>0.0 ? rDot/rDen : 0.0;
+  mlrecTopKPush(p->pOut, rankKey(score), score, j);
+  setBound(p);
+}
+
+/*
+** Rank every movie but iItem, reading and clearing all of aDot: for a
+** query that reaches most movies.
+*/
+static void rankAll(Ranking *p, int iItem, double *aDot){
+  int j;
+  aDot[iItem] = 0.0;
+  for(j=0; j<p->pR->nItem; j++){
+    double rDot = aDot[j];
+    aDot[j] = 0.0;
+    if( mayEnter(p, j, rDot) && j!=iItem ) offer(p, j, rDot);
+  }
+}
+
+/*
+** Rank the movies the accumulation reached, walking the same rows again
+** and clearing aDot behind, then the movies it did not reach (score 0) as
+** long as one could enter: for a query that reaches few movies.
+*/
+static void rankReached(Ranking *p, int iItem, MlrecKnnScratch *s){
+  const MlrecRatings *pR = p->pR;
+  unsigned int stamp;
+  i64 k, m;
+  int j;
+  if( ++s->stamp==0 ){
+    memset(s->aStamp, 0, sizeof(unsigned int)*(i64)s->nItem);
+    s->stamp = 1;
+  }
+  stamp = s->stamp;
+  s->aStamp[iItem] = stamp;
+  s->aDot[iItem] = 0.0;
+  for(k=pR->aItemStart[iItem]; k<pR->aItemStart[iItem+1]; k++){
+    int u = pR->aItemUser[k];
+    for(m=pR->aUserStart[u]; m<pR->aUserStart[u+1]; m++){
+      j = pR->aUserItem[m];
+      if( s->aStamp[j]==stamp ) continue;
+      s->aStamp[j] = stamp;
+      if( mayEnter(p, j, s->aDot[j]) ) offer(p, j, s->aDot[j]);
+      s->aDot[j] = 0.0;
+    }
+  }
+  for(j=0; j<pR->nItem && !mlrecTopKWorse(p->pOut, 0.0, j); j++){
+    if( s->aStamp[j]!=stamp ) mlrecTopKPush(p->pOut, 0.0, 0.0, j);
+  }
 }
 
 /*
@@ -103,23 +182,22 @@ int mlrecSimilar(
   MlrecKnnScratch **ppScratch
 ){
   MlrecKnnScratch *s;
-  double rNorm = pR->aItemNorm[iItem];
-  int nTouched, t, j;
+  Ranking ranking;
   int rc = scratchFor(pR->nItem, ppScratch);
   if( rc!=SQLITE_OK ) return rc;
+  if( pOut->k==0 ) return SQLITE_OK;
   s = *ppScratch;
-  nTouched = accumulateDots(pR, iItem, s);
-  for(t=0; t<nTouched; t++){
-    double rDen, score;
-    j = s->aTouched[t];
-    if( j==iItem ) continue;
-    rDen = rNorm*pR->aItemNorm[j];
-    score = rDen>0.0 ? s->aDot[j]/rDen : 0.0;
-    mlrecTopKPush(pOut, rankKey(score), score, j);
-  }
-  /* Movies sharing no user score 0; the smallest ids come first. */
-  for(j=0; j<pR->nItem && !mlrecTopKWorse(pOut, 0.0, j); j++){
-    if( j!=iItem && s->aStamp[j]!=s->stamp ) mlrecTopKPush(pOut, 0.0, 0.0, j);
+  ranking.pR = pR;
+  ranking.pOut = pOut;
+  ranking.rNorm = pR->aItemNorm[iItem];
+  setBound(&ranking);
+  accumulateDots(pR, iItem, s->aDot);
+  /* Either way, a movie sharing no user with iItem has score 0, as
+  ** scikit-learn's brute search ranks it. */
+  if( pairsReached(pR, iItem)*2 < pR->nItem ){
+    rankReached(&ranking, iItem, s);
+  }else{
+    rankAll(&ranking, iItem, s->aDot);
   }
   mlrecTopKSort(pOut);
   return SQLITE_OK;

@@ -41,6 +41,7 @@
 #define SGD_BLOCKS (SGD_GRID*SGD_GRID)
 #define SGD_RATINGS_PER_THREAD 40000       /* fewer: not worth a thread */
 #define SGD_WAIT_NS 5000000                /* probe period while waiting */
+#define SGD_AHEAD 4                        /* prefetch distance, in ratings */
 
 /* Four floats, handled as one SSE/NEON register. */
 typedef float SgdVec __attribute__((vector_size(16)));
@@ -51,6 +52,15 @@ typedef struct SgdEntry SgdEntry;
 struct SgdEntry {
   int u, i;
   float r;
+};
+
+/* The constants of an SGD step, held in registers by the caller. */
+typedef struct SgdRates SgdRates;
+struct SgdRates {
+  float mu;              /* mean rating */
+  float lr;              /* learning rate */
+  float decay;           /* 1 - lr * regularization */
+  float decayBias;       /* 1 - lr * bias_regularization */
 };
 
 /* What a thread that trains needs of its own. */
@@ -65,7 +75,7 @@ struct SgdThread {
 
 struct MlrecSgd {
   MlrecModel *m;
-  float mu, lr, reg, regBias;
+  SgdRates rates;
   i64 nPoll;                     /* updates between interrupt checks */
   u64 rng;                       /* draws the schedule of each epoch */
   SgdEntry *aEntry;              /* the ratings, block after block */
@@ -103,7 +113,7 @@ int mlrecOnlineCores(void){
 #define storeVec(a, pv) memcpy((a), (pv), sizeof(SgdVec))
 
 /* a . b over n floats: two vector sums, then the tail; always this order. */
-static float dotVec(const float *a, const float *b, int n){
+static inline float dotVec(const float *a, const float *b, int n){
   SgdVec acc0 = {0, 0, 0, 0}, acc1 = {0, 0, 0, 0}, x, y;
   float s;
   int d;
@@ -131,27 +141,30 @@ float mlrecDot(const float *a, const float *b, int n){
   return dotVec(a, b, n);
 }
 
-/* One SGD step on rating r of user factors pu and movie factors qi. */
-static void sgdStep(const MlrecSgd *p, int nF, float *pu, float *qi,
+/*
+** One SGD step on rating r of user factors pu and movie factors qi:
+** p += lr (e q - reg p) written as p = decay p + (lr e) q.
+*/
+static void sgdStep(SgdRates c, int nF, float *pu, float *qi,
                     float *bu, float *bi, float r){
-  float e = r - (p->mu + *bu + *bi + dotVec(pu, qi, nF));
-  float le = p->lr*e, lreg = p->lr*p->reg;
+  float e = r - (c.mu + *bu + *bi + dotVec(pu, qi, nF));
+  float le = c.lr*e;
   int d;
-  *bu += p->lr*(e - p->regBias*(*bu));
-  *bi += p->lr*(e - p->regBias*(*bi));
+  *bu = c.decayBias*(*bu) + le;
+  *bi = c.decayBias*(*bi) + le;
   for(d=0; d+SGD_LANES<=nF; d+=SGD_LANES){
     SgdVec x, y, xNew, yNew;
     loadVec(&x, pu+d);
     loadVec(&y, qi+d);
-    xNew = x + (le*y - lreg*x);
-    yNew = y + (le*x - lreg*y);
+    xNew = c.decay*x + le*y;
+    yNew = c.decay*y + le*x;
     storeVec(pu+d, &xNew);
     storeVec(qi+d, &yNew);
   }
   for(; d<nF; d++){
     float x = pu[d], y = qi[d];
-    pu[d] = x + (le*y - lreg*x);
-    qi[d] = y + (le*x - lreg*y);
+    pu[d] = c.decay*x + le*y;
+    qi[d] = c.decay*y + le*x;
   }
 }
 
@@ -166,20 +179,32 @@ static int mustStop(SgdThread *t){
   return t->rc!=SQLITE_OK;
 }
 
+/* Ask for the nF floats at p ahead of their use (a macro: GCC drops a
+** function that only prefetches as if it had no effect). */
+#define prefetchRow(p, nF) \
+  (__builtin_prefetch(p), __builtin_prefetch((p) + (nF) - 1))
+
 /* Train on the ratings of block iBlock; 0 if told to stop partway. */
 static int trainBlock(SgdThread *t, int iBlock){
-  MlrecSgd *p = t->p;
-  MlrecModel *m = p->m;
-  int nF = m->nFactor;
+  const MlrecSgd *p = t->p;
+  const MlrecModel *m = p->m;
   const SgdEntry *a = p->aEntry;
+  float *aUserFactor = m->aUserFactor, *aItemFactor = m->aItemFactor;
+  float *aUserBias = m->aUserBias, *aItemBias = m->aItemBias;
+  SgdRates c = p->rates;
+  int nF = m->nFactor;
   i64 k = p->aBlock[iBlock], end = p->aBlock[iBlock+1];
   while( k<end ){
     i64 n = end-k < t->nBudget ? end-k : t->nBudget;
     i64 stop = k+n;
     for(; k<stop; k++){
-      sgdStep(p, nF, m->aUserFactor + (i64)a[k].u*nF,
-              m->aItemFactor + (i64)a[k].i*nF,
-              &m->aUserBias[a[k].u], &m->aItemBias[a[k].i], a[k].r);
+      SgdEntry x = a[k];
+      if( k+SGD_AHEAD<end ){
+        prefetchRow(aUserFactor + (i64)a[k+SGD_AHEAD].u*nF, nF);
+        prefetchRow(aItemFactor + (i64)a[k+SGD_AHEAD].i*nF, nF);
+      }
+      sgdStep(c, nF, aUserFactor + (i64)x.u*nF, aItemFactor + (i64)x.i*nF,
+              &aUserBias[x.u], &aItemBias[x.i], x.r);
     }
     t->nBudget -= n;
     if( t->nBudget==0 && mustStop(t) ) return 0;
@@ -306,6 +331,25 @@ static int buildGrid(MlrecSgd *p, const MlrecRatings *pR){
   return rc;
 }
 
+/*
+** Shuffle the ratings inside each block, from the seed: two updates in a
+** row then rarely share a user or a movie, so the processor can overlap
+** them instead of waiting for one to finish before the next can start.
+*/
+static void shuffleBlocks(MlrecSgd *p){
+  int j;
+  for(j=0; j<SGD_BLOCKS; j++){
+    SgdEntry *a = p->aEntry + p->aBlock[j];
+    i64 n = p->aBlock[j+1] - p->aBlock[j], k;
+    for(k=n-1; k>0; k--){
+      i64 x = mlrecRandomBelow(&p->rng, k+1);
+      SgdEntry t = a[k];
+      a[k] = a[x];
+      a[x] = t;
+    }
+  }
+}
+
 /* Start up to nWant workers; with fewer (even none) the model is the same. */
 static void startThreads(MlrecSgd *p, int nWant){
   int j;
@@ -345,10 +389,11 @@ int mlrecSgdBegin(const MlrecRatings *pR, MlrecModel *m, int nThread,
   if( p==0 ) return SQLITE_NOMEM;
   memset(p, 0, sizeof(*p));
   p->m = m;
-  p->mu = (float)m->mu;
-  p->lr = (float)m->opt.learningRate;
-  p->reg = (float)m->opt.regularization;
-  p->regBias = (float)m->opt.biasRegularization;
+  p->rates.mu = (float)m->mu;
+  p->rates.lr = (float)m->opt.learningRate;
+  p->rates.decay = (float)(1.0 - m->opt.learningRate*m->opt.regularization);
+  p->rates.decayBias = (float)(1.0 - m->opt.learningRate
+                                     *m->opt.biasRegularization);
   p->nPoll = 1 + (1<<21)/(m->nFactor+16);
   p->rng = (u64)m->opt.seed ^ 0x5851f42d4c957f2dULL;
   rc = buildGrid(p, pR);
@@ -356,6 +401,7 @@ int mlrecSgdBegin(const MlrecRatings *pR, MlrecModel *m, int nThread,
     mlrecSgdEnd(p);
     return rc;
   }
+  shuffleBlocks(p);
   if( nThread>SGD_GRID ) nThread = SGD_GRID;
   if( nThread>nUseful ) nThread = (int)nUseful;
   if( nThread>1 ) startThreads(p, nThread);
