@@ -23,17 +23,27 @@
 ** that reaches most movies then reads and clears the whole array, skipping
 ** with one multiplication each movie whose dot product is clearly below
 ** the k-th best so far; one that reaches few walks its rows again instead.
+** A query that reaches more than a million (user, movie) pairs is split
+** over all cores, each thread adding up its share of the users into its own
+** array, when the ratings make every sum exact (half stars, say: products
+** are multiples of 1/4 and sums stay far below 2^51), so that the answer is
+** the same bit for bit whatever the order of the additions.
 */
 #include "mlrec.h"
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
+
+#define KNN_PARALLEL_PAIRS 1000000  /* a query reaching more uses all cores */
+#define KNN_MAX_PARTS 8              /* most threads one query runs on */
 
 /* Per-cursor work space, sized for one snapshot's number of movies. */
 struct MlrecKnnScratch {
   int nItem;
+  int nPart;              /* accumulator arrays: one per thread */
   unsigned int stamp;     /* aStamp[j]==stamp: movie j ranked this query */
   unsigned int *aStamp;
-  double *aDot;           /* accumulators, all zero between queries */
+  double *aDot;           /* nPart x nItem accumulators, zero between queries */
 };
 
 void mlrecKnnScratchFree(MlrecKnnScratch *p){
@@ -43,23 +53,33 @@ void mlrecKnnScratchFree(MlrecKnnScratch *p){
   sqlite3_free(p);
 }
 
-static int scratchFor(int nItem, MlrecKnnScratch **pp){
+/*
+** Work space for pR: one accumulator array, or one per core when the sums
+** are exact (then the order in which threads add up does not matter).
+*/
+static int scratchFor(const MlrecRatings *pR, MlrecKnnScratch **pp){
   MlrecKnnScratch *p = *pp;
-  if( p && p->nItem==nItem ) return SQLITE_OK;
+  int nItem = pR->nItem;
+  int nPart = pR->bExactDots ? mlrecOnlineCores() : 1;
+  i64 nDot;
+  if( nPart>KNN_MAX_PARTS ) nPart = KNN_MAX_PARTS;
+  if( p && p->nItem==nItem && p->nPart==nPart ) return SQLITE_OK;
   mlrecKnnScratchFree(p);
   *pp = p = sqlite3_malloc64(sizeof(*p));
   if( p==0 ) return SQLITE_NOMEM;
   memset(p, 0, sizeof(*p));
   p->nItem = nItem;
+  p->nPart = nPart;
+  nDot = (i64)nPart*nItem + 1;
   p->aStamp = sqlite3_malloc64(sizeof(unsigned int)*((i64)nItem+1));
-  p->aDot = sqlite3_malloc64(sizeof(double)*((i64)nItem+1));
+  p->aDot = sqlite3_malloc64(sizeof(double)*nDot);
   if( p->aStamp==0 || p->aDot==0 ){
     mlrecKnnScratchFree(p);
     *pp = 0;
     return SQLITE_NOMEM;
   }
   memset(p->aStamp, 0, sizeof(unsigned int)*((i64)nItem+1));
-  memset(p->aDot, 0, sizeof(double)*((i64)nItem+1));
+  memset(p->aDot, 0, sizeof(double)*nDot);
   return SQLITE_OK;
 }
 
@@ -73,18 +93,66 @@ static i64 pairsReached(const MlrecRatings *pR, int iItem){
   return n;
 }
 
-/* Add dot(iItem, j) into aDot[j] for every movie j sharing a user. */
-static void accumulateDots(const MlrecRatings *pR, int iItem, double *aDot){
+/*
+** One thread's share of a query: the users at positions [kStart, kEnd) of
+** the query movie's row, added into its own aDot.
+*/
+typedef struct KnnPart KnnPart;
+struct KnnPart {
+  const MlrecRatings *pR;
+  i64 kStart, kEnd;
+  double *aDot;
+  pthread_t tid;
+  int bThread;            /* running on tid */
+};
+
+/* Add r(u,iItem) r(u,j) into aDot[j] for the users of part q. */
+static void *accumulatePart(void *pArg){
+  const KnnPart *q = (const KnnPart*)pArg;
+  const MlrecRatings *pR = q->pR;
   const int *aItem = pR->aUserItem;
   const float *aValue = pR->aUserValue;
+  double *aDot = q->aDot;
   i64 k, m;
-  for(k=pR->aItemStart[iItem]; k<pR->aItemStart[iItem+1]; k++){
+  for(k=q->kStart; k<q->kEnd; k++){
     int u = pR->aItemUser[k];
     double r = pR->aItemValue[k];
     i64 end = pR->aUserStart[u+1];
     for(m=pR->aUserStart[u]; m<end; m++){
       aDot[aItem[m]] += r*aValue[m];
     }
+  }
+  return 0;
+}
+
+/*
+** Accumulate dot(iItem, j) for every movie j, split into nPart parts of
+** about nPairs/nPart pairs each, one per thread (the calling thread runs
+** the first; a part whose thread cannot start runs there too).
+*/
+static void accumulateDots(const MlrecRatings *pR, int iItem, i64 nPairs,
+                           int nPart, MlrecKnnScratch *s){
+  KnnPart aPart[KNN_MAX_PARTS];
+  i64 k = pR->aItemStart[iItem], end = pR->aItemStart[iItem+1], nDone = 0;
+  int q;
+  for(q=0; q<nPart; q++){
+    aPart[q].pR = pR;
+    aPart[q].aDot = s->aDot + (i64)q*s->nItem;
+    aPart[q].kStart = k;
+    while( k<end && (q==nPart-1 || nDone*nPart < nPairs*(q+1)) ){
+      int u = pR->aItemUser[k++];
+      nDone += pR->aUserStart[u+1] - pR->aUserStart[u];
+    }
+    aPart[q].kEnd = k;
+    aPart[q].bThread = q>0
+      && pthread_create(&aPart[q].tid, 0, accumulatePart, &aPart[q])==0;
+  }
+  for(q=0; q<nPart; q++){
+    if( aPart[q].bThread ) continue;
+    accumulatePart(&aPart[q]);
+  }
+  for(q=1; q<nPart; q++){
+    if( aPart[q].bThread ) pthread_join(aPart[q].tid, 0);
   }
 }
 
@@ -125,15 +193,18 @@ static void offer(Ranking *p, int j, double rDot){
 }
 
 /*
-** Rank every movie but iItem, reading and clearing all of aDot: for a
-** query that reaches most movies.
+** Rank every movie but iItem, reading (adding up the nPart arrays) and
+** clearing all of aDot: for a query that reaches most movies.
 */
-static void rankAll(Ranking *p, int iItem, double *aDot){
-  int j;
-  aDot[iItem] = 0.0;
-  for(j=0; j<p->pR->nItem; j++){
+static void rankAll(Ranking *p, int iItem, double *aDot, int nPart){
+  int nItem = p->pR->nItem, j, q;
+  for(j=0; j<nItem; j++){
     double rDot = aDot[j];
     aDot[j] = 0.0;
+    for(q=1; q<nPart; q++){
+      rDot += aDot[(i64)q*nItem + j];
+      aDot[(i64)q*nItem + j] = 0.0;
+    }
     if( mayEnter(p, j, rDot) && j!=iItem ) offer(p, j, rDot);
   }
 }
@@ -183,7 +254,9 @@ int mlrecSimilar(
 ){
   MlrecKnnScratch *s;
   Ranking ranking;
-  int rc = scratchFor(pR->nItem, ppScratch);
+  i64 nPairs;
+  int nPart;
+  int rc = scratchFor(pR, ppScratch);
   if( rc!=SQLITE_OK ) return rc;
   if( pOut->k==0 ) return SQLITE_OK;
   s = *ppScratch;
@@ -191,13 +264,15 @@ int mlrecSimilar(
   ranking.pOut = pOut;
   ranking.rNorm = pR->aItemNorm[iItem];
   setBound(&ranking);
-  accumulateDots(pR, iItem, s->aDot);
+  nPairs = pairsReached(pR, iItem);
+  nPart = nPairs>=KNN_PARALLEL_PAIRS ? s->nPart : 1;
+  accumulateDots(pR, iItem, nPairs, nPart, s);
   /* Either way, a movie sharing no user with iItem has score 0, as
   ** scikit-learn's brute search ranks it. */
-  if( pairsReached(pR, iItem)*2 < pR->nItem ){
+  if( nPart==1 && nPairs*2 < pR->nItem ){
     rankReached(&ranking, iItem, s);
   }else{
-    rankAll(&ranking, iItem, s->aDot);
+    rankAll(&ranking, iItem, s->aDot, nPart);
   }
   mlrecTopKSort(pOut);
   return SQLITE_OK;

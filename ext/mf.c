@@ -68,10 +68,15 @@ static double nextUniform(u64 *pState){
   return ((double)(mlrecRandom(pState)>>11) + 0.5) * (1.0/9007199254740992.0);
 }
 
-/* Standard normal, by the Box-Muller transform. */
-static double nextNormal(u64 *pState){
-  double u1 = nextUniform(pState), u2 = nextUniform(pState);
-  return sqrt(-2.0*log(u1)) * cos(6.283185307179586*u2);
+/* Fill a[n] from N(0, std^2), two values per Box-Muller transform. */
+static void fillNormal(float *a, i64 n, double std, u64 *pState){
+  i64 k;
+  for(k=0; k<n; k+=2){
+    double u1 = nextUniform(pState), u2 = nextUniform(pState);
+    double rad = std*sqrt(-2.0*log(u1)), angle = 6.283185307179586*u2;
+    a[k] = (float)(rad*cos(angle));
+    if( k+1<n ) a[k+1] = (float)(rad*sin(angle));
+  }
 }
 
 void mlrecModelUnref(MlrecModel *p){
@@ -89,7 +94,6 @@ void mlrecModelUnref(MlrecModel *p){
 static MlrecModel *newModel(const MlrecRatings *pR, const MlrecMfOptions *pOpt){
   MlrecModel *p = sqlite3_malloc64(sizeof(*p));
   i64 nF = pOpt->nFactor;
-  i64 k;
   u64 rng = (u64)pOpt->seed;
   if( p==0 ) return 0;
   memset(p, 0, sizeof(*p));
@@ -113,32 +117,14 @@ static MlrecModel *newModel(const MlrecRatings *pR, const MlrecMfOptions *pOpt){
   memcpy(p->aItemId, pR->aItemId, sizeof(i64)*pR->nItem);
   memset(p->aUserBias, 0, sizeof(float)*pR->nUser);
   memset(p->aItemBias, 0, sizeof(float)*pR->nItem);
-  for(k=0; k<(i64)pR->nUser*nF; k++){
-    p->aUserFactor[k] = (float)(pOpt->initStd*nextNormal(&rng));
-  }
-  for(k=0; k<(i64)pR->nItem*nF; k++){
-    p->aItemFactor[k] = (float)(pOpt->initStd*nextNormal(&rng));
-  }
+  fillNormal(p->aUserFactor, (i64)pR->nUser*nF, pOpt->initStd, &rng);
+  fillNormal(p->aItemFactor, (i64)pR->nItem*nF, pOpt->initStd, &rng);
   p->mu = pR->rMean;
   p->rMin = pR->rMin;
   p->rMax = pR->rMax;
   p->nRating = pR->nRating;
   p->dataHash = pR->hash;
   return p;
-}
-
-/* Root mean squared error of m on the ratings of pR, unclipped. */
-static double trainingRmse(const MlrecModel *m, const MlrecRatings *pR){
-  double rSum = 0.0;
-  i64 k;
-  int u;
-  for(u=0; u<pR->nUser; u++){
-    for(k=pR->aUserStart[u]; k<pR->aUserStart[u+1]; k++){
-      double e = pR->aUserValue[k] - mlrecModelPredict(m, u, pR->aUserItem[k]);
-      rSum += e*e;
-    }
-  }
-  return pR->nRating ? sqrt(rSum/(double)pR->nRating) : 0.0;
 }
 
 /*
@@ -177,6 +163,7 @@ static int runEpochs(sqlite3 *db, const MlrecRatings *pR, MlrecModel *m,
       rc = SQLITE_ERROR;
     }
   }
+  if( rc==SQLITE_OK ) rc = mlrecSgdRmse(pSgd, &intr, &m->rmse);
   mlrecSgdEnd(pSgd);
   mlrecInterruptEnd(&intr);
   return rc;
@@ -207,7 +194,6 @@ int mlrecMfTrain(
     if( *pzErr==0 ) mlrecSetError(pzErr, "train_mf: %s", sqlite3_errstr(rc));
     return rc;
   }
-  m->rmse = trainingRmse(m, pR);
   m->trainedAt = mlrecNow();
   m->seconds = mlrecClock() - t0;
   *ppOut = m;

@@ -62,6 +62,7 @@ struct MlrecRatings {
   double *aItemNorm;     /* Euclidean norm of each movie's rating vector */
   double rMin, rMax;     /* smallest and largest rating */
   double rMean;          /* mean rating */
+  int bExactDots;        /* dot products are exact in any order (knn.c) */
   u64 hash;              /* order-independent hash of the table's content */
   i64 loadedAt;          /* unix time of the load */
   double seconds;        /* time the load took */
@@ -146,8 +147,23 @@ int mlrecArgToK(sqlite3_value*, i64 *piOut);
 i64 mlrecNow(void);
 void mlrecFormatTime(i64 t, char *zBuf, int nBuf);
 double mlrecClock(void);
-u64 mlrecRandom(u64 *pState);
-i64 mlrecRandomBelow(u64 *pState, i64 n);
+
+/* splitmix64: a small, fast generator with a 64-bit state (inline: it runs
+** once per rating when training shuffles). */
+static inline u64 mlrecRandom(u64 *pState){
+  u64 z = (*pState += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z>>30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z>>27)) * 0x94d049bb133111ebULL;
+  return z ^ (z>>31);
+}
+
+/* Uniform integer in [0, n) for n >= 1, bias below n/2^32: a multiply and
+** a shift rather than a division while n fits 32 bits. */
+static inline i64 mlrecRandomBelow(u64 *pState, i64 n){
+  u64 x = mlrecRandom(pState);
+  if( n<=0xffffffffLL ) return (i64)(((x>>32)*(u64)n)>>32);
+  return (i64)(x % (u64)n);
+}
 
 /* util.c: honouring sqlite3_interrupt() during long computations */
 typedef struct MlrecInterrupt MlrecInterrupt;
@@ -208,6 +224,7 @@ typedef struct MlrecSgd MlrecSgd;
 int mlrecSgdBegin(const MlrecRatings*, MlrecModel*, int nThread,
                   MlrecSgd **ppOut);
 int mlrecSgdEpoch(MlrecSgd*, MlrecInterrupt*);
+int mlrecSgdRmse(MlrecSgd*, MlrecInterrupt*, double *pRmse);
 int mlrecSgdThreads(const MlrecSgd*);
 void mlrecSgdEnd(MlrecSgd*);
 float mlrecDot(const float *a, const float *b, int n);

@@ -19,8 +19,10 @@
 ** three compact arrays (user index, movie index, rating as float).  Then
 ** the indexes are renumbered in ascending order of id, and two counting
 ** sorts build the compressed sparse rows by user and by movie, each sorted
-** by the other index.  Memory stays around 20 bytes per rating, with no
-** per-row allocation.
+** by the other index.  Rows that arrive in (user, movie) order, as from a
+** table with that primary key, already are the rows by user: one counting
+** sort is enough.  Consecutive rows of one user look the user up once.
+** Memory stays around 16 bytes per rating, with no per-row allocation.
 **
 ** Freshness: the state remembers a "data version" of the connection
 ** (sqlite3_total_changes64() for this connection's own writes, including
@@ -65,23 +67,29 @@ static u64 rowHash(i64 iUser, i64 iItem, double r){
 
 /*
 ** IdMap: distinct ids in the order first seen, with a hash table from id to
-** that position.
+** that position.  A slot holds the id beside its position, so a lookup
+** touches one cache line.
 */
+typedef struct IdSlot IdSlot;
+struct IdSlot {
+  i64 id;
+  int pos;         /* position in aId; -1 = empty slot */
+};
 typedef struct IdMap IdMap;
 struct IdMap {
   i64 *aId;        /* distinct ids, in first-seen order */
   int nId;
-  int *aSlot;      /* hash table of positions in aId; -1 = empty */
+  IdSlot *aSlot;   /* open addressing, linear probing */
   u64 nSlot;       /* power of two, more than twice nId */
 };
 
 static int idMapGrow(IdMap *p){
   u64 nNew = p->nSlot ? p->nSlot*2 : 1024;
-  int *aSlot;
+  IdSlot *aSlot;
   i64 *aId;
   u64 i;
   if( nNew/2 > 0x7fffffff ) return SQLITE_FULL;
-  aSlot = sqlite3_malloc64(nNew*sizeof(int));
+  aSlot = sqlite3_malloc64(nNew*sizeof(IdSlot));
   aId = sqlite3_realloc64(p->aId, (nNew/2)*sizeof(i64));
   if( aSlot==0 || aId==0 ){
     sqlite3_free(aSlot);
@@ -89,11 +97,12 @@ static int idMapGrow(IdMap *p){
     return SQLITE_NOMEM;
   }
   p->aId = aId;
-  memset(aSlot, 0xff, nNew*sizeof(int));
+  for(i=0; i<nNew; i++) aSlot[i].pos = -1;
   for(i=0; i<(u64)p->nId; i++){
     u64 h = mix64((u64)aId[i]) & (nNew-1);
-    while( aSlot[h]>=0 ) h = (h+1) & (nNew-1);
-    aSlot[h] = (int)i;
+    while( aSlot[h].pos>=0 ) h = (h+1) & (nNew-1);
+    aSlot[h].id = aId[i];
+    aSlot[h].pos = (int)i;
   }
   sqlite3_free(p->aSlot);
   p->aSlot = aSlot;
@@ -109,14 +118,15 @@ static int idMapIndex(IdMap *p, i64 iId, int *piOut){
     if( rc!=SQLITE_OK ) return rc;
   }
   h = mix64((u64)iId) & (p->nSlot-1);
-  while( p->aSlot[h]>=0 ){
-    if( p->aId[p->aSlot[h]]==iId ){
-      *piOut = p->aSlot[h];
+  while( p->aSlot[h].pos>=0 ){
+    if( p->aSlot[h].id==iId ){
+      *piOut = p->aSlot[h].pos;
       return SQLITE_OK;
     }
     h = (h+1) & (p->nSlot-1);
   }
-  p->aSlot[h] = p->nId;
+  p->aSlot[h].id = iId;
+  p->aSlot[h].pos = p->nId;
   p->aId[p->nId] = iId;
   *piOut = p->nId++;
   return SQLITE_OK;
@@ -236,19 +246,40 @@ static i64 *countStarts(const int *aIndex, i64 n, int nGroup){
 }
 
 /*
-** Build the two CSR layouts of p from the scanned rows pT, whose user and
-** movie positions are already renumbered.  Frees the arrays of pT.
+** Make the rows of pT, already grouped by user and sorted by movie, the
+** rows by user of p: no copy, the arrays change hands.
 */
-static int buildCsr(MlrecRatings *p, Triples *pT){
+static void adoptUserRows(MlrecRatings *p, Triples *pT){
+  i64 n = pT->n;
+  int *aItem = sqlite3_realloc64(pT->aItem, sizeof(int)*(n+1));
+  float *aValue = sqlite3_realloc64(pT->aValue, sizeof(float)*(n+1));
+  /* shrinking cannot fail in practice; if it does, keep the larger block */
+  p->aUserItem = aItem ? aItem : pT->aItem;
+  p->aUserValue = aValue ? aValue : pT->aValue;
+  pT->aItem = 0;
+  pT->aValue = 0;
+}
+
+/*
+** Build the two CSR layouts of p from the scanned rows pT, whose user and
+** movie positions are already renumbered; bSorted if the rows are in user
+** order and in movie order within a user, as a table with PRIMARY KEY
+** (userId, movieId) returns them.  Frees the arrays of pT.
+*/
+static int buildCsr(MlrecRatings *p, Triples *pT, int bSorted){
   i64 n = pT->n, k;
   i64 *aNext;
   int u, i;
   p->aUserStart = countStarts(pT->aUser, n, p->nUser);
   p->aItemStart = countStarts(pT->aItem, n, p->nItem);
-  p->aUserItem = sqlite3_malloc64(sizeof(int)*(n+1));
-  p->aUserValue = sqlite3_malloc64(sizeof(float)*(n+1));
   aNext = sqlite3_malloc64(sizeof(i64)*((i64)(p->nUser > p->nItem ?
                                                p->nUser : p->nItem)+1));
+  if( bSorted ){
+    adoptUserRows(p, pT);
+  }else{
+    p->aUserItem = sqlite3_malloc64(sizeof(int)*(n+1));
+    p->aUserValue = sqlite3_malloc64(sizeof(float)*(n+1));
+  }
   if( !p->aUserStart || !p->aItemStart || !p->aUserItem || !p->aUserValue
    || !aNext ){
     sqlite3_free(aNext);
@@ -256,7 +287,7 @@ static int buildCsr(MlrecRatings *p, Triples *pT){
   }
   /* Group by user, in table order within a user. */
   memcpy(aNext, p->aUserStart, sizeof(i64)*p->nUser);
-  for(k=0; k<n; k++){
+  for(k=0; !bSorted && k<n; k++){
     i64 pos = aNext[pT->aUser[k]]++;
     p->aUserItem[pos] = pT->aItem[k];
     p->aUserValue[pos] = pT->aValue[k];
@@ -279,7 +310,7 @@ static int buildCsr(MlrecRatings *p, Triples *pT){
   }
   /* Regroup by user from the movie rows, which sorts each user's row. */
   memcpy(aNext, p->aUserStart, sizeof(i64)*p->nUser);
-  for(i=0; i<p->nItem; i++){
+  for(i=0; !bSorted && i<p->nItem; i++){
     for(k=p->aItemStart[i]; k<p->aItemStart[i+1]; k++){
       i64 pos = aNext[p->aItemUser[k]]++;
       p->aUserItem[pos] = i;
@@ -318,6 +349,9 @@ static int computeStatistics(MlrecRatings *p){
   if( p->aItemNorm==0 ) return SQLITE_NOMEM;
   p->rMin = p->nRating ? p->aItemValue[0] : 0.0;
   p->rMax = p->rMin;
+  /* Multiples of 1/2 up to 1024 in size: their products are multiples of
+  ** 1/4 below 2^20, so sums of fewer than 2^28 of them are exact doubles. */
+  p->bExactDots = p->nUser < (1<<28);
   for(i=0; i<p->nItem; i++){
     double rSq = 0.0;
     for(k=p->aItemStart[i]; k<p->aItemStart[i+1]; k++){
@@ -326,6 +360,7 @@ static int computeStatistics(MlrecRatings *p){
       rSum += r;
       if( r<p->rMin ) p->rMin = r;
       if( r>p->rMax ) p->rMax = r;
+      if( 2.0*r!=floor(2.0*r) || fabs(r)>1024.0 ) p->bExactDots = 0;
     }
     p->aItemNorm[i] = sqrt(rSq);
   }
@@ -391,18 +426,23 @@ static int scanRows(sqlite3_stmt *pStmt, const MlrecConfig *pCfg,
                     IdMap *pUsers, IdMap *pItems, Triples *pT, u64 *pHash,
                     char **pzErr){
   u64 hash = 0;
-  int rc;
+  i64 iPrevUser = 0;
+  int rc, u = -1;
   while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
     i64 iUser, iItem;
     double r;
-    int u, i;
+    int i;
     rc = readId(pStmt, 0, pCfg->zRatings, pCfg->zUser, pT->n+1, &iUser, pzErr);
     if( rc==SQLITE_OK ){
       rc = readId(pStmt, 1, pCfg->zRatings, pCfg->zMovie, pT->n+1, &iItem,
                   pzErr);
     }
     if( rc==SQLITE_OK ) rc = readRating(pStmt, pCfg, iUser, iItem, &r, pzErr);
-    if( rc==SQLITE_OK ) rc = idMapIndex(pUsers, iUser, &u);
+    /* tables are often in user order: skip the lookup of the same user */
+    if( rc==SQLITE_OK && (u<0 || iUser!=iPrevUser) ){
+      rc = idMapIndex(pUsers, iUser, &u);
+      iPrevUser = iUser;
+    }
     if( rc==SQLITE_OK ) rc = idMapIndex(pItems, iItem, &i);
     if( rc==SQLITE_OK ) rc = triplesAppend(pT, u, i, (float)r);
     if( rc!=SQLITE_OK ) return rc;
@@ -417,7 +457,7 @@ static int buildSnapshot(MlrecRatings *p, IdMap *pUsers, IdMap *pItems,
                          Triples *pT){
   int *aRemapUser = sqlite3_malloc64(sizeof(int)*((i64)pUsers->nId+1));
   int *aRemapItem = sqlite3_malloc64(sizeof(int)*((i64)pItems->nId+1));
-  int rc = SQLITE_NOMEM;
+  int rc = SQLITE_NOMEM, bSorted = 1;
   i64 k;
   p->nUser = pUsers->nId;
   p->nItem = pItems->nId;
@@ -432,11 +472,15 @@ static int buildSnapshot(MlrecRatings *p, IdMap *pUsers, IdMap *pItems,
     for(k=0; k<pT->n; k++){
       pT->aUser[k] = aRemapUser[pT->aUser[k]];
       pT->aItem[k] = aRemapItem[pT->aItem[k]];
+      if( k>0 && (pT->aUser[k]<pT->aUser[k-1] || (pT->aUser[k]==pT->aUser[k-1]
+                                         && pT->aItem[k]<=pT->aItem[k-1])) ){
+        bSorted = 0;
+      }
     }
   }
   sqlite3_free(aRemapUser);
   sqlite3_free(aRemapItem);
-  if( rc==SQLITE_OK ) rc = buildCsr(p, pT);
+  if( rc==SQLITE_OK ) rc = buildCsr(p, pT, bSorted);
   if( rc==SQLITE_OK ) rc = computeStatistics(p);
   return rc;
 }

@@ -31,6 +31,7 @@
 #include "mlrec.h"
 #include <pthread.h>
 #include <sched.h>
+#include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,9 +92,11 @@ struct MlrecSgd {
   pthread_mutex_t mutex;
   pthread_cond_t wake;           /* a new epoch, or quit */
   pthread_cond_t done;           /* a worker finished its epoch */
+  int bMeasure;                  /* this pass measures, not trains */
+  double aBlockSq[SGD_BLOCKS];   /* squared errors per block, measuring */
   int bSync;                     /* mutex and conditions initialised */
-  int iEpoch;                    /* epochs started; workers follow it */
-  int nFinished;                 /* workers done with the current epoch */
+  int iEpoch;                    /* passes started; workers follow it */
+  int nFinished;                 /* workers done with the current pass */
   int bQuit;
 };
 
@@ -212,6 +215,32 @@ static int trainBlock(SgdThread *t, int iBlock){
   return 1;
 }
 
+/* Add the squared errors of the model on block iBlock to aBlockSq[]. */
+static int measureBlock(SgdThread *t, int iBlock){
+  const MlrecSgd *p = t->p;
+  const MlrecModel *m = p->m;
+  const SgdEntry *a = p->aEntry;
+  float mu = p->rates.mu;
+  int nF = m->nFactor;
+  i64 k = p->aBlock[iBlock], end = p->aBlock[iBlock+1];
+  double rSum = 0.0;
+  while( k<end ){
+    i64 n = end-k < t->nBudget ? end-k : t->nBudget;
+    i64 stop = k+n;
+    for(; k<stop; k++){
+      SgdEntry x = a[k];
+      float e = x.r - (mu + m->aUserBias[x.u] + m->aItemBias[x.i]
+                       + dotVec(m->aUserFactor + (i64)x.u*nF,
+                                m->aItemFactor + (i64)x.i*nF, nF));
+      rSum += (double)e*e;
+    }
+    t->nBudget -= n;
+    if( t->nBudget==0 && mustStop(t) ) return 0;
+  }
+  t->p->aBlockSq[iBlock] = rSum;
+  return 1;
+}
+
 /* Wait until the blocks before stratum s in row a and column b are done. */
 static int waitForBlock(SgdThread *t, int a, int b, int s){
   MlrecSgd *p = t->p;
@@ -224,13 +253,20 @@ static int waitForBlock(SgdThread *t, int a, int b, int s){
   return 1;
 }
 
-/* Take and train blocks of the current epoch until none is left. */
-static void trainTasks(SgdThread *t){
+/*
+** Take blocks of the current pass until none is left, and train on them
+** in the order of the schedule, or only measure the error (in any order).
+*/
+static void runTasks(SgdThread *t){
   MlrecSgd *p = t->p;
   int iTask;
   while( (iTask = atomic_fetch_add(&p->nextTask, 1))<SGD_BLOCKS ){
     int iBlock = p->aTask[iTask];
     int a = iBlock/SGD_GRID, b = iBlock%SGD_GRID;
+    if( p->bMeasure ){
+      if( !measureBlock(t, iBlock) ) return;
+      continue;
+    }
     if( !waitForBlock(t, a, b, iTask/SGD_GRID) ) return;
     if( !trainBlock(t, iBlock) ) return;
     atomic_fetch_add_explicit(&p->aRowDone[a], 1, memory_order_release);
@@ -251,7 +287,7 @@ static void *workerMain(void *pArg){
     iEpoch = p->iEpoch;
     pthread_mutex_unlock(&p->mutex);
     t->nBudget = p->nPoll;
-    trainTasks(t);
+    runTasks(t);
     pthread_mutex_lock(&p->mutex);
     p->nFinished++;
     pthread_cond_signal(&p->done);
@@ -384,7 +420,7 @@ int mlrecSgdBegin(const MlrecRatings *pR, MlrecModel *m, int nThread,
                   MlrecSgd **ppOut){
   MlrecSgd *p = sqlite3_malloc64(sizeof(*p));
   i64 nUseful = pR->nRating/SGD_RATINGS_PER_THREAD;
-  int rc;
+  int rc, j;
   *ppOut = 0;
   if( p==0 ) return SQLITE_NOMEM;
   memset(p, 0, sizeof(*p));
@@ -402,6 +438,7 @@ int mlrecSgdBegin(const MlrecRatings *pR, MlrecModel *m, int nThread,
     return rc;
   }
   shuffleBlocks(p);
+  for(j=0; j<SGD_BLOCKS; j++) p->aTask[j] = j;
   if( nThread>SGD_GRID ) nThread = SGD_GRID;
   if( nThread>nUseful ) nThread = (int)nUseful;
   if( nThread>1 ) startThreads(p, nThread);
@@ -452,21 +489,16 @@ static int waitForWorkers(MlrecSgd *p, MlrecInterrupt *pIntr){
   return rc;
 }
 
-/*
-** Run one epoch: every rating once.  Returns SQLITE_OK, or the error of the
-** probe pIntr (SQLITE_INTERRUPT) if asked to stop; the parameters are then
-** part way through the epoch.
-*/
-int mlrecSgdEpoch(MlrecSgd *p, MlrecInterrupt *pIntr){
+/* Run the pass set up in p, on the workers or on the calling thread. */
+static int runPass(MlrecSgd *p, MlrecInterrupt *pIntr){
   int rc;
-  drawSchedule(p);
   if( p->nThread==0 ){
     SgdThread t;
     memset(&t, 0, sizeof(t));
     t.p = p;
     t.pIntr = pIntr;
     t.nBudget = p->nPoll;
-    trainTasks(&t);
+    runTasks(&t);
     return t.rc;
   }
   pthread_mutex_lock(&p->mutex);
@@ -475,6 +507,33 @@ int mlrecSgdEpoch(MlrecSgd *p, MlrecInterrupt *pIntr){
   pthread_cond_broadcast(&p->wake);
   rc = waitForWorkers(p, pIntr);
   pthread_mutex_unlock(&p->mutex);
+  return rc;
+}
+
+/*
+** Run one epoch: every rating once.  Returns SQLITE_OK, or the error of the
+** probe pIntr (SQLITE_INTERRUPT) if asked to stop; the parameters are then
+** part way through the epoch.
+*/
+int mlrecSgdEpoch(MlrecSgd *p, MlrecInterrupt *pIntr){
+  drawSchedule(p);
+  p->bMeasure = 0;
+  return runPass(p, pIntr);
+}
+
+/*
+** Set *pRmse to the root mean squared error of the model on the training
+** ratings, computed on every thread.  The sum runs block by block in a
+** fixed order, so it does not depend on the number of threads either.
+*/
+int mlrecSgdRmse(MlrecSgd *p, MlrecInterrupt *pIntr, double *pRmse){
+  double rSum = 0.0;
+  int rc, j;
+  atomic_store(&p->nextTask, 0);
+  p->bMeasure = 1;
+  rc = runPass(p, pIntr);
+  for(j=0; j<SGD_BLOCKS; j++) rSum += p->aBlockSq[j];
+  *pRmse = p->aBlock[SGD_BLOCKS] ? sqrt(rSum/(double)p->aBlock[SGD_BLOCKS]) : 0.0;
   return rc;
 }
 
