@@ -37,20 +37,46 @@
 #define KNN_PARALLEL_PAIRS 1000000  /* a query reaching more uses all cores */
 #define KNN_MAX_PARTS 8              /* most threads one query runs on */
 
-/* Per-cursor work space, sized for one snapshot's number of movies. */
+/*
+** Per-cursor work space, sized for one snapshot's number of movies.  The
+** accumulators are doubles, or 32-bit integers counting quarters when the
+** snapshot has its ratings as small half stars (aUserHalf).
+*/
 struct MlrecKnnScratch {
   int nItem;
   int nPart;              /* accumulator arrays: one per thread */
+  int bInt;               /* integer accumulators in aAcc, else aDot */
   unsigned int stamp;     /* aStamp[j]==stamp: movie j ranked this query */
   unsigned int *aStamp;
   double *aDot;           /* nPart x nItem accumulators, zero between queries */
+  int *aAcc;              /* the same, as integers */
 };
 
 void mlrecKnnScratchFree(MlrecKnnScratch *p){
   if( p==0 ) return;
   sqlite3_free(p->aStamp);
   sqlite3_free(p->aDot);
+  sqlite3_free(p->aAcc);
   sqlite3_free(p);
+}
+
+/* Read, and clear, the dot product of the query with movie j. */
+static double takeDot(MlrecKnnScratch *s, int nPart, int j){
+  double rDot = 0.0;
+  int q;
+  if( s->bInt ){
+    i64 n = 0;
+    for(q=0; q<nPart; q++){
+      n += s->aAcc[(i64)q*s->nItem + j];
+      s->aAcc[(i64)q*s->nItem + j] = 0;
+    }
+    return 0.25*(double)n;
+  }
+  for(q=0; q<nPart; q++){
+    rDot += s->aDot[(i64)q*s->nItem + j];
+    s->aDot[(i64)q*s->nItem + j] = 0.0;
+  }
+  return rDot;
 }
 
 /*
@@ -61,25 +87,34 @@ static int scratchFor(const MlrecRatings *pR, MlrecKnnScratch **pp){
   MlrecKnnScratch *p = *pp;
   int nItem = pR->nItem;
   int nPart = pR->bExactDots ? mlrecOnlineCores() : 1;
+  int bInt = pR->aUserHalf!=0;
   i64 nDot;
   if( nPart>KNN_MAX_PARTS ) nPart = KNN_MAX_PARTS;
-  if( p && p->nItem==nItem && p->nPart==nPart ) return SQLITE_OK;
+  if( p && p->nItem==nItem && p->nPart==nPart && p->bInt==bInt ){
+    return SQLITE_OK;
+  }
   mlrecKnnScratchFree(p);
   *pp = p = sqlite3_malloc64(sizeof(*p));
   if( p==0 ) return SQLITE_NOMEM;
   memset(p, 0, sizeof(*p));
   p->nItem = nItem;
   p->nPart = nPart;
+  p->bInt = bInt;
   nDot = (i64)nPart*nItem + 1;
   p->aStamp = sqlite3_malloc64(sizeof(unsigned int)*((i64)nItem+1));
-  p->aDot = sqlite3_malloc64(sizeof(double)*nDot);
-  if( p->aStamp==0 || p->aDot==0 ){
+  if( bInt ){
+    p->aAcc = sqlite3_malloc64(sizeof(int)*nDot);
+    if( p->aAcc ) memset(p->aAcc, 0, sizeof(int)*nDot);
+  }else{
+    p->aDot = sqlite3_malloc64(sizeof(double)*nDot);
+    if( p->aDot ) memset(p->aDot, 0, sizeof(double)*nDot);
+  }
+  if( p->aStamp==0 || (p->aAcc==0 && p->aDot==0) ){
     mlrecKnnScratchFree(p);
     *pp = 0;
     return SQLITE_NOMEM;
   }
   memset(p->aStamp, 0, sizeof(unsigned int)*((i64)nItem+1));
-  memset(p->aDot, 0, sizeof(double)*nDot);
   return SQLITE_OK;
 }
 
@@ -95,31 +130,37 @@ static i64 pairsReached(const MlrecRatings *pR, int iItem){
 
 /*
 ** One thread's share of a query: the users at positions [kStart, kEnd) of
-** the query movie's row, added into its own aDot.
+** the query movie's row, added into its own accumulators.
 */
 typedef struct KnnPart KnnPart;
 struct KnnPart {
   const MlrecRatings *pR;
   i64 kStart, kEnd;
-  double *aDot;
+  double *aDot;           /* accumulators, or */
+  int *aAcc;              /* integer ones, counting quarters */
   pthread_t tid;
   int bThread;            /* running on tid */
 };
 
-/* Add r(u,iItem) r(u,j) into aDot[j] for the users of part q. */
+/* Add r(u,iItem) r(u,j) for movie j of the users of part q. */
 static void *accumulatePart(void *pArg){
   const KnnPart *q = (const KnnPart*)pArg;
   const MlrecRatings *pR = q->pR;
   const int *aItem = pR->aUserItem;
-  const float *aValue = pR->aUserValue;
-  double *aDot = q->aDot;
   i64 k, m;
   for(k=q->kStart; k<q->kEnd; k++){
     int u = pR->aItemUser[k];
-    double r = pR->aItemValue[k];
     i64 end = pR->aUserStart[u+1];
-    for(m=pR->aUserStart[u]; m<end; m++){
-      aDot[aItem[m]] += r*aValue[m];
+    if( q->aAcc ){
+      const signed char *aHalf = pR->aUserHalf;
+      int *aAcc = q->aAcc;
+      int r2 = (int)(2.0f*pR->aItemValue[k]);
+      for(m=pR->aUserStart[u]; m<end; m++) aAcc[aItem[m]] += r2*aHalf[m];
+    }else{
+      const float *aValue = pR->aUserValue;
+      double *aDot = q->aDot;
+      double r = pR->aItemValue[k];
+      for(m=pR->aUserStart[u]; m<end; m++) aDot[aItem[m]] += r*aValue[m];
     }
   }
   return 0;
@@ -137,7 +178,8 @@ static void accumulateDots(const MlrecRatings *pR, int iItem, i64 nPairs,
   int q;
   for(q=0; q<nPart; q++){
     aPart[q].pR = pR;
-    aPart[q].aDot = s->aDot + (i64)q*s->nItem;
+    aPart[q].aDot = s->bInt ? 0 : s->aDot + (i64)q*s->nItem;
+    aPart[q].aAcc = s->bInt ? s->aAcc + (i64)q*s->nItem : 0;
     aPart[q].kStart = k;
     while( k<end && (q==nPart-1 || nDone*nPart < nPairs*(q+1)) ){
       int u = pR->aItemUser[k++];
@@ -196,15 +238,10 @@ static void offer(Ranking *p, int j, double rDot){
 ** Rank every movie but iItem, reading (adding up the nPart arrays) and
 ** clearing all of aDot: for a query that reaches most movies.
 */
-static void rankAll(Ranking *p, int iItem, double *aDot, int nPart){
-  int nItem = p->pR->nItem, j, q;
-  for(j=0; j<nItem; j++){
-    double rDot = aDot[j];
-    aDot[j] = 0.0;
-    for(q=1; q<nPart; q++){
-      rDot += aDot[(i64)q*nItem + j];
-      aDot[(i64)q*nItem + j] = 0.0;
-    }
+static void rankAll(Ranking *p, int iItem, MlrecKnnScratch *s, int nPart){
+  int j;
+  for(j=0; j<s->nItem; j++){
+    double rDot = takeDot(s, nPart, j);
     if( mayEnter(p, j, rDot) && j!=iItem ) offer(p, j, rDot);
   }
 }
@@ -218,6 +255,7 @@ static void rankReached(Ranking *p, int iItem, MlrecKnnScratch *s){
   const MlrecRatings *pR = p->pR;
   unsigned int stamp;
   i64 k, m;
+  double rDot;
   int j;
   if( ++s->stamp==0 ){
     memset(s->aStamp, 0, sizeof(unsigned int)*(i64)s->nItem);
@@ -225,15 +263,15 @@ static void rankReached(Ranking *p, int iItem, MlrecKnnScratch *s){
   }
   stamp = s->stamp;
   s->aStamp[iItem] = stamp;
-  s->aDot[iItem] = 0.0;
+  takeDot(s, 1, iItem);
   for(k=pR->aItemStart[iItem]; k<pR->aItemStart[iItem+1]; k++){
     int u = pR->aItemUser[k];
     for(m=pR->aUserStart[u]; m<pR->aUserStart[u+1]; m++){
       j = pR->aUserItem[m];
       if( s->aStamp[j]==stamp ) continue;
       s->aStamp[j] = stamp;
-      if( mayEnter(p, j, s->aDot[j]) ) offer(p, j, s->aDot[j]);
-      s->aDot[j] = 0.0;
+      rDot = takeDot(s, 1, j);
+      if( mayEnter(p, j, rDot) ) offer(p, j, rDot);
     }
   }
   for(j=0; j<pR->nItem && !mlrecTopKWorse(p->pOut, 0.0, j); j++){
@@ -272,7 +310,7 @@ int mlrecSimilar(
   if( nPart==1 && nPairs*2 < pR->nItem ){
     rankReached(&ranking, iItem, s);
   }else{
-    rankAll(&ranking, iItem, s->aDot, nPart);
+    rankAll(&ranking, iItem, s, nPart);
   }
   mlrecTopKSort(pOut);
   return SQLITE_OK;

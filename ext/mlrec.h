@@ -60,6 +60,8 @@ struct MlrecRatings {
   int *aItemUser;        /* user index of each rating, by movie */
   float *aItemValue;     /* rating value, by movie */
   double *aItemNorm;     /* Euclidean norm of each movie's rating vector */
+  signed char *aUserHalf;  /* 2 x rating, by user, if small half stars (else
+                           ** NULL): the compact copy knn.c adds up */
   double rMin, rMax;     /* smallest and largest rating */
   double rMean;          /* mean rating */
   int bExactDots;        /* dot products are exact in any order (knn.c) */

@@ -183,6 +183,7 @@ void mlrecRatingsUnref(MlrecRatings *p){
   sqlite3_free(p->aItemUser);
   sqlite3_free(p->aItemValue);
   sqlite3_free(p->aItemNorm);
+  sqlite3_free(p->aUserHalf);
   sqlite3_free(p);
 }
 
@@ -368,6 +369,31 @@ static int computeStatistics(MlrecRatings *p){
   return SQLITE_OK;
 }
 
+/*
+** If every rating is a multiple of 1/2 between -63.5 and 63.5, and sums of
+** products of them stay within 32-bit integers, keep 2 x rating in one byte
+** per rating, by user: knn.c then adds up small integers, exactly, reading
+** 5 bytes per (user, movie) pair instead of 8.
+*/
+static int buildHalfStars(MlrecRatings *p){
+  i64 nMost = 0, k;
+  double rLarge = fabs(p->rMin)>fabs(p->rMax) ? fabs(p->rMin) : fabs(p->rMax);
+  int i;
+  if( !p->bExactDots || rLarge>63.5 ) return SQLITE_OK;
+  for(i=0; i<p->nItem; i++){
+    i64 n = p->aItemStart[i+1] - p->aItemStart[i];
+    if( n>nMost ) nMost = n;
+  }
+  /* a dot product has at most nMost terms of at most (2 rLarge)^2 */
+  if( 4.0*rLarge*rLarge*(double)nMost > 2147483647.0 ) return SQLITE_OK;
+  p->aUserHalf = sqlite3_malloc64(p->nRating+1);
+  if( p->aUserHalf==0 ) return SQLITE_NOMEM;
+  for(k=0; k<p->nRating; k++){
+    p->aUserHalf[k] = (signed char)(2.0f*p->aUserValue[k]);
+  }
+  return SQLITE_OK;
+}
+
 /* Describe value pVal for an error message, e.g. "text '1'". */
 static char *describeValue(sqlite3_value *pVal){
   switch( sqlite3_value_type(pVal) ){
@@ -482,6 +508,7 @@ static int buildSnapshot(MlrecRatings *p, IdMap *pUsers, IdMap *pItems,
   sqlite3_free(aRemapItem);
   if( rc==SQLITE_OK ) rc = buildCsr(p, pT, bSorted);
   if( rc==SQLITE_OK ) rc = computeStatistics(p);
+  if( rc==SQLITE_OK ) rc = buildHalfStars(p);
   return rc;
 }
 
