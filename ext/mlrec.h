@@ -233,6 +233,9 @@ struct MlrecTvf {
 int mlrecRegisterTvf(sqlite3*, MlrecState*, const MlrecTvf*);
 int mlrecTvfSetRows(MlrecTvfCursor*, const MlrecTopK*, const i64 *aId);
 
+/* version.c: mlrec_version() and mlrec_debug() */
+int mlrecRegisterVersion(sqlite3*);
+
 /* similar_movies.c, recommend.c, models.c: table-valued functions */
 int mlrecRegisterSimilarMovies(sqlite3*, MlrecState*);
 int mlrecRegisterRecommend(sqlite3*, MlrecState*);
