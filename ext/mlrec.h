@@ -77,6 +77,7 @@ struct MlrecMfOptions {
   double biasRegularization;
   double initStd;
   i64 seed;
+  i64 nThread;           /* most threads to train on; the model is the same */
 };
 
 /* A trained biased matrix factorisation model. */
@@ -145,6 +146,8 @@ int mlrecArgToK(sqlite3_value*, i64 *piOut);
 i64 mlrecNow(void);
 void mlrecFormatTime(i64 t, char *zBuf, int nBuf);
 double mlrecClock(void);
+u64 mlrecRandom(u64 *pState);
+i64 mlrecRandomBelow(u64 *pState, i64 n);
 
 /* util.c: honouring sqlite3_interrupt() during long computations */
 typedef struct MlrecInterrupt MlrecInterrupt;
@@ -199,6 +202,16 @@ void mlrecModelUnref(MlrecModel*);
 double mlrecModelPredict(const MlrecModel*, int iUser, int iItem);
 double mlrecModelClip(const MlrecModel*, double r);
 char *mlrecMfOptionsJson(const MlrecMfOptions*);
+
+/* sgd.c: the parallel training kernel of mf.c */
+typedef struct MlrecSgd MlrecSgd;
+int mlrecSgdBegin(const MlrecRatings*, MlrecModel*, int nThread,
+                  MlrecSgd **ppOut);
+int mlrecSgdEpoch(MlrecSgd*, MlrecInterrupt*);
+int mlrecSgdThreads(const MlrecSgd*);
+void mlrecSgdEnd(MlrecSgd*);
+float mlrecDot(const float *a, const float *b, int n);
+int mlrecOnlineCores(void);
 
 /* train.c: train_mf(), predict() and the model every caller shares */
 int mlrecCurrentModel(MlrecState*, MlrecModel **ppOut, char **pzErr);

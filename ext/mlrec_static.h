@@ -2,7 +2,7 @@
 ** mlrec_static.h: the public header of the mlrec SQLite extension, for
 ** programs that link it statically instead of loading it at run time.
 **
-**     cc -o app app.c -lmlrec -lsqlite3 -lm       (libmlrec.a: make static)
+**     cc -o app app.c -lmlrec -lsqlite3 -lm -pthread   (libmlrec.a: make static)
 **
 **     #include <sqlite3.h>
 **     #include <mlrec_static.h>

@@ -7,7 +7,7 @@
 ** which is, by hand, with the library and header that `make install` puts
 ** under PREFIX:
 **
-**     cc -o example tests/clients/example.c -lmlrec -lsqlite3 -lm
+**     cc -o example tests/clients/example.c -lmlrec -lsqlite3 -lm -pthread
 **
 ** sqlite3_auto_extension() registers mlrec on every connection opened after
 ** it.  Prints movies similar to Star Wars, trains a model, then user 1's

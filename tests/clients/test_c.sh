@@ -48,7 +48,7 @@ check "2.2 installed files" \
   "$(cd "$stage" && find . -type f -printf '%p %m\n' | sort | tr '\n' ' ')" \
   "./opt/mlrec/include/mlrec_static.h 644 ./opt/mlrec/lib/libmlrec.a 644 ./opt/mlrec/lib/mlrec.so 755 "
 cc -o "$tmp/installed_example" tests/clients/example.c -I"$stage/opt/mlrec/include" \
-  -L"$stage/opt/mlrec/lib" -Wl,-Bstatic -lmlrec -Wl,-Bdynamic -lsqlite3 -lm 2> "$tmp/cc.log"
+  -L"$stage/opt/mlrec/lib" -Wl,-Bstatic -lmlrec -Wl,-Bdynamic -lsqlite3 -lm -pthread 2> "$tmp/cc.log"
 check "2.3 compiles against the installed header and library" "$(cat "$tmp/cc.log")" ""
 check "2.4 same output" "$("$tmp/installed_example" "$db" 2>&1)" "$shell"
 check "2.5 installed module loads" \
