@@ -8,6 +8,7 @@
 **     SELECT predict(1, 260);                     -- predicted rating
 **     SELECT * FROM recommend(1, 10);             -- top-k unseen movies
 **     SELECT * FROM mlrec_models;                 -- what is in memory
+**     SELECT * FROM mlrec_training_log;           -- epochs of the model
 **     SELECT mlrec_config('{"ratings_table": "my_ratings"}');
 **     SELECT mlrec_version(), mlrec_debug();
 **
@@ -58,6 +59,7 @@ static int registerAll(sqlite3 *db, MlrecState *p){
   if( rc==SQLITE_OK ) rc = mlrecRegisterSimilarMovies(db, p);
   if( rc==SQLITE_OK ) rc = mlrecRegisterRecommend(db, p);
   if( rc==SQLITE_OK ) rc = mlrecRegisterModels(db, p);
+  if( rc==SQLITE_OK ) rc = mlrecRegisterTrainingLog(db, p);
   return rc;
 }
 
