@@ -5,6 +5,7 @@
 #   make test     every test suite (Tcl, SQL scripts, clients, sanitizers)
 #   make static   build/libmlrec.a, for programs that link mlrec in (header ext/mlrec_static.h)
 #   make example  build/example: tests/clients/example.c linked statically
+#   make learning-curve  redraw docs/learning_curve.svg from the training log (gnuplot)
 #   make install  mlrec.so, libmlrec.a and mlrec_static.h under $(DESTDIR)$(PREFIX)/lib, /include
 #   make uninstall, make clean
 
@@ -45,12 +46,13 @@ buildinfo = -DMLREC_GIT_COMMIT='"$(or $(GIT_COMMIT),unknown)"' \
 
 DB ?= movielens.db
 
-.PHONY: all deps demo test static example install uninstall clean
+.PHONY: all deps demo test static example install uninstall learning-curve clean
 
 # Debian packages: compiler, SQLite and its shell, Tcl with its SQLite binding (the test
-# harness), scikit-learn (the notebook's kNN, checked against), curl/unzip (MovieLens download).
+# harness), scikit-learn (the notebook's kNN, checked against), curl/unzip (MovieLens download),
+# gnuplot-nox (the learning curve of docs/learning_curve.sh).
 DEB_PACKAGES = build-essential libsqlite3-dev sqlite3 tcl libsqlite3-tcl \
-  python3 python3-numpy python3-scipy python3-sklearn curl unzip ca-certificates
+  python3 python3-numpy python3-scipy python3-sklearn curl unzip ca-certificates gnuplot-nox
 
 all: $(LIB)
 
@@ -103,6 +105,10 @@ $(DB): sql/load_movielens.sql data/movielens.sh
 	rm -f $@.tmp
 	cd "$$(bash data/movielens.sh)" && sqlite3 "$(CURDIR)/$@.tmp" < "$(CURDIR)/sql/load_movielens.sql"
 	mv $@.tmp $@
+
+# docs/learning_curve.svg, the README's picture, from mlrec_training_log.
+learning-curve: $(LIB) $(DB)
+	bash docs/learning_curve.sh $(DB) docs/learning_curve.svg
 
 demo: $(LIB) $(DB)
 	sqlite3 $(DB) < sql/demo.sql

@@ -21,7 +21,8 @@ Conventions for README.md and docs/*.md (README.md repeats them in a comment at 
 6. Blocks in any other language (sh, c, tcl, text, ...) are not run.  Use ```text for output
    that is only an illustration.
 
-Each statement, program and output block is one test.  Prints "docs: N passed, N failed".
+Each statement, program and output block is one test.  One more: docs/learning_curve.sh, which
+draws the README's picture, runs and writes an SVG.  Prints "docs: N passed, N failed".
 Usage (from the repository root): /usr/bin/python3 tests/docs_test.py [movielens.db]
 """
 import glob
@@ -217,6 +218,12 @@ def main():
         for info, start, text, expected in items:
             if info != "sql":
                 run_program(doc, info, start, text, expected)
+    svg = os.path.join(TMP, "learning_curve.svg")
+    proc = subprocess.run(["bash", "docs/learning_curve.sh", DB, svg], capture_output=True,
+                          text=True, cwd=ROOT)
+    head = open(svg, encoding="utf-8").read(300) if os.path.exists(svg) else ""
+    report(proc.returncode == 0 and "<svg" in head, "docs/learning_curve.sh",
+           f"status {proc.returncode}: {proc.stderr}")
     print(f"docs: {passed} passed, {failed} failed")
     return 1 if failed else 0
 
