@@ -8,7 +8,8 @@ Conventions for README.md and docs/*.md (README.md repeats them in a comment at 
    harmless).  State carries over from block to block: a model trained in one block serves the
    next.  So examples must run as written: create the tables they use (TEMP tables are best),
    and undo what would disturb later blocks (e.g. mlrec_config back to the defaults).
-2. A statement must not fail, unless it ends with `--> error: <message>`.
+2. A statement must not fail, unless it ends with `--> error: <message>` (the error code the
+   shell adds in parentheses does not count).
 3. `--> <output>` after a statement's `;` (same line) states what it prints in the shell's list
    mode: columns joined by `|`, rows joined by one space.  `...` matches any text.
 4. A ```output block right after a code block states what its LAST statement prints (sql) or what
@@ -21,8 +22,17 @@ Conventions for README.md and docs/*.md (README.md repeats them in a comment at 
 6. Blocks in any other language (sh, c, tcl, text, ...) are not run.  Use ```text for output
    that is only an illustration.
 
-Each statement, program and output block is one test.  One more: docs/learning_curve.sh, which
-draws the README's picture, runs and writes an SVG.  Prints "docs: N passed, N failed".
+7. Every error message of the C sources (the format strings of mlrecSetError(), and those of
+   sqlite3_mprintf() and sqlite3_str_appendf() that read "name: message") must appear in the documentation, as an
+   example (`--> error: ...`) or in the text.  A new error message needs its line in the README's
+   "Every error message".
+
+8. Every link to a heading of the same file, `[text](#anchor)`, must lead to one (anchors as
+   GitHub makes them: lower case, punctuation dropped, spaces turned into hyphens).
+
+Each statement, program, output block, error message and link is one test.  One more:
+docs/learning_curve.sh, which draws the README's picture, runs and writes an SVG.
+Prints "docs: N passed, N failed".
 Usage (from the repository root): /usr/bin/python3 tests/docs_test.py [movielens.db]
 """
 import glob
@@ -163,7 +173,8 @@ def run_sql(doc, items):
             n = int(m.group(1))
             for i, (first, last) in enumerate(line_of):
                 if first <= n <= last:
-                    errors[i] = m.group(2)
+                    # the shell adds "(code)" for codes other than SQLITE_ERROR
+                    errors[i] = re.sub(r" \(\d+\)$", "", m.group(2))
         elif line.startswith("Error:"):
             report(False, doc, f"shell: {line}")
     for i, c in enumerate(checks):
@@ -205,6 +216,50 @@ def run_program(doc, info, start, text, expected):
         report(True, where, "")
 
 
+def error_formats():
+    """[(where, format)]: the error messages of ext/*.c, as printf formats."""
+    out = []
+    literal = r'"(?:[^"\\]|\\.)*"'
+    call = re.compile(r"(mlrecSetError\(\s*\w+\s*,|sqlite3_mprintf\(|sqlite3_str_appendf\(\s*\w+\s*,)"
+                      r"\s*((?:" + literal + r"\s*)+)")
+    for path in sorted(glob.glob(os.path.join(ROOT, "ext", "*.c"))):
+        with open(path, encoding="utf-8") as f:
+            src = f.read()
+        for m in call.finditer(src):
+            fmt = re.sub(r'\\(.)', r"\1", "".join(
+                piece[1:-1] for piece in re.findall(literal, m.group(2))))
+            if m.group(1).startswith("mlrecSetError") or re.match(r"(%s|[a-z_]+): |mlrec ", fmt):
+                line = src.count("\n", 0, m.start()) + 1
+                out.append((f"{os.path.relpath(path, ROOT)}:{line}", fmt))
+    return out
+
+
+def check_error_messages(docs):
+    """Every error format of the sources matches some text of the documentation."""
+    text = ""
+    for doc in docs:
+        with open(os.path.join(ROOT, doc), encoding="utf-8") as f:
+            text += " ".join(f.read().split()) + " "
+    conv = re.compile(r"%[-+ #0!]*\d*(?:\.\d+)?(?:ll|l)?[a-zA-Z%]")
+    for where, fmt in error_formats():
+        parts = conv.split(fmt)
+        pattern = ".+?".join(r"\s+".join(re.escape(w) for w in part.split(" ")) for part in parts)
+        report(re.search(pattern, text) is not None, where,
+               f"error message not documented: {fmt}")
+
+
+def check_links(doc):
+    """Every [text](#anchor) of doc names one of its headings."""
+    with open(os.path.join(ROOT, doc), encoding="utf-8") as f:
+        text = f.read()
+    text_outside_code = re.sub(r"^```.*?^```|<!--.*?-->", "", text, flags=re.S | re.M)
+    anchors = set()
+    for heading in re.findall(r"^#+\s+(.*?)\s*$", text_outside_code, re.M):
+        anchors.add(re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-"))
+    for anchor in re.findall(r"\]\(#([^)]*)\)", text_outside_code):
+        report(anchor in anchors, doc, f"link to #{anchor}, which is no heading")
+
+
 def main():
     if not os.path.exists(DB):
         print(f"FAIL docs: MovieLens database {DB} is missing (make movielens.db)")
@@ -218,6 +273,9 @@ def main():
         for info, start, text, expected in items:
             if info != "sql":
                 run_program(doc, info, start, text, expected)
+    for doc in docs:
+        check_links(doc)
+    check_error_messages(docs)
     svg = os.path.join(TMP, "learning_curve.svg")
     proc = subprocess.run(["bash", "docs/learning_curve.sh", DB, svg], capture_output=True,
                           text=True, cwd=ROOT)
