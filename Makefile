@@ -48,6 +48,15 @@ build/asan/mlrec.so: $(SRC) $(HDR)
 	$(CC) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	  -fno-sanitize-recover=undefined $(WARN) $(PIC) -shared -o $@ $(SRC) $(LDLIBS)
 
+# C test programs: the extension compiled in (-DSQLITE_CORE) and linked against libsqlite3,
+# with AddressSanitizer, LeakSanitizer and UBSan.
+TEST_CFLAGS = -DSQLITE_CORE -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+  -fno-sanitize-recover=undefined $(WARN)
+
+build/oom: tests/oom.c $(SRC) $(HDR)
+	mkdir -p build
+	$(CC) $(TEST_CFLAGS) -o $@ tests/oom.c $(SRC) -lsqlite3 $(LDLIBS)
+
 $(DB): sql/load_movielens.sql data/movielens.sh
 	rm -f $@.tmp
 	cd "$$(bash data/movielens.sh)" && sqlite3 "$(CURDIR)/$@.tmp" < "$(CURDIR)/sql/load_movielens.sql"
@@ -56,7 +65,7 @@ $(DB): sql/load_movielens.sql data/movielens.sh
 demo: $(LIB) $(DB)
 	sqlite3 $(DB) < sql/demo.sql
 
-test: $(LIB) build/asan/mlrec.so $(DB)
+test: $(LIB) build/asan/mlrec.so build/oom $(DB)
 	bash tests/run
 
 clean:
