@@ -101,6 +101,15 @@ uninstall:
 	rm -f "$(DESTDIR)$(LIBDIR)/$(LIB)" "$(DESTDIR)$(LIBDIR)/libmlrec.a" \
 	  "$(DESTDIR)$(INCLUDEDIR)/mlrec_static.h"
 
+# C test programs: the extension compiled in (-DSQLITE_CORE) and linked against libsqlite3,
+# with AddressSanitizer, LeakSanitizer and UBSan.
+TEST_CFLAGS = -DSQLITE_CORE -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+  -fno-sanitize-recover=undefined $(WARN)
+
+build/oom: tests/oom.c $(SRC) $(HDR)
+	mkdir -p build
+	$(CC) $(TEST_CFLAGS) -o $@ tests/oom.c $(SRC) -lsqlite3 $(LDLIBS)
+
 $(DB): sql/load_movielens.sql data/movielens.sh
 	rm -f $@.tmp
 	cd "$$(bash data/movielens.sh)" && sqlite3 "$(CURDIR)/$@.tmp" < "$(CURDIR)/sql/load_movielens.sql"
@@ -113,7 +122,7 @@ learning-curve: $(LIB) $(DB)
 demo: $(LIB) $(DB)
 	sqlite3 $(DB) < sql/demo.sql
 
-test: $(LIB) build/asan/mlrec.so $(DB) $(EXAMPLE)
+test: $(LIB) build/asan/mlrec.so build/oom $(DB) $(EXAMPLE)
 	bash tests/run
 
 clean:
