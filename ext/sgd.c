@@ -29,6 +29,7 @@
 ** memory is allocated by the calling thread before the workers start.
 */
 #include "mlrec.h"
+#include <math.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -71,6 +72,7 @@ struct MlrecSgd {
   SgdEntry *aEntry;              /* the ratings, block after block */
   i64 aBlock[SGD_BLOCKS+1];      /* start of block a*SGD_GRID+b in aEntry */
   int aTask[SGD_BLOCKS];         /* the blocks of the epoch, in order */
+  double aLoss[SGD_BLOCKS];      /* squared errors of each block's steps */
   atomic_int nextTask;           /* next position in aTask to take */
   atomic_int aRowDone[SGD_GRID]; /* blocks of each row done this epoch */
   atomic_int aColDone[SGD_GRID]; /* blocks of each column done */
@@ -131,9 +133,10 @@ float mlrecDot(const float *a, const float *b, int n){
   return dotVec(a, b, n);
 }
 
-/* One SGD step on rating r of user factors pu and movie factors qi. */
-static void sgdStep(const MlrecSgd *p, int nF, float *pu, float *qi,
-                    float *bu, float *bi, float r){
+/* One SGD step on rating r of user factors pu and movie factors qi;
+** returns the error before the step. */
+static float sgdStep(const MlrecSgd *p, int nF, float *pu, float *qi,
+                     float *bu, float *bi, float r){
   float e = r - (p->mu + *bu + *bi + dotVec(pu, qi, nF));
   float le = p->lr*e, lreg = p->lr*p->reg;
   int d;
@@ -153,6 +156,7 @@ static void sgdStep(const MlrecSgd *p, int nF, float *pu, float *qi,
     pu[d] = x + (le*y - lreg*x);
     qi[d] = y + (le*x - lreg*y);
   }
+  return e;
 }
 
 /* True (and t->rc set) if training must stop. */
@@ -173,17 +177,20 @@ static int trainBlock(SgdThread *t, int iBlock){
   int nF = m->nFactor;
   const SgdEntry *a = p->aEntry;
   i64 k = p->aBlock[iBlock], end = p->aBlock[iBlock+1];
+  double rLoss = 0.0;
   while( k<end ){
     i64 n = end-k < t->nBudget ? end-k : t->nBudget;
     i64 stop = k+n;
     for(; k<stop; k++){
-      sgdStep(p, nF, m->aUserFactor + (i64)a[k].u*nF,
-              m->aItemFactor + (i64)a[k].i*nF,
-              &m->aUserBias[a[k].u], &m->aItemBias[a[k].i], a[k].r);
+      float e = sgdStep(p, nF, m->aUserFactor + (i64)a[k].u*nF,
+                        m->aItemFactor + (i64)a[k].i*nF,
+                        &m->aUserBias[a[k].u], &m->aItemBias[a[k].i], a[k].r);
+      rLoss += (double)e*e;
     }
     t->nBudget -= n;
     if( t->nBudget==0 && mustStop(t) ) return 0;
   }
+  p->aLoss[iBlock] = rLoss;
   return 1;
 }
 
@@ -430,6 +437,18 @@ int mlrecSgdEpoch(MlrecSgd *p, MlrecInterrupt *pIntr){
   rc = waitForWorkers(p, pIntr);
   pthread_mutex_unlock(&p->mutex);
   return rc;
+}
+
+/*
+** The training loss of the last epoch: the RMSE of its steps, each rating's
+** error just before its own step.  Summed block by block in a fixed order,
+** so that it too does not depend on the number of threads.
+*/
+double mlrecSgdLoss(const MlrecSgd *p){
+  double rSum = 0.0;
+  int j;
+  for(j=0; j<SGD_BLOCKS; j++) rSum += p->aLoss[j];
+  return p->aBlock[SGD_BLOCKS] ? sqrt(rSum/(double)p->aBlock[SGD_BLOCKS]) : 0.0;
 }
 
 /* Threads the training runs on: the workers, or 1 for the calling thread. */
