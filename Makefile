@@ -28,6 +28,7 @@ UNAME_S := $(shell uname -s 2>/dev/null)
 ifeq ($(OS),Windows_NT)
   SOEXT = dll
   EXE = .exe
+  PIC =
 else ifeq ($(UNAME_S),Darwin)
   SOEXT = dylib
 else

@@ -30,8 +30,9 @@ Conventions for README.md and docs/*.md (README.md repeats them in a comment at 
 8. Every link to a heading of the same file, `[text](#anchor)`, must lead to one (anchors as
    GitHub makes them: lower case, punctuation dropped, spaces turned into hyphens).
 
-Each statement, program, output block, error message and link is one test.  One more:
-docs/learning_curve.sh, which draws the README's picture, runs and writes an SVG.
+Each statement, program, output block, error message and link is one test.  Two more: the
+scripts of docs/ run: learning_curve.sh, which draws the README's picture, writes an SVG, and
+scale.sh, which measures the "Limits and scale" numbers, runs on a small table.
 Prints "docs: N passed, N failed".
 Usage (from the repository root): /usr/bin/python3 tests/docs_test.py [movielens.db]
 """
@@ -282,6 +283,10 @@ def main():
     head = open(svg, encoding="utf-8").read(300) if os.path.exists(svg) else ""
     report(proc.returncode == 0 and "<svg" in head, "docs/learning_curve.sh",
            f"status {proc.returncode}: {proc.stderr}")
+    proc = subprocess.run(["bash", "docs/scale.sh", "20000", "200", "101"], capture_output=True,
+                          text=True, cwd=ROOT)
+    report(proc.returncode == 0 and proc.stdout.count("peak memory") == 5, "docs/scale.sh",
+           f"status {proc.returncode}: {proc.stdout}{proc.stderr}")
     print(f"docs: {passed} passed, {failed} failed")
     return 1 if failed else 0
 
