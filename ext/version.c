@@ -50,24 +50,23 @@ static void versionFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 ** compile-time constants and SQLite's version: escaping quotes and
 ** backslashes (and dropping control characters) is all JSON needs. */
 static void debugFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  const struct { const char *zKey, *zVal; } a[] = {
+    { "version", MLREC_VERSION },
+    { "commit", MLREC_GIT_COMMIT },
+    { "build", MLREC_BUILD_KIND },
+    { "compiler", MLREC_COMPILER },
+    { "flags", MLREC_BUILD_FLAGS },
+    { "sqlite_header", SQLITE_VERSION },
+    { "sqlite_library", sqlite3_libversion() },
+  };
   sqlite3_str *pStr = sqlite3_str_new(0);
-  const char *aKey[] = { "version", "commit", "build", "compiler", "flags",
-                         "sqlite_header", "sqlite_library" };
-  const char *aVal[7];
-  int i;
+  size_t i;
   (void)argc;
   (void)argv;
-  aVal[0] = MLREC_VERSION;
-  aVal[1] = MLREC_GIT_COMMIT;
-  aVal[2] = MLREC_BUILD_KIND;
-  aVal[3] = MLREC_COMPILER;
-  aVal[4] = MLREC_BUILD_FLAGS;
-  aVal[5] = SQLITE_VERSION;
-  aVal[6] = sqlite3_libversion();
-  for(i=0; i<7; i++){
+  for(i=0; i<sizeof(a)/sizeof(a[0]); i++){
     const char *z;
-    sqlite3_str_appendf(pStr, "%s\"%s\":\"", i ? "," : "{", aKey[i]);
-    for(z=aVal[i]; *z; z++){
+    sqlite3_str_appendf(pStr, "%s\"%s\":\"", i ? "," : "{", a[i].zKey);
+    for(z=a[i].zVal; *z; z++){
       if( *z=='"' || *z=='\\' ) sqlite3_str_appendchar(pStr, 1, '\\');
       if( (unsigned char)*z>=0x20 ) sqlite3_str_appendchar(pStr, 1, *z);
     }

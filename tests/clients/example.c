@@ -86,9 +86,9 @@ int main(int argc, char **argv){
   nErr += printRow(db, "Model trained on %s ratings, training RMSE %.4f\n",
       "SELECT s ->> 'ratings', s ->> 'rmse'"
       " FROM (SELECT train_mf('{\"seed\": 42}') AS s)", 0, 0);
-  nErr += printRow(db, "User 1 would rate %s %.2f\n",
-      "SELECT title, predict(?, movieId) FROM movies WHERE movieId = ?",
-      user, movie);
+  nErr += printRow(db, "%s %.2f\n",
+      "SELECT 'User ' || ?1 || ' would rate ' || title, predict(?1, movieId)"
+      " FROM movies WHERE movieId = ?2", user, movie);
   printf("Recommended for user %d:\n", user);
   nErr += printRanking(db,
       "SELECT r.rank, r.score, m.title FROM recommend(?, 10) r"
