@@ -122,11 +122,7 @@ learning-curve: $(LIB) $(DB)
 demo: $(LIB) $(DB)
 	sqlite3 $(DB) < sql/demo.sql
 
-<<<<<<< HEAD
-test: $(LIB) build/asan/mlrec.so build/oom $(DB)
-=======
-test: $(LIB) build/asan/mlrec.so $(DB) $(EXAMPLE)
->>>>>>> eco
+test: $(LIB) build/asan/mlrec.so build/oom $(DB) $(EXAMPLE)
 	bash tests/run
 
 clean:
