@@ -59,7 +59,6 @@ static int registerAll(sqlite3 *db, MlrecState *p){
   if( rc==SQLITE_OK ) rc = mlrecRegisterSimilarMovies(db, p);
   if( rc==SQLITE_OK ) rc = mlrecRegisterRecommend(db, p);
   if( rc==SQLITE_OK ) rc = mlrecRegisterModels(db, p);
-  if( rc==SQLITE_OK ) rc = mlrecRegisterTrainingLog(db, p);
   return rc;
 }
 

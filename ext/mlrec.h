@@ -252,7 +252,6 @@ void mlrecMonitorEpoch(MlrecMonitor*, MlrecModel*, double rTrainLoss,
                        int *pbStop);
 void mlrecMonitorEnd(MlrecMonitor*, MlrecModel*);
 void mlrecMonitorFree(MlrecMonitor*);
-int mlrecRegisterTrainingLog(sqlite3*, MlrecState*);
 
 /* train.c: train_mf(), predict() and the model every caller shares */
 int mlrecCurrentModel(MlrecState*, MlrecModel **ppOut, char **pzErr);
@@ -290,7 +289,8 @@ int mlrecTvfSetRows(MlrecTvfCursor*, const MlrecTopK*, const i64 *aId);
 /* version.c: mlrec_version() and mlrec_debug() */
 int mlrecRegisterVersion(sqlite3*);
 
-/* similar_movies.c, recommend.c, models.c: table-valued functions */
+/* similar_movies.c, recommend.c: table-valued functions; models.c:
+** mlrec_models and mlrec_training_log */
 int mlrecRegisterSimilarMovies(sqlite3*, MlrecState*);
 int mlrecRegisterRecommend(sqlite3*, MlrecState*);
 int mlrecRegisterModels(sqlite3*, MlrecState*);

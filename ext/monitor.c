@@ -4,7 +4,7 @@
 ** stopping.
 **
 **     SELECT train_mf('{"validation": 0.1, "patience": 3, "progress": true}');
-**     SELECT * FROM mlrec_training_log;      -- training_log.c
+**     SELECT * FROM mlrec_training_log;      -- models.c
 **
 ** VALIDATION.  With "validation": f, floor(f * n) of the n ratings are held
 ** out, chosen by selection sampling (Knuth's algorithm S) over the ratings in
