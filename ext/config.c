@@ -48,6 +48,9 @@ static void appendOptionRange(sqlite3_str *pStr, const MlrecOption *pOpt){
       sqlite3_str_appendf(pStr, "a number in [%g, %g]",
                           pOpt->rMin, pOpt->rMax);
       break;
+    case 'b':
+      sqlite3_str_appendf(pStr, "true or false");
+      break;
     default:
       sqlite3_str_appendf(pStr, "a non-empty string");
       break;
@@ -77,6 +80,13 @@ static int storeOption(sqlite3_stmt *pEach, const MlrecOption *pOpt,
     if( zCopy==0 ) return SQLITE_NOMEM;
     sqlite3_free(*(char**)pField);
     *(char**)pField = zCopy;
+    return SQLITE_OK;
+  }
+  if( pOpt->eType=='b' ){
+    if( zType==0 || (strcmp(zType, "true")!=0 && strcmp(zType, "false")!=0) ){
+      return SQLITE_ERROR;
+    }
+    *(i64*)pField = zType[0]=='t';
     return SQLITE_OK;
   }
   if( !isNumber || !(r>=pOpt->rMin && r<=pOpt->rMax) ) return SQLITE_ERROR;
@@ -133,18 +143,21 @@ static int checkIsObject(sqlite3 *db, const char *zFunc, sqlite3_value *pJson,
                   mlrecTypeName(eType));
     return SQLITE_ERROR;
   }
-  rc = sqlite3_prepare_v2(db,
-         "SELECT CASE WHEN json_valid(?1) THEN json_type(?1) END", -1,
-         &pStmt, 0);
+  /* Not json_valid(): in SQLite 3.40 it answers 0 when out of memory,
+  ** while json_type() fails with SQLITE_NOMEM, or SQLITE_ERROR if the text
+  ** is not JSON. */
+  rc = sqlite3_prepare_v2(db, "SELECT json_type(?1)", -1, &pStmt, 0);
   if( rc==SQLITE_OK ){
     sqlite3_bind_value(pStmt, 1, pJson);
     rc = sqlite3_step(pStmt);
-    if( rc==SQLITE_ROW ){
-      const char *zType = (const char*)sqlite3_column_text(pStmt, 0);
-      if( zType==0 || strcmp(zType, "object")!=0 ){
+    if( rc==SQLITE_ROW || rc==SQLITE_ERROR ){
+      const char *zType = rc==SQLITE_ROW ?
+          (const char*)sqlite3_column_text(pStmt, 0) : "malformed JSON";
+      if( zType==0 ){
+        rc = SQLITE_NOMEM;
+      }else if( strcmp(zType, "object")!=0 ){
         mlrecSetError(pzErr, "%s: options must be a JSON object, "
-                      "e.g. '{\"factors\": 64}'; got %s", zFunc,
-                      zType ? zType : "malformed JSON");
+                      "e.g. '{\"factors\": 64}'; got %s", zFunc, zType);
         rc = SQLITE_ERROR;
       }else{
         rc = SQLITE_OK;
@@ -189,7 +202,7 @@ int mlrecParseOptions(
     if( i==nOpt ){
       sqlite3_free(*pzErr);
       *pzErr = unknownOptionMessage(zFunc, zKey ? zKey : "", aOpt, nOpt);
-      rc = SQLITE_ERROR;
+      rc = *pzErr ? SQLITE_ERROR : SQLITE_NOMEM;
     }else if( mSeen & ((u64)1<<i) ){
       mlrecSetError(pzErr, "%s: option \"%s\" is given twice", zFunc, zKey);
       rc = SQLITE_ERROR;
@@ -199,6 +212,7 @@ int mlrecParseOptions(
       if( rc==SQLITE_ERROR ){
         sqlite3_free(*pzErr);
         *pzErr = badValueMessage(zFunc, &aOpt[i], pEach);
+        if( *pzErr==0 ) rc = SQLITE_NOMEM;
       }
     }
   }

@@ -19,7 +19,8 @@
 ** matrix in an order drawn from the seed.  The same seed, options and data
 ** give the same model, bit for bit, whatever the number of threads.
 ** Training steps a probe statement every few milliseconds so that
-** sqlite3_interrupt() stops it.
+** sqlite3_interrupt() stops it.  Around the epochs, monitor.c holds out the
+** validation fraction, keeps the training log and stops early.
 */
 #include "mlrec.h"
 #include <math.h>
@@ -38,6 +39,9 @@ const MlrecOption mlrecMfOptionSpec[] = {
   { "seed",                'i', -9223372036854775808.0, 9223372036854775807.0,
                                             offsetof(MlrecMfOptions, seed) },
   { "threads",             'i', 1, 1024,    offsetof(MlrecMfOptions, nThread) },
+  { "validation",          'r', 0, 0.9,     offsetof(MlrecMfOptions, validation) },
+  { "patience",            'i', 0, 10000,   offsetof(MlrecMfOptions, patience) },
+  { "progress",            'b', 0, 1,       offsetof(MlrecMfOptions, bProgress) },
 };
 const int mlrecMfOptionCount =
   (int)(sizeof(mlrecMfOptionSpec)/sizeof(mlrecMfOptionSpec[0]));
@@ -51,16 +55,21 @@ void mlrecMfDefaults(MlrecMfOptions *p){
   p->initStd = 0.1;
   p->seed = 42;
   p->nThread = mlrecOnlineCores();
+  p->validation = 0.0;
+  p->patience = 0;
+  p->bProgress = 0;
 }
 
-/* The options as a JSON object, e.g. for train_mf()'s summary. */
+/* The options as a JSON object, e.g. for train_mf()'s summary ("progress"
+** is left out: it changes what is printed, not the model). */
 char *mlrecMfOptionsJson(const MlrecMfOptions *p){
   return sqlite3_mprintf("{\"factors\":%lld,\"epochs\":%lld,"
     "\"learning_rate\":%!.15g,\"regularization\":%!.15g,"
     "\"bias_regularization\":%!.15g,\"init_std\":%!.15g,\"seed\":%lld,"
-    "\"threads\":%lld}",
+    "\"threads\":%lld,\"validation\":%!.15g,\"patience\":%lld}",
     p->nFactor, p->nEpoch, p->learningRate, p->regularization,
-    p->biasRegularization, p->initStd, p->seed, p->nThread);
+    p->biasRegularization, p->initStd, p->seed, p->nThread, p->validation,
+    p->patience);
 }
 
 /* Uniform in (0, 1). */
@@ -87,6 +96,7 @@ void mlrecModelUnref(MlrecModel *p){
   sqlite3_free(p->aItemBias);
   sqlite3_free(p->aUserFactor);
   sqlite3_free(p->aItemFactor);
+  sqlite3_free(p->aLog);
   sqlite3_free(p);
 }
 
@@ -143,17 +153,20 @@ static int diverged(const MlrecModel *m){
 ** Run the epochs of SGD on model m.  Stops with SQLITE_INTERRUPT if asked
 ** to, and with an error if the parameters overflow (learning rate too
 ** large).  Each epoch ends with the model complete and consistent: the
-** place to look at it between epochs.
+** place where pMon looks at it, and may stop training early.
 */
-static int runEpochs(sqlite3 *db, const MlrecRatings *pR, MlrecModel *m,
+static int runEpochs(sqlite3 *db, MlrecMonitor *pMon, MlrecModel *m,
                      char **pzErr){
   MlrecInterrupt intr;
   MlrecSgd *pSgd = 0;
   i64 iEpoch;
+  int bStop = 0;
   int rc = mlrecInterruptBegin(db, &intr);
-  if( rc==SQLITE_OK ) rc = mlrecSgdBegin(pR, m, (int)m->opt.nThread, &pSgd);
+  if( rc==SQLITE_OK ){
+    rc = mlrecSgdBegin(pMon->pTrain, m, (int)m->opt.nThread, &pSgd);
+  }
   if( rc==SQLITE_OK ) m->opt.nThread = mlrecSgdThreads(pSgd);
-  for(iEpoch=0; rc==SQLITE_OK && iEpoch<m->opt.nEpoch; iEpoch++){
+  for(iEpoch=0; rc==SQLITE_OK && !bStop && iEpoch<m->opt.nEpoch; iEpoch++){
     rc = mlrecSgdEpoch(pSgd, &intr);
     if( rc==SQLITE_OK ) rc = mlrecInterrupted(&intr);
     if( rc==SQLITE_OK && diverged(m) ){
@@ -162,8 +175,8 @@ static int runEpochs(sqlite3 *db, const MlrecRatings *pR, MlrecModel *m,
                     "than %g", iEpoch+1, m->opt.learningRate);
       rc = SQLITE_ERROR;
     }
+    if( rc==SQLITE_OK ) mlrecMonitorEpoch(pMon, m, mlrecSgdLoss(pSgd), &bStop);
   }
-  if( rc==SQLITE_OK ) rc = mlrecSgdRmse(pSgd, &intr, &m->rmse);
   mlrecSgdEnd(pSgd);
   mlrecInterruptEnd(&intr);
   return rc;
@@ -178,7 +191,8 @@ int mlrecMfTrain(
   char **pzErr
 ){
   double t0 = mlrecClock();
-  MlrecModel *m;
+  MlrecMonitor mon;
+  MlrecModel *m = 0;
   int rc;
   *ppOut = 0;
   if( pR->nRating==0 ){
@@ -186,14 +200,20 @@ int mlrecMfTrain(
                   "nothing to train on");
     return SQLITE_ERROR;
   }
-  m = newModel(pR, pOpt);
-  if( m==0 ) return SQLITE_NOMEM;
-  rc = runEpochs(db, pR, m, pzErr);
+  rc = mlrecMonitorBegin(&mon, pR, pOpt, pzErr);
+  if( rc==SQLITE_OK ){
+    m = newModel(mon.pTrain, pOpt);
+    if( m==0 ) rc = SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK ) rc = runEpochs(db, &mon, m, pzErr);
+  if( rc==SQLITE_OK ) mlrecMonitorEnd(&mon, m);
+  mlrecMonitorFree(&mon);
   if( rc!=SQLITE_OK ){
     mlrecModelUnref(m);
     if( *pzErr==0 ) mlrecSetError(pzErr, "train_mf: %s", sqlite3_errstr(rc));
     return rc;
   }
+  m->nRating = pR->nRating;  /* the snapshot's, held-out ratings included */
   m->trainedAt = mlrecNow();
   m->seconds = mlrecClock() - t0;
   *ppOut = m;

@@ -29,9 +29,9 @@
 ** memory is allocated by the calling thread before the workers start.
 */
 #include "mlrec.h"
+#include <math.h>
 #include <pthread.h>
 #include <sched.h>
-#include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +82,7 @@ struct MlrecSgd {
   SgdEntry *aEntry;              /* the ratings, block after block */
   i64 aBlock[SGD_BLOCKS+1];      /* start of block a*SGD_GRID+b in aEntry */
   int aTask[SGD_BLOCKS];         /* the blocks of the epoch, in order */
+  double aLoss[SGD_BLOCKS];      /* squared errors of each block's steps */
   atomic_int nextTask;           /* next position in aTask to take */
   atomic_int aRowDone[SGD_GRID]; /* blocks of each row done this epoch */
   atomic_int aColDone[SGD_GRID]; /* blocks of each column done */
@@ -92,11 +93,9 @@ struct MlrecSgd {
   pthread_mutex_t mutex;
   pthread_cond_t wake;           /* a new epoch, or quit */
   pthread_cond_t done;           /* a worker finished its epoch */
-  int bMeasure;                  /* this pass measures, not trains */
-  double aBlockSq[SGD_BLOCKS];   /* squared errors per block, measuring */
   int bSync;                     /* mutex and conditions initialised */
-  int iEpoch;                    /* passes started; workers follow it */
-  int nFinished;                 /* workers done with the current pass */
+  int iEpoch;                    /* epochs started; workers follow it */
+  int nFinished;                 /* workers done with the current epoch */
   int bQuit;
 };
 
@@ -145,11 +144,12 @@ float mlrecDot(const float *a, const float *b, int n){
 }
 
 /*
-** One SGD step on rating r of user factors pu and movie factors qi:
-** p += lr (e q - reg p) written as p = decay p + (lr e) q.
+** One SGD step on rating r of user factors pu and movie factors qi, with
+** p += lr (e q - reg p) written as p = decay p + (lr e) q; returns the
+** error before the step.
 */
-static void sgdStep(SgdRates c, int nF, float *pu, float *qi,
-                    float *bu, float *bi, float r){
+static float sgdStep(SgdRates c, int nF, float *pu, float *qi,
+                     float *bu, float *bi, float r){
   float e = r - (c.mu + *bu + *bi + dotVec(pu, qi, nF));
   float le = c.lr*e;
   int d;
@@ -169,6 +169,7 @@ static void sgdStep(SgdRates c, int nF, float *pu, float *qi,
     pu[d] = c.decay*x + le*y;
     qi[d] = c.decay*y + le*x;
   }
+  return e;
 }
 
 /* True (and t->rc set) if training must stop. */
@@ -197,47 +198,25 @@ static int trainBlock(SgdThread *t, int iBlock){
   SgdRates c = p->rates;
   int nF = m->nFactor;
   i64 k = p->aBlock[iBlock], end = p->aBlock[iBlock+1];
+  double rLoss = 0.0;
   while( k<end ){
     i64 n = end-k < t->nBudget ? end-k : t->nBudget;
     i64 stop = k+n;
     for(; k<stop; k++){
       SgdEntry x = a[k];
+      float e;
       if( k+SGD_AHEAD<end ){
         prefetchRow(aUserFactor + (i64)a[k+SGD_AHEAD].u*nF, nF);
         prefetchRow(aItemFactor + (i64)a[k+SGD_AHEAD].i*nF, nF);
       }
-      sgdStep(c, nF, aUserFactor + (i64)x.u*nF, aItemFactor + (i64)x.i*nF,
-              &aUserBias[x.u], &aItemBias[x.i], x.r);
+      e = sgdStep(c, nF, aUserFactor + (i64)x.u*nF, aItemFactor + (i64)x.i*nF,
+                  &aUserBias[x.u], &aItemBias[x.i], x.r);
+      rLoss += (double)e*e;
     }
     t->nBudget -= n;
     if( t->nBudget==0 && mustStop(t) ) return 0;
   }
-  return 1;
-}
-
-/* Add the squared errors of the model on block iBlock to aBlockSq[]. */
-static int measureBlock(SgdThread *t, int iBlock){
-  const MlrecSgd *p = t->p;
-  const MlrecModel *m = p->m;
-  const SgdEntry *a = p->aEntry;
-  float mu = p->rates.mu;
-  int nF = m->nFactor;
-  i64 k = p->aBlock[iBlock], end = p->aBlock[iBlock+1];
-  double rSum = 0.0;
-  while( k<end ){
-    i64 n = end-k < t->nBudget ? end-k : t->nBudget;
-    i64 stop = k+n;
-    for(; k<stop; k++){
-      SgdEntry x = a[k];
-      float e = x.r - (mu + m->aUserBias[x.u] + m->aItemBias[x.i]
-                       + dotVec(m->aUserFactor + (i64)x.u*nF,
-                                m->aItemFactor + (i64)x.i*nF, nF));
-      rSum += (double)e*e;
-    }
-    t->nBudget -= n;
-    if( t->nBudget==0 && mustStop(t) ) return 0;
-  }
-  t->p->aBlockSq[iBlock] = rSum;
+  t->p->aLoss[iBlock] = rLoss;
   return 1;
 }
 
@@ -253,20 +232,13 @@ static int waitForBlock(SgdThread *t, int a, int b, int s){
   return 1;
 }
 
-/*
-** Take blocks of the current pass until none is left, and train on them
-** in the order of the schedule, or only measure the error (in any order).
-*/
-static void runTasks(SgdThread *t){
+/* Take and train blocks of the current epoch until none is left. */
+static void trainTasks(SgdThread *t){
   MlrecSgd *p = t->p;
   int iTask;
   while( (iTask = atomic_fetch_add(&p->nextTask, 1))<SGD_BLOCKS ){
     int iBlock = p->aTask[iTask];
     int a = iBlock/SGD_GRID, b = iBlock%SGD_GRID;
-    if( p->bMeasure ){
-      if( !measureBlock(t, iBlock) ) return;
-      continue;
-    }
     if( !waitForBlock(t, a, b, iTask/SGD_GRID) ) return;
     if( !trainBlock(t, iBlock) ) return;
     atomic_fetch_add_explicit(&p->aRowDone[a], 1, memory_order_release);
@@ -287,7 +259,7 @@ static void *workerMain(void *pArg){
     iEpoch = p->iEpoch;
     pthread_mutex_unlock(&p->mutex);
     t->nBudget = p->nPoll;
-    runTasks(t);
+    trainTasks(t);
     pthread_mutex_lock(&p->mutex);
     p->nFinished++;
     pthread_cond_signal(&p->done);
@@ -420,7 +392,7 @@ int mlrecSgdBegin(const MlrecRatings *pR, MlrecModel *m, int nThread,
                   MlrecSgd **ppOut){
   MlrecSgd *p = sqlite3_malloc64(sizeof(*p));
   i64 nUseful = pR->nRating/SGD_RATINGS_PER_THREAD;
-  int rc, j;
+  int rc;
   *ppOut = 0;
   if( p==0 ) return SQLITE_NOMEM;
   memset(p, 0, sizeof(*p));
@@ -438,7 +410,6 @@ int mlrecSgdBegin(const MlrecRatings *pR, MlrecModel *m, int nThread,
     return rc;
   }
   shuffleBlocks(p);
-  for(j=0; j<SGD_BLOCKS; j++) p->aTask[j] = j;
   if( nThread>SGD_GRID ) nThread = SGD_GRID;
   if( nThread>nUseful ) nThread = (int)nUseful;
   if( nThread>1 ) startThreads(p, nThread);
@@ -489,16 +460,21 @@ static int waitForWorkers(MlrecSgd *p, MlrecInterrupt *pIntr){
   return rc;
 }
 
-/* Run the pass set up in p, on the workers or on the calling thread. */
-static int runPass(MlrecSgd *p, MlrecInterrupt *pIntr){
+/*
+** Run one epoch: every rating once.  Returns SQLITE_OK, or the error of the
+** probe pIntr (SQLITE_INTERRUPT) if asked to stop; the parameters are then
+** part way through the epoch.
+*/
+int mlrecSgdEpoch(MlrecSgd *p, MlrecInterrupt *pIntr){
   int rc;
+  drawSchedule(p);
   if( p->nThread==0 ){
     SgdThread t;
     memset(&t, 0, sizeof(t));
     t.p = p;
     t.pIntr = pIntr;
     t.nBudget = p->nPoll;
-    runTasks(&t);
+    trainTasks(&t);
     return t.rc;
   }
   pthread_mutex_lock(&p->mutex);
@@ -511,30 +487,15 @@ static int runPass(MlrecSgd *p, MlrecInterrupt *pIntr){
 }
 
 /*
-** Run one epoch: every rating once.  Returns SQLITE_OK, or the error of the
-** probe pIntr (SQLITE_INTERRUPT) if asked to stop; the parameters are then
-** part way through the epoch.
+** The training loss of the last epoch: the RMSE of its steps, each rating's
+** error just before its own step.  Summed block by block in a fixed order,
+** so that it too does not depend on the number of threads.
 */
-int mlrecSgdEpoch(MlrecSgd *p, MlrecInterrupt *pIntr){
-  drawSchedule(p);
-  p->bMeasure = 0;
-  return runPass(p, pIntr);
-}
-
-/*
-** Set *pRmse to the root mean squared error of the model on the training
-** ratings, computed on every thread.  The sum runs block by block in a
-** fixed order, so it does not depend on the number of threads either.
-*/
-int mlrecSgdRmse(MlrecSgd *p, MlrecInterrupt *pIntr, double *pRmse){
+double mlrecSgdLoss(const MlrecSgd *p){
   double rSum = 0.0;
-  int rc, j;
-  atomic_store(&p->nextTask, 0);
-  p->bMeasure = 1;
-  rc = runPass(p, pIntr);
-  for(j=0; j<SGD_BLOCKS; j++) rSum += p->aBlockSq[j];
-  *pRmse = p->aBlock[SGD_BLOCKS] ? sqrt(rSum/(double)p->aBlock[SGD_BLOCKS]) : 0.0;
-  return rc;
+  int j;
+  for(j=0; j<SGD_BLOCKS; j++) rSum += p->aLoss[j];
+  return p->aBlock[SGD_BLOCKS] ? sqrt(rSum/(double)p->aBlock[SGD_BLOCKS]) : 0.0;
 }
 
 /* Threads the training runs on: the workers, or 1 for the calling thread. */

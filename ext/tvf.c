@@ -147,7 +147,8 @@ static int tvfError(MlrecTvfCursor *pCur, int rc, char *zErr){
   sqlite3_vtab *pVtab = pCur->base.pVtab;
   sqlite3_free(pVtab->zErrMsg);
   pVtab->zErrMsg = zErr;
-  return rc;
+  /* a generic error without its message: building the message failed */
+  return rc==SQLITE_ERROR && zErr==0 ? SQLITE_NOMEM : rc;
 }
 
 /* Read the arguments into pCur; SQLITE_DONE means "no rows". */

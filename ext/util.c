@@ -115,7 +115,8 @@ void mlrecInterruptEnd(MlrecInterrupt *p){
 
 /* Report error rc, with message zErr if there is one, as a function result. */
 void mlrecResultError(sqlite3_context *ctx, int rc, const char *zErr){
-  if( rc==SQLITE_NOMEM ){
+  /* a generic error without its message: building the message failed */
+  if( rc==SQLITE_NOMEM || (rc==SQLITE_ERROR && zErr==0) ){
     sqlite3_result_error_nomem(ctx);
     return;
   }
