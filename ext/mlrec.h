@@ -247,6 +247,8 @@ int mlrecSgdThreads(const MlrecSgd*);
 double mlrecSgdLoss(const MlrecSgd*);
 void mlrecSgdEnd(MlrecSgd*);
 float mlrecDot(const float *a, const float *b, int n);
+void mlrecDotRows(const float *q, const float *aRows, int nRow, int n,
+                  float *aOut);
 int mlrecOnlineCores(void);
 
 /* monitor.c: validation split, training log, progress and early stopping */
