@@ -26,6 +26,8 @@
 #include <math.h>
 #include <string.h>
 
+#define INIT_CHUNK 65536       /* initial factors drawn between probes */
+
 const MlrecOption mlrecMfOptionSpec[] = {
   { "factors",             'i', 1, 1024,    offsetof(MlrecMfOptions, nFactor) },
   { "epochs",              'i', 1, 10000,   offsetof(MlrecMfOptions, nEpoch) },
@@ -77,7 +79,10 @@ static double nextUniform(u64 *pState){
   return ((double)(mlrecRandom(pState)>>11) + 0.5) * (1.0/9007199254740992.0);
 }
 
-/* Fill a[n] from N(0, std^2), two values per Box-Muller transform. */
+/*
+** Fill a[n] from N(0, std^2), two values per Box-Muller transform (n even,
+** but for the last call on an array).
+*/
 static void fillNormal(float *a, i64 n, double std, u64 *pState){
   i64 k;
   for(k=0; k<n; k+=2){
@@ -104,7 +109,6 @@ void mlrecModelUnref(MlrecModel *p){
 static MlrecModel *newModel(const MlrecRatings *pR, const MlrecMfOptions *pOpt){
   MlrecModel *p = sqlite3_malloc64(sizeof(*p));
   i64 nF = pOpt->nFactor;
-  u64 rng = (u64)pOpt->seed;
   if( p==0 ) return 0;
   memset(p, 0, sizeof(*p));
   p->nRef = 1;
@@ -127,8 +131,6 @@ static MlrecModel *newModel(const MlrecRatings *pR, const MlrecMfOptions *pOpt){
   memcpy(p->aItemId, pR->aItemId, sizeof(i64)*pR->nItem);
   memset(p->aUserBias, 0, sizeof(float)*pR->nUser);
   memset(p->aItemBias, 0, sizeof(float)*pR->nItem);
-  fillNormal(p->aUserFactor, (i64)pR->nUser*nF, pOpt->initStd, &rng);
-  fillNormal(p->aItemFactor, (i64)pR->nItem*nF, pOpt->initStd, &rng);
   p->mu = pR->rMean;
   p->rMin = pR->rMin;
   p->rMax = pR->rMax;
@@ -155,6 +157,29 @@ static int diverged(const MlrecModel *m){
 ** large).  Each epoch ends with the model complete and consistent: the
 ** place where pMon looks at it, and may stop training early.
 */
+/*
+** Draw the initial factors of m, users then movies, from N(0, init_std^2)
+** and the seed, stepping the probe every INIT_CHUNK values.
+*/
+static int initFactors(MlrecModel *m, MlrecInterrupt *pIntr){
+  float *aFactor[2];
+  i64 aN[2], k;
+  u64 rng = (u64)m->opt.seed;
+  int j, rc = SQLITE_OK;
+  aFactor[0] = m->aUserFactor;
+  aFactor[1] = m->aItemFactor;
+  aN[0] = (i64)m->nUser*m->nFactor;
+  aN[1] = (i64)m->nItem*m->nFactor;
+  for(j=0; j<2; j++){
+    for(k=0; rc==SQLITE_OK && k<aN[j]; k+=INIT_CHUNK){
+      fillNormal(aFactor[j]+k, aN[j]-k<INIT_CHUNK ? aN[j]-k : INIT_CHUNK,
+                 m->opt.initStd, &rng);
+      rc = mlrecInterrupted(pIntr);
+    }
+  }
+  return rc;
+}
+
 static int runEpochs(sqlite3 *db, MlrecMonitor *pMon, MlrecModel *m,
                      char **pzErr){
   MlrecInterrupt intr;
@@ -162,8 +187,9 @@ static int runEpochs(sqlite3 *db, MlrecMonitor *pMon, MlrecModel *m,
   i64 iEpoch;
   int bStop = 0;
   int rc = mlrecInterruptBegin(db, &intr);
+  if( rc==SQLITE_OK ) rc = initFactors(m, &intr);
   if( rc==SQLITE_OK ){
-    rc = mlrecSgdBegin(pMon->pTrain, m, (int)m->opt.nThread, &pSgd);
+    rc = mlrecSgdBegin(pMon->pTrain, m, (int)m->opt.nThread, &intr, &pSgd);
   }
   if( rc==SQLITE_OK ) m->opt.nThread = mlrecSgdThreads(pSgd);
   for(iEpoch=0; rc==SQLITE_OK && !bStop && iEpoch<m->opt.nEpoch; iEpoch++){

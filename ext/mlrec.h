@@ -241,7 +241,7 @@ char *mlrecMfOptionsJson(const MlrecMfOptions*);
 /* sgd.c: the parallel training kernel of mf.c */
 typedef struct MlrecSgd MlrecSgd;
 int mlrecSgdBegin(const MlrecRatings*, MlrecModel*, int nThread,
-                  MlrecSgd **ppOut);
+                  MlrecInterrupt*, MlrecSgd **ppOut);
 int mlrecSgdEpoch(MlrecSgd*, MlrecInterrupt*);
 int mlrecSgdThreads(const MlrecSgd*);
 double mlrecSgdLoss(const MlrecSgd*);

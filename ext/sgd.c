@@ -5,18 +5,19 @@
 **
 **     SELECT train_mf('{"threads": 2}');
 **
-** THE GRID.  Users are dealt into SGD_GRID groups and movies into SGD_GRID
-** groups, balanced by number of ratings (sorted by count, dealt in snake
-** order).  Block (a, b) holds the ratings of the users of group a for the
-** movies of group b, sorted by user so that a user's factors stay in cache.
-** Two blocks that share neither their row nor their column update disjoint
-** parameters, so two threads can train them at once without locks (the
-** scheme of DSGD and LIBMF).
+** THE GRID.  Users are dealt into G groups and movies into G groups,
+** balanced by number of ratings (sorted by count, dealt in snake order);
+** G is 32, or more when there are over 2 million users or movies, so that
+** a group never holds more than 65536.  Block (a, b) holds the ratings of
+** the users of group a for the movies of group b, in an order shuffled once
+** from the seed, each as 8 bytes: 16-bit positions of the user and the
+** movie inside their groups, and the rating.  Two blocks that share neither
+** their row nor their column update disjoint parameters, so two threads can
+** train them at once without locks (the scheme of DSGD and LIBMF).
 **
-** THE SCHEDULE.  An epoch is SGD_GRID strata; stratum s is the blocks
-** (a, (a + off[s]) mod SGD_GRID) for every row a, with off[] a permutation
-** drawn from the seed every epoch.  So every rating is visited once per
-** epoch.  Threads take blocks in schedule order; a block starts once the
+** THE SCHEDULE.  An epoch is G strata; stratum s is the blocks
+** (a, (a + off[s]) mod G) for every row a, with off[] a permutation drawn
+** from the seed every epoch.  So every rating is visited once per epoch.  Threads take blocks in schedule order; a block starts once the
 ** blocks before it in its row and in its column are done.  Each parameter
 ** therefore sees the same updates in the same order whatever the number of
 ** threads: the model depends on the seed, options and data only, bit for
@@ -39,20 +40,31 @@
 #include <unistd.h>
 
 #define SGD_GRID 32                        /* groups of users, of movies */
-#define SGD_BLOCKS (SGD_GRID*SGD_GRID)
+#define SGD_GROUP_MAX 65536                /* users or movies in a group */
 #define SGD_RATINGS_PER_THREAD 40000       /* fewer: not worth a thread */
 #define SGD_WAIT_NS 5000000                /* probe period while waiting */
 #define SGD_AHEAD 4                        /* prefetch distance, in ratings */
+#define SGD_SETUP_POLL (1<<18)             /* setup steps between probes */
 
 /* Four floats, handled as one SSE/NEON register. */
 typedef float SgdVec __attribute__((vector_size(16)));
 #define SGD_LANES 4
 
-/* One rating of the grid, by dense user and movie index. */
+/* One rating of the grid: its user and movie by position in their groups. */
 typedef struct SgdEntry SgdEntry;
 struct SgdEntry {
-  int u, i;
+  unsigned short u, i;
   float r;
+};
+
+/*
+** Users (or movies) dealt into groups: group g is aOrder[aFirst[g]] to
+** aOrder[aFirst[g+1]-1], dense indexes in ascending order.
+*/
+typedef struct SgdGroups SgdGroups;
+struct SgdGroups {
+  int *aOrder;
+  int *aFirst;
 };
 
 /* The constants of an SGD step, held in registers by the caller. */
@@ -79,13 +91,16 @@ struct MlrecSgd {
   SgdRates rates;
   i64 nPoll;                     /* updates between interrupt checks */
   u64 rng;                       /* draws the schedule of each epoch */
+  int nGrid;                     /* G, groups of users and of movies */
+  int nBlock;                    /* G * G */
+  SgdGroups users, items;
   SgdEntry *aEntry;              /* the ratings, block after block */
-  i64 aBlock[SGD_BLOCKS+1];      /* start of block a*SGD_GRID+b in aEntry */
-  int aTask[SGD_BLOCKS];         /* the blocks of the epoch, in order */
-  double aLoss[SGD_BLOCKS];      /* squared errors of each block's steps */
+  i64 *aBlock;                   /* nBlock+1: start of block a*G+b */
+  int *aTask;                    /* nBlock: the blocks of the epoch, in order */
+  double *aLoss;                 /* nBlock: squared errors of its steps */
+  atomic_int *aRowDone;          /* G: blocks of each row done this epoch */
+  atomic_int *aColDone;          /* G: blocks of each column done */
   atomic_int nextTask;           /* next position in aTask to take */
-  atomic_int aRowDone[SGD_GRID]; /* blocks of each row done this epoch */
-  atomic_int aColDone[SGD_GRID]; /* blocks of each column done */
   atomic_int bStop;              /* set by the calling thread */
   /* Worker threads; none when the calling thread trains alone. */
   int nThread;
@@ -200,6 +215,8 @@ static int trainBlock(SgdThread *t, int iBlock){
   const MlrecSgd *p = t->p;
   const MlrecModel *m = p->m;
   const SgdEntry *a = p->aEntry;
+  const int *aUser = p->users.aOrder + p->users.aFirst[iBlock/p->nGrid];
+  const int *aItem = p->items.aOrder + p->items.aFirst[iBlock%p->nGrid];
   float *aUserFactor = m->aUserFactor, *aItemFactor = m->aItemFactor;
   float *aUserBias = m->aUserBias, *aItemBias = m->aItemBias;
   SgdRates c = p->rates;
@@ -210,14 +227,14 @@ static int trainBlock(SgdThread *t, int iBlock){
     i64 n = end-k < t->nBudget ? end-k : t->nBudget;
     i64 stop = k+n;
     for(; k<stop; k++){
-      SgdEntry x = a[k];
+      int u = aUser[a[k].u], i = aItem[a[k].i];
       float e;
       if( k+SGD_AHEAD<end ){
-        prefetchRow(aUserFactor + (i64)a[k+SGD_AHEAD].u*nF, nF);
-        prefetchRow(aItemFactor + (i64)a[k+SGD_AHEAD].i*nF, nF);
+        prefetchRow(aUserFactor + (i64)aUser[a[k+SGD_AHEAD].u]*nF, nF);
+        prefetchRow(aItemFactor + (i64)aItem[a[k+SGD_AHEAD].i]*nF, nF);
       }
-      e = sgdStep(c, nF, aUserFactor + (i64)x.u*nF, aItemFactor + (i64)x.i*nF,
-                  &aUserBias[x.u], &aItemBias[x.i], x.r);
+      e = sgdStep(c, nF, aUserFactor + (i64)u*nF, aItemFactor + (i64)i*nF,
+                  &aUserBias[u], &aItemBias[i], a[k].r);
       rLoss += (double)e*e;
     }
     t->nBudget -= n;
@@ -243,10 +260,10 @@ static int waitForBlock(SgdThread *t, int a, int b, int s){
 static void trainTasks(SgdThread *t){
   MlrecSgd *p = t->p;
   int iTask;
-  while( (iTask = atomic_fetch_add(&p->nextTask, 1))<SGD_BLOCKS ){
+  while( (iTask = atomic_fetch_add(&p->nextTask, 1))<p->nBlock ){
     int iBlock = p->aTask[iTask];
-    int a = iBlock/SGD_GRID, b = iBlock%SGD_GRID;
-    if( !waitForBlock(t, a, b, iTask/SGD_GRID) ) return;
+    int a = iBlock/p->nGrid, b = iBlock%p->nGrid;
+    if( !waitForBlock(t, a, b, iTask/p->nGrid) ) return;
     if( !trainBlock(t, iBlock) ) return;
     atomic_fetch_add_explicit(&p->aRowDone[a], 1, memory_order_release);
     atomic_fetch_add_explicit(&p->aColDone[b], 1, memory_order_release);
@@ -289,60 +306,102 @@ static int cmpRank(const void *pA, const void *pB){
 }
 
 /*
-** Deal the n rows of a CSR (offsets aStart) into SGD_GRID groups of nearly
-** equal rating counts: by count, largest first, in snake order.
+** Deal the n rows of a CSR (offsets aStart) into nGrid groups of nearly
+** equal rating counts: by count, largest first, in snake order.  Fills
+** pG, and aGroup[] and aPos[] with the group and position of each row.
 */
-static int dealGroups(const i64 *aStart, int n, unsigned char *aGroup){
+static int dealGroups(const i64 *aStart, int n, int nGrid, SgdGroups *pG,
+                      int *aGroup, unsigned short *aPos){
   SgdRank *a = sqlite3_malloc64(sizeof(SgdRank)*((i64)n+1));
+  int *aNext = sqlite3_malloc64(sizeof(int)*((i64)nGrid+1));
   int j;
-  if( a==0 ) return SQLITE_NOMEM;
+  pG->aOrder = sqlite3_malloc64(sizeof(int)*((i64)n+1));
+  pG->aFirst = sqlite3_malloc64(sizeof(int)*((i64)nGrid+1));
+  if( a==0 || aNext==0 || pG->aOrder==0 || pG->aFirst==0 ){
+    sqlite3_free(a);
+    sqlite3_free(aNext);
+    return SQLITE_NOMEM;
+  }
   for(j=0; j<n; j++){
     a[j].nRating = aStart[j+1]-aStart[j];
     a[j].idx = j;
   }
   qsort(a, (size_t)n, sizeof(SgdRank), cmpRank);
+  memset(pG->aFirst, 0, sizeof(int)*((i64)nGrid+1));
   for(j=0; j<n; j++){
-    int iRound = j/SGD_GRID, iPos = j%SGD_GRID;
-    aGroup[a[j].idx] = (unsigned char)(iRound&1 ? SGD_GRID-1-iPos : iPos);
+    int iRound = j/nGrid, iPos = j%nGrid;
+    int g = iRound&1 ? nGrid-1-iPos : iPos;
+    aGroup[a[j].idx] = g;
+    pG->aFirst[g+1]++;
+  }
+  for(j=0; j<nGrid; j++) pG->aFirst[j+1] += pG->aFirst[j];
+  memcpy(aNext, pG->aFirst, sizeof(int)*nGrid);
+  for(j=0; j<n; j++){
+    int iPos = aNext[aGroup[j]]++;
+    aPos[j] = (unsigned short)(iPos - pG->aFirst[aGroup[j]]);
+    pG->aOrder[iPos] = j;
   }
   sqlite3_free(a);
+  sqlite3_free(aNext);
   return SQLITE_OK;
 }
 
-/* Lay the ratings of pR out block by block, each block sorted by user. */
-static int buildGrid(MlrecSgd *p, const MlrecRatings *pR){
-  unsigned char *aUserGroup = sqlite3_malloc64((i64)pR->nUser+1);
-  unsigned char *aItemGroup = sqlite3_malloc64((i64)pR->nItem+1);
-  i64 aNext[SGD_BLOCKS];
-  i64 k;
+/* Step the probe pIntr once per SGD_SETUP_POLL units of setup work. */
+static int setupInterrupted(MlrecInterrupt *pIntr, i64 *pnWork, i64 nAdd){
+  *pnWork += nAdd;
+  if( *pnWork<SGD_SETUP_POLL ) return SQLITE_OK;
+  *pnWork = 0;
+  return mlrecInterrupted(pIntr);
+}
+
+/* Lay the ratings of pR out block by block. */
+static int buildGrid(MlrecSgd *p, const MlrecRatings *pR,
+                     MlrecInterrupt *pIntr){
+  int nGrid = p->nGrid;
+  int *aUserGroup = sqlite3_malloc64(sizeof(int)*((i64)pR->nUser+1));
+  int *aItemGroup = sqlite3_malloc64(sizeof(int)*((i64)pR->nItem+1));
+  unsigned short *aUserPos = sqlite3_malloc64(2*((i64)pR->nUser+1));
+  unsigned short *aItemPos = sqlite3_malloc64(2*((i64)pR->nItem+1));
+  i64 *aNext = sqlite3_malloc64(sizeof(i64)*((i64)p->nBlock+1));
+  i64 k, nWork = 0;
   int rc = SQLITE_NOMEM, u, j;
   p->aEntry = sqlite3_malloc64(sizeof(SgdEntry)*(pR->nRating+1));
-  if( aUserGroup && aItemGroup && p->aEntry ){
-    rc = dealGroups(pR->aUserStart, pR->nUser, aUserGroup);
+  if( aUserGroup && aItemGroup && aUserPos && aItemPos && aNext && p->aEntry ){
+    rc = dealGroups(pR->aUserStart, pR->nUser, nGrid, &p->users,
+                    aUserGroup, aUserPos);
   }
-  if( rc==SQLITE_OK ) rc = dealGroups(pR->aItemStart, pR->nItem, aItemGroup);
   if( rc==SQLITE_OK ){
-    memset(p->aBlock, 0, sizeof(p->aBlock));
-    for(u=0; u<pR->nUser; u++){
+    rc = dealGroups(pR->aItemStart, pR->nItem, nGrid, &p->items,
+                    aItemGroup, aItemPos);
+  }
+  if( rc==SQLITE_OK ){
+    memset(p->aBlock, 0, sizeof(i64)*((i64)p->nBlock+1));
+    for(u=0; rc==SQLITE_OK && u<pR->nUser; u++){
       for(k=pR->aUserStart[u]; k<pR->aUserStart[u+1]; k++){
-        p->aBlock[aUserGroup[u]*SGD_GRID + aItemGroup[pR->aUserItem[k]] + 1]++;
+        p->aBlock[aUserGroup[u]*nGrid + aItemGroup[pR->aUserItem[k]] + 1]++;
       }
+      rc = setupInterrupted(pIntr, &nWork, k - pR->aUserStart[u]);
     }
-    for(j=0; j<SGD_BLOCKS; j++) p->aBlock[j+1] += p->aBlock[j];
-    memcpy(aNext, p->aBlock, sizeof(aNext));
-    for(u=0; u<pR->nUser; u++){
+  }
+  if( rc==SQLITE_OK ){
+    for(j=0; j<p->nBlock; j++) p->aBlock[j+1] += p->aBlock[j];
+    memcpy(aNext, p->aBlock, sizeof(i64)*p->nBlock);
+    for(u=0; rc==SQLITE_OK && u<pR->nUser; u++){
       for(k=pR->aUserStart[u]; k<pR->aUserStart[u+1]; k++){
         int i = pR->aUserItem[k];
-        SgdEntry *e = &p->aEntry[aNext[aUserGroup[u]*SGD_GRID
-                                      + aItemGroup[i]]++];
-        e->u = u;
-        e->i = i;
+        SgdEntry *e = &p->aEntry[aNext[aUserGroup[u]*nGrid + aItemGroup[i]]++];
+        e->u = aUserPos[u];
+        e->i = aItemPos[i];
         e->r = pR->aUserValue[k];
       }
+      rc = setupInterrupted(pIntr, &nWork, k - pR->aUserStart[u]);
     }
   }
   sqlite3_free(aUserGroup);
   sqlite3_free(aItemGroup);
+  sqlite3_free(aUserPos);
+  sqlite3_free(aItemPos);
+  sqlite3_free(aNext);
   return rc;
 }
 
@@ -351,9 +410,10 @@ static int buildGrid(MlrecSgd *p, const MlrecRatings *pR){
 ** row then rarely share a user or a movie, so the processor can overlap
 ** them instead of waiting for one to finish before the next can start.
 */
-static void shuffleBlocks(MlrecSgd *p){
-  int j;
-  for(j=0; j<SGD_BLOCKS; j++){
+static int shuffleBlocks(MlrecSgd *p, MlrecInterrupt *pIntr){
+  i64 nWork = 0;
+  int j, rc = SQLITE_OK;
+  for(j=0; rc==SQLITE_OK && j<p->nBlock; j++){
     SgdEntry *a = p->aEntry + p->aBlock[j];
     i64 n = p->aBlock[j+1] - p->aBlock[j], k;
     for(k=n-1; k>0; k--){
@@ -362,7 +422,9 @@ static void shuffleBlocks(MlrecSgd *p){
       a[k] = a[x];
       a[x] = t;
     }
+    rc = setupInterrupted(pIntr, &nWork, n);
   }
+  return rc;
 }
 
 /* Start up to nWant workers; with fewer (even none) the model is the same. */
@@ -392,11 +454,39 @@ static void startThreads(MlrecSgd *p, int nWant){
 }
 
 /*
+** The grid for up to nMost users or movies: G groups of at most
+** SGD_GROUP_MAX, and the arrays of its blocks.
+*/
+static int allocateGrid(MlrecSgd *p, int nMost){
+  int j;
+  p->nGrid = SGD_GRID;
+  if( (i64)p->nGrid*SGD_GROUP_MAX < nMost ){
+    p->nGrid = (int)(((i64)nMost + SGD_GROUP_MAX - 1)/SGD_GROUP_MAX);
+  }
+  p->nBlock = p->nGrid*p->nGrid;
+  p->aBlock = sqlite3_malloc64(sizeof(i64)*((i64)p->nBlock+1));
+  p->aTask = sqlite3_malloc64(sizeof(int)*(i64)p->nBlock);
+  p->aLoss = sqlite3_malloc64(sizeof(double)*(i64)p->nBlock);
+  p->aRowDone = sqlite3_malloc64(sizeof(atomic_int)*(i64)p->nGrid);
+  p->aColDone = sqlite3_malloc64(sizeof(atomic_int)*(i64)p->nGrid);
+  if( !p->aBlock || !p->aTask || !p->aLoss || !p->aRowDone || !p->aColDone ){
+    return SQLITE_NOMEM;
+  }
+  memset(p->aLoss, 0, sizeof(double)*(i64)p->nBlock);
+  for(j=0; j<p->nGrid; j++){
+    atomic_init(&p->aRowDone[j], 0);
+    atomic_init(&p->aColDone[j], 0);
+  }
+  return SQLITE_OK;
+}
+
+/*
 ** Prepare to train model m (initialised by the caller) on snapshot pR with
-** up to nThread threads.
+** up to nThread threads.  Steps the probe pIntr as it goes: SQLITE_INTERRUPT
+** if asked to stop.
 */
 int mlrecSgdBegin(const MlrecRatings *pR, MlrecModel *m, int nThread,
-                  MlrecSgd **ppOut){
+                  MlrecInterrupt *pIntr, MlrecSgd **ppOut){
   MlrecSgd *p = sqlite3_malloc64(sizeof(*p));
   i64 nUseful = pR->nRating/SGD_RATINGS_PER_THREAD;
   int rc;
@@ -411,37 +501,41 @@ int mlrecSgdBegin(const MlrecRatings *pR, MlrecModel *m, int nThread,
                                      *m->opt.biasRegularization);
   p->nPoll = 1 + (1<<21)/(m->nFactor+16);
   p->rng = (u64)m->opt.seed ^ 0x5851f42d4c957f2dULL;
-  rc = buildGrid(p, pR);
+  rc = allocateGrid(p, pR->nUser>pR->nItem ? pR->nUser : pR->nItem);
+  if( rc==SQLITE_OK ) rc = buildGrid(p, pR, pIntr);
+  if( rc==SQLITE_OK ) rc = shuffleBlocks(p, pIntr);
   if( rc!=SQLITE_OK ){
     mlrecSgdEnd(p);
     return rc;
   }
-  shuffleBlocks(p);
-  if( nThread>SGD_GRID ) nThread = SGD_GRID;
+  if( nThread>p->nGrid ) nThread = p->nGrid;
   if( nThread>nUseful ) nThread = (int)nUseful;
   if( nThread>1 ) startThreads(p, nThread);
   *ppOut = p;
   return SQLITE_OK;
 }
 
-/* Draw the order of the strata of the next epoch into aTask. */
+/*
+** Draw the order of the strata of the next epoch into aTask: a permutation
+** of the offsets, drawn in aTask's first row, then the blocks.
+*/
 static void drawSchedule(MlrecSgd *p){
-  int aOff[SGD_GRID];
+  int G = p->nGrid, *aOff = p->aTask;
   int s, a;
-  for(s=0; s<SGD_GRID; s++) aOff[s] = s;
-  for(s=SGD_GRID-1; s>0; s--){
+  for(s=0; s<G; s++) aOff[s] = s;
+  for(s=G-1; s>0; s--){
     int j = (int)mlrecRandomBelow(&p->rng, s+1);
     int t = aOff[s];
     aOff[s] = aOff[j];
     aOff[j] = t;
   }
-  for(s=0; s<SGD_GRID; s++){
-    for(a=0; a<SGD_GRID; a++){
-      p->aTask[s*SGD_GRID + a] = a*SGD_GRID + (a+aOff[s])%SGD_GRID;
-    }
+  /* rows 1.. lie past the offsets; row 0, written last, needs only aOff[0] */
+  for(s=G-1; s>=0; s--){
+    int off = aOff[s];
+    for(a=0; a<G; a++) p->aTask[s*G + a] = a*G + (a+off)%G;
   }
   atomic_store(&p->nextTask, 0);
-  for(a=0; a<SGD_GRID; a++){
+  for(a=0; a<G; a++){
     atomic_store(&p->aRowDone[a], 0);
     atomic_store(&p->aColDone[a], 0);
   }
@@ -501,8 +595,8 @@ int mlrecSgdEpoch(MlrecSgd *p, MlrecInterrupt *pIntr){
 double mlrecSgdLoss(const MlrecSgd *p){
   double rSum = 0.0;
   int j;
-  for(j=0; j<SGD_BLOCKS; j++) rSum += p->aLoss[j];
-  return p->aBlock[SGD_BLOCKS] ? sqrt(rSum/(double)p->aBlock[SGD_BLOCKS]) : 0.0;
+  for(j=0; j<p->nBlock; j++) rSum += p->aLoss[j];
+  return p->aBlock[p->nBlock] ? sqrt(rSum/(double)p->aBlock[p->nBlock]) : 0.0;
 }
 
 /* Threads the training runs on: the workers, or 1 for the calling thread. */
@@ -526,5 +620,14 @@ void mlrecSgdEnd(MlrecSgd *p){
   }
   sqlite3_free(p->aThread);
   sqlite3_free(p->aEntry);
+  sqlite3_free(p->users.aOrder);
+  sqlite3_free(p->users.aFirst);
+  sqlite3_free(p->items.aOrder);
+  sqlite3_free(p->items.aFirst);
+  sqlite3_free(p->aBlock);
+  sqlite3_free(p->aTask);
+  sqlite3_free(p->aLoss);
+  sqlite3_free((void*)p->aRowDone);
+  sqlite3_free((void*)p->aColDone);
   sqlite3_free(p);
 }
