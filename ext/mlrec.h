@@ -60,6 +60,7 @@ struct MlrecRatings {
   int *aItemUser;        /* user index of each rating, by movie */
   float *aItemValue;     /* rating value, by movie */
   double *aItemNorm;     /* Euclidean norm of each movie's rating vector */
+  float *aItemInvNorm;   /* 1 / aItemNorm, 0 for a norm of 0 */
   signed char *aUserHalf;  /* 2 x rating, by user, if small half stars (else
                            ** NULL): the compact copy knn.c adds up */
   double rMin, rMax;     /* smallest and largest rating */

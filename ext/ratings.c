@@ -183,6 +183,7 @@ void mlrecRatingsUnref(MlrecRatings *p){
   sqlite3_free(p->aItemUser);
   sqlite3_free(p->aItemValue);
   sqlite3_free(p->aItemNorm);
+  sqlite3_free(p->aItemInvNorm);
   sqlite3_free(p->aUserHalf);
   sqlite3_free(p);
 }
@@ -347,7 +348,8 @@ static int computeStatistics(MlrecRatings *p){
   i64 k;
   int i;
   p->aItemNorm = sqlite3_malloc64(sizeof(double)*((i64)p->nItem+1));
-  if( p->aItemNorm==0 ) return SQLITE_NOMEM;
+  p->aItemInvNorm = sqlite3_malloc64(sizeof(float)*((i64)p->nItem+1));
+  if( p->aItemNorm==0 || p->aItemInvNorm==0 ) return SQLITE_NOMEM;
   p->rMin = p->nRating ? p->aItemValue[0] : 0.0;
   p->rMax = p->rMin;
   /* Multiples of 1/2 up to 1024 in size: their products are multiples of
@@ -364,6 +366,7 @@ static int computeStatistics(MlrecRatings *p){
       if( 2.0*r!=floor(2.0*r) || fabs(r)>1024.0 ) p->bExactDots = 0;
     }
     p->aItemNorm[i] = sqrt(rSq);
+    p->aItemInvNorm[i] = rSq>0.0 ? (float)(1.0/p->aItemNorm[i]) : 0.0f;
   }
   p->rMean = p->nRating ? rSum/(double)p->nRating : 0.0;
   return SQLITE_OK;

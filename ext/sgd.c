@@ -41,7 +41,7 @@
 
 #define SGD_GRID 32                        /* groups of users, of movies */
 #define SGD_GROUP_MAX 65536                /* users or movies in a group */
-#define SGD_RATINGS_PER_THREAD 40000       /* fewer: not worth a thread */
+#define SGD_RATINGS_PER_THREAD 200000      /* fewer: not worth a thread */
 #define SGD_WAIT_NS 5000000                /* probe period while waiting */
 #define SGD_AHEAD 4                        /* prefetch distance, in ratings */
 #define SGD_SETUP_POLL (1<<18)             /* setup steps between probes */
