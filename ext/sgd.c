@@ -17,11 +17,13 @@
 **
 ** THE SCHEDULE.  An epoch is G strata; stratum s is the blocks
 ** (a, (a + off[s]) mod G) for every row a, with off[] a permutation drawn
-** from the seed every epoch.  So every rating is visited once per epoch.  Threads take blocks in schedule order; a block starts once the
-** blocks before it in its row and in its column are done.  Each parameter
-** therefore sees the same updates in the same order whatever the number of
-** threads: the model depends on the seed, options and data only, bit for
-** bit, and `threads` changes the speed, never the answer.
+** from the seed every epoch.  So every rating is visited once per epoch.
+** A block may start once the blocks before it in its row and in its column
+** are done; a thread takes the first block that may start among the next
+** few strata, so that a thread the system holds up stalls the others late.
+** Each parameter therefore sees the same updates in the same order whatever
+** the number of threads: the model depends on the seed, options and data
+** only, bit for bit, and `threads` changes the speed, never the answer.
 **
 ** INTERRUPTS.  With one thread the calling thread trains and steps the
 ** interrupt probe (util.c) every ~2 ms of work.  With more, workers check
@@ -45,6 +47,7 @@
 #define SGD_WAIT_NS 5000000                /* probe period while waiting */
 #define SGD_AHEAD 4                        /* prefetch distance, in ratings */
 #define SGD_SETUP_POLL (1<<18)             /* setup steps between probes */
+#define SGD_LOOKAHEAD 4                    /* strata a thread may run ahead */
 
 /* Four floats, handled as one SSE/NEON register. */
 typedef float SgdVec __attribute__((vector_size(16)));
@@ -100,7 +103,8 @@ struct MlrecSgd {
   double *aLoss;                 /* nBlock: squared errors of its steps */
   atomic_int *aRowDone;          /* G: blocks of each row done this epoch */
   atomic_int *aColDone;          /* G: blocks of each column done */
-  atomic_int nextTask;           /* next position in aTask to take */
+  atomic_char *aClaimed;         /* nBlock: task taken by a thread */
+  atomic_int nextTask;           /* tasks before this one are all taken */
   atomic_int bStop;              /* set by the calling thread */
   /* Worker threads; none when the calling thread trains alone. */
   int nThread;
@@ -244,29 +248,61 @@ static int trainBlock(SgdThread *t, int iBlock){
   return 1;
 }
 
-/* Wait until the blocks before stratum s in row a and column b are done. */
-static int waitForBlock(SgdThread *t, int a, int b, int s){
+/* True if task iTask may start: the blocks before it in its row and in its
+** column (one per earlier stratum) are done. */
+static int taskReady(MlrecSgd *p, int iTask){
+  int iBlock = p->aTask[iTask], s = iTask/p->nGrid;
+  return atomic_load_explicit(&p->aRowDone[iBlock/p->nGrid],
+                              memory_order_acquire)==s
+      && atomic_load_explicit(&p->aColDone[iBlock%p->nGrid],
+                              memory_order_acquire)==s;
+}
+
+/*
+** Take a task that may start: the first one ready among the next
+** SGD_LOOKAHEAD strata of tasks not yet taken, so that a thread held up
+** (by the system, say) in one row and column stalls the others only once
+** its block is needed everywhere.  Returns -1 when none is left, or if
+** told to stop.
+*/
+static int claimTask(SgdThread *t){
   MlrecSgd *p = t->p;
   int nSpin = 0;
-  while( atomic_load_explicit(&p->aRowDone[a], memory_order_acquire)<s
-      || atomic_load_explicit(&p->aColDone[b], memory_order_acquire)<s ){
-    if( atomic_load_explicit(&p->bStop, memory_order_relaxed) ) return 0;
+  for(;;){
+    int iFirst = atomic_load(&p->nextTask), iTask, iEnd;
+    /* move nextTask past the tasks already taken */
+    while( iFirst<p->nBlock && atomic_load(&p->aClaimed[iFirst]) ){
+      if( atomic_compare_exchange_weak(&p->nextTask, &iFirst, iFirst+1) ){
+        iFirst++;
+      }
+    }
+    if( iFirst>=p->nBlock ) return -1;
+    if( atomic_load_explicit(&p->bStop, memory_order_relaxed) ) return -1;
+    iEnd = iFirst + SGD_LOOKAHEAD*p->nGrid;
+    if( iEnd>p->nBlock ) iEnd = p->nBlock;
+    for(iTask=iFirst; iTask<iEnd; iTask++){
+      char cFree = 0;
+      if( !atomic_load_explicit(&p->aClaimed[iTask], memory_order_relaxed)
+       && taskReady(p, iTask)
+       && atomic_compare_exchange_strong(&p->aClaimed[iTask], &cFree, 1) ){
+        return iTask;
+      }
+    }
     if( ++nSpin>64 ) sched_yield();
   }
-  return 1;
 }
 
 /* Take and train blocks of the current epoch until none is left. */
 static void trainTasks(SgdThread *t){
   MlrecSgd *p = t->p;
   int iTask;
-  while( (iTask = atomic_fetch_add(&p->nextTask, 1))<p->nBlock ){
+  while( (iTask = claimTask(t))>=0 ){
     int iBlock = p->aTask[iTask];
-    int a = iBlock/p->nGrid, b = iBlock%p->nGrid;
-    if( !waitForBlock(t, a, b, iTask/p->nGrid) ) return;
     if( !trainBlock(t, iBlock) ) return;
-    atomic_fetch_add_explicit(&p->aRowDone[a], 1, memory_order_release);
-    atomic_fetch_add_explicit(&p->aColDone[b], 1, memory_order_release);
+    atomic_fetch_add_explicit(&p->aRowDone[iBlock/p->nGrid], 1,
+                              memory_order_release);
+    atomic_fetch_add_explicit(&p->aColDone[iBlock%p->nGrid], 1,
+                              memory_order_release);
   }
 }
 
@@ -469,7 +505,9 @@ static int allocateGrid(MlrecSgd *p, int nMost){
   p->aLoss = sqlite3_malloc64(sizeof(double)*(i64)p->nBlock);
   p->aRowDone = sqlite3_malloc64(sizeof(atomic_int)*(i64)p->nGrid);
   p->aColDone = sqlite3_malloc64(sizeof(atomic_int)*(i64)p->nGrid);
-  if( !p->aBlock || !p->aTask || !p->aLoss || !p->aRowDone || !p->aColDone ){
+  p->aClaimed = sqlite3_malloc64(sizeof(atomic_char)*(i64)p->nBlock);
+  if( !p->aBlock || !p->aTask || !p->aLoss || !p->aRowDone || !p->aColDone
+   || !p->aClaimed ){
     return SQLITE_NOMEM;
   }
   memset(p->aLoss, 0, sizeof(double)*(i64)p->nBlock);
@@ -535,6 +573,7 @@ static void drawSchedule(MlrecSgd *p){
     for(a=0; a<G; a++) p->aTask[s*G + a] = a*G + (a+off)%G;
   }
   atomic_store(&p->nextTask, 0);
+  for(a=0; a<p->nBlock; a++) atomic_store(&p->aClaimed[a], 0);
   for(a=0; a<G; a++){
     atomic_store(&p->aRowDone[a], 0);
     atomic_store(&p->aColDone[a], 0);
@@ -629,5 +668,6 @@ void mlrecSgdEnd(MlrecSgd *p){
   sqlite3_free(p->aLoss);
   sqlite3_free((void*)p->aRowDone);
   sqlite3_free((void*)p->aColDone);
+  sqlite3_free((void*)p->aClaimed);
   sqlite3_free(p);
 }

@@ -17,6 +17,9 @@ For each database, in a fresh process (so that its peak memory is its own):
             model does not depend on the number of threads)
   recommend one recommend(user, 10), median and 99th percentile over random users
   peak      peak resident memory of the process (Python and SQLite included)
+  free cores how much faster two busy processes get through twice the work of one, just
+            before: about 2 on an idle 2-core machine, 1 when something else holds a core (then
+            no multi-threaded speed-up can show)
 Then, in another process, scikit-learn's NearestNeighbors(metric="cosine", algorithm="brute")
 (the notebook's method) computes the same sweep: its time, the ratio, and how many movies get
 the same 10 scores (to 1e-9) from both.  Databases with more ratings than --sklearn-max skip
@@ -27,6 +30,7 @@ import argparse
 import csv
 import itertools
 import json
+import multiprocessing
 import os
 import random
 import sqlite3
@@ -64,6 +68,22 @@ def percentiles(times):
 
 def time_queries(db, sql, args):
     return percentiles([timed(lambda a=a: db.execute(sql, (a,)).fetchall())[0] for a in args])
+
+
+def busy(n):
+    x = 0
+    for i in range(n):
+        x += i
+    return x
+
+
+def free_cores(n=2000000):
+    """Work done per unit of time by two busy processes, relative to one."""
+    with multiprocessing.Pool(2) as pool:
+        pool.map(busy, [1, 1])
+        one = timed(lambda: pool.map(busy, [n]))[0]
+        two = timed(lambda: pool.map(busy, [n, n]))[0]
+    return 2 * one / two
 
 
 def mlrec_worker(path, scores_file, n_queries):
@@ -152,7 +172,8 @@ def bench(name, path, tmp, sklearn_max, n_queries):
     n = sqlite3.connect(path).execute("SELECT count(*) FROM ratings").fetchone()[0]
     with_sklearn = n <= sklearn_max
     ours = os.path.join(tmp, name + ".mlrec.scores")
-    row = {"dataset": name, "cores": os.cpu_count(), "load_avg": "%.1f" % os.getloadavg()[0]}
+    row = {"dataset": name, "cores": os.cpu_count(), "load_avg": "%.1f" % os.getloadavg()[0],
+           "free_cores": free_cores()}
     row.update(run_worker(["mlrec", path, ours if with_sklearn else "", str(n_queries)]))
     if with_sklearn:
         theirs = os.path.join(tmp, name + ".sklearn.scores")
@@ -177,7 +198,7 @@ LINES = [
     ("recommend p50 ms", "recommend_p50_ms", "{:.3f}"), ("recommend p99 ms", "recommend_p99_ms", "{:.3f}"),
     ("peak memory MiB", "peak_mib", "{:.0f}"), ("  of which Python+SQLite", "baseline_mib", "{:.0f}"),
     ("scikit-learn peak MiB", "sklearn_peak_mib", "{:.0f}"),
-    ("cores / load average", None, None),
+    ("cores / load average", None, None), ("free cores (2 busy processes)", "free_cores", "{:.2f}"),
 ]
 
 
