@@ -48,6 +48,12 @@ static void appendOptionRange(sqlite3_str *pStr, const MlrecOption *pOpt){
       sqlite3_str_appendf(pStr, "a number in [%g, %g]",
                           pOpt->rMin, pOpt->rMax);
       break;
+    case 'b':
+      sqlite3_str_appendf(pStr, "true or false");
+      break;
+    case 'a':
+      sqlite3_str_appendf(pStr, "a JSON array");
+      break;
     default:
       sqlite3_str_appendf(pStr, "a non-empty string");
       break;
@@ -55,8 +61,10 @@ static void appendOptionRange(sqlite3_str *pStr, const MlrecOption *pOpt){
 }
 
 /*
-** Store the value in the current row of json_each (columns key, type, atom)
-** into the field of pOut described by pOpt.  Returns SQLITE_OK, or
+** Store the value in the current row of json_each (columns key, type, atom,
+** value) into the field of pOut described by pOpt: a number, an int for
+** 'b' (true, false, 1 or 0), a copy of the text for 's', of the JSON text
+** of the array for 'a'.  Returns SQLITE_OK, or
 ** SQLITE_ERROR if the value is of the wrong type or out of range, or
 ** SQLITE_NOMEM.
 */
@@ -67,10 +75,20 @@ static int storeOption(sqlite3_stmt *pEach, const MlrecOption *pOpt,
   int isNumber = zType && (strcmp(zType, "integer")==0
                            || strcmp(zType, "real")==0);
   double r = sqlite3_column_double(pEach, 2);
-  if( pOpt->eType=='s' ){
-    const char *z = (const char*)sqlite3_column_text(pEach, 2);
+  if( pOpt->eType=='b' ){
+    if( zType && (strcmp(zType, "true")==0 || strcmp(zType, "false")==0
+                  || (isNumber && (r==0.0 || r==1.0))) ){
+      *(int*)pField = r!=0.0;
+      return SQLITE_OK;
+    }
+    return SQLITE_ERROR;
+  }
+  if( pOpt->eType=='s' || pOpt->eType=='a' ){
+    int iCol = pOpt->eType=='s' ? 2 : 3;
+    const char *z = (const char*)sqlite3_column_text(pEach, iCol);
     char *zCopy;
-    if( zType==0 || strcmp(zType, "text")!=0 || z==0 || z[0]==0 ){
+    if( zType==0 || strcmp(zType, pOpt->eType=='s' ? "text" : "array")!=0
+     || z==0 || z[0]==0 ){
       return SQLITE_ERROR;
     }
     zCopy = sqlite3_mprintf("%s", z);
@@ -179,7 +197,7 @@ int mlrecParseOptions(
   if( pJson==0 || sqlite3_value_type(pJson)==SQLITE_NULL ) return SQLITE_OK;
   rc = checkIsObject(db, zFunc, pJson, pzErr);
   if( rc!=SQLITE_OK ) return rc;
-  rc = sqlite3_prepare_v2(db, "SELECT key, type, atom FROM json_each(?1)",
+  rc = sqlite3_prepare_v2(db, "SELECT key, type, atom, value FROM json_each(?1)",
                           -1, &pEach, 0);
   if( rc==SQLITE_OK ) rc = sqlite3_bind_value(pEach, 1, pJson);
   while( rc==SQLITE_OK && sqlite3_step(pEach)==SQLITE_ROW ){
@@ -215,6 +233,13 @@ static const MlrecOption aConfigOption[] = {
   { "user_column",   's', 0, 0, offsetof(MlrecConfig, zUser) },
   { "movie_column",  's', 0, 0, offsetof(MlrecConfig, zMovie) },
   { "rating_column", 's', 0, 0, offsetof(MlrecConfig, zRating) },
+  { "time_column",   's', 0, 0, offsetof(MlrecConfig, zTime) },
+  { "movies_table",  's', 0, 0, offsetof(MlrecConfig, zMovies) },
+  { "genres_column", 's', 0, 0, offsetof(MlrecConfig, zGenres) },
+  { "tags_table",    's', 0, 0, offsetof(MlrecConfig, zTags) },
+  { "tag_column",    's', 0, 0, offsetof(MlrecConfig, zTag) },
+  { "embeddings_table", 's', 0, 0, offsetof(MlrecConfig, zEmbeddings) },
+  { "embedding_column", 's', 0, 0, offsetof(MlrecConfig, zEmbedding) },
 };
 #define N_CONFIG_OPTION (int)(sizeof(aConfigOption)/sizeof(aConfigOption[0]))
 
@@ -225,7 +250,8 @@ static char **configField(MlrecConfig *pCfg, int i){
 
 int mlrecConfigInit(MlrecConfig *pCfg){
   static const char *azDefault[N_CONFIG_OPTION] = {
-    "ratings", "userId", "movieId", "rating"
+    "ratings", "userId", "movieId", "rating", "timestamp", "movies",
+    "genres", "tags", "tag", "movie_embeddings", "embedding"
   };
   int i;
   memset(pCfg, 0, sizeof(*pCfg));
@@ -251,16 +277,29 @@ void mlrecConfigClear(MlrecConfig *pCfg){
 static void resultConfigJson(sqlite3_context *ctx, MlrecConfig *pCfg){
   sqlite3 *db = sqlite3_context_db_handle(ctx);
   sqlite3_stmt *pStmt = 0;
-  int rc = sqlite3_prepare_v2(db,
-      "SELECT json_object('ratings_table', ?1, 'user_column', ?2,"
-      " 'movie_column', ?3, 'rating_column', ?4)", -1, &pStmt, 0);
-  int i;
+  sqlite3_str *pSql = sqlite3_str_new(db);
+  char *zSql;
+  int rc, i;
+  for(i=0; i<N_CONFIG_OPTION; i++){
+    sqlite3_str_appendf(pSql, "%s?%d, ?%d", i ? ", " : "SELECT json_object(",
+                        2*i+1, 2*i+2);
+  }
+  sqlite3_str_appendall(pSql, ")");
+  zSql = sqlite3_str_finish(pSql);
+  rc = zSql ? sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
+  sqlite3_free(zSql);
   for(i=0; rc==SQLITE_OK && i<N_CONFIG_OPTION; i++){
-    rc = sqlite3_bind_text(pStmt, i+1, *configField(pCfg, i), -1,
+    rc = sqlite3_bind_text(pStmt, 2*i+1, aConfigOption[i].zName, -1,
                            SQLITE_STATIC);
+    if( rc==SQLITE_OK ){
+      rc = sqlite3_bind_text(pStmt, 2*i+2, *configField(pCfg, i), -1,
+                             SQLITE_STATIC);
+    }
   }
   if( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     sqlite3_result_value(ctx, sqlite3_column_value(pStmt, 0));
+  }else if( rc==SQLITE_NOMEM ){
+    sqlite3_result_error_nomem(ctx);
   }else{
     sqlite3_result_error_code(ctx, sqlite3_errcode(db));
   }

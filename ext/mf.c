@@ -34,6 +34,12 @@ const MlrecOption mlrecMfOptionSpec[] = {
   { "init_std",            'r', 0, 10,      offsetof(MlrecMfOptions, initStd) },
   { "seed",                'i', -9223372036854775808.0, 9223372036854775807.0,
                                             offsetof(MlrecMfOptions, seed) },
+  { "knn_weight",          'r', 0, 1,       offsetof(MlrecMfOptions,
+                                                     knnWeight) },
+  { "neighbors",           'i', 1, 10000,   offsetof(MlrecMfOptions,
+                                                     nNeighbour) },
+  { "shrinkage",           'r', 0, 1e9,     offsetof(MlrecMfOptions,
+                                                     shrinkage) },
 };
 const int mlrecMfOptionCount =
   (int)(sizeof(mlrecMfOptionSpec)/sizeof(mlrecMfOptionSpec[0]));
@@ -46,15 +52,20 @@ void mlrecMfDefaults(MlrecMfOptions *p){
   p->biasRegularization = 0.02;
   p->initStd = 0.1;
   p->seed = 42;
+  p->knnWeight = 0.5;
+  p->nNeighbour = 40;
+  p->shrinkage = 100.0;
 }
 
 /* The options as a JSON object, e.g. for train_mf()'s summary. */
 char *mlrecMfOptionsJson(const MlrecMfOptions *p){
   return sqlite3_mprintf("{\"factors\":%lld,\"epochs\":%lld,"
     "\"learning_rate\":%!.15g,\"regularization\":%!.15g,"
-    "\"bias_regularization\":%!.15g,\"init_std\":%!.15g,\"seed\":%lld}",
+    "\"bias_regularization\":%!.15g,\"init_std\":%!.15g,\"seed\":%lld,"
+    "\"knn_weight\":%!.15g,\"neighbors\":%lld,\"shrinkage\":%!.15g}",
     p->nFactor, p->nEpoch, p->learningRate, p->regularization,
-    p->biasRegularization, p->initStd, p->seed);
+    p->biasRegularization, p->initStd, p->seed, p->knnWeight,
+    p->nNeighbour, p->shrinkage);
 }
 
 /* splitmix64: a small, fast generator with a 64-bit state. */
@@ -89,6 +100,7 @@ void mlrecModelUnref(MlrecModel *p){
   sqlite3_free(p->aItemBias);
   sqlite3_free(p->aUserFactor);
   sqlite3_free(p->aItemFactor);
+  mlrecNeighboursFree(p->pNeighbours);
   sqlite3_free(p);
 }
 

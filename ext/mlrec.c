@@ -30,6 +30,7 @@ void mlrecStateUnref(void *pArg){
   if( p==0 || --p->nRef>0 ) return;
   mlrecRatingsUnref(p->pRatings);
   mlrecModelUnref(p->pModel);
+  mlrecRankerUnref(p->pRanker);
   mlrecConfigClear(&p->cfg);
   sqlite3_free(p);
 }
@@ -69,6 +70,8 @@ static int registerAll(sqlite3 *db, MlrecState *p){
   if( rc==SQLITE_OK ) rc = mlrecRegisterSimilarMovies(db, p);
   if( rc==SQLITE_OK ) rc = mlrecRegisterRecommend(db, p);
   if( rc==SQLITE_OK ) rc = mlrecRegisterModels(db, p);
+  if( rc==SQLITE_OK ) rc = mlrecRegisterRanker(db, p);
+  if( rc==SQLITE_OK ) rc = mlrecRegisterEval(db, p);
   return rc;
 }
 

@@ -38,6 +38,13 @@ struct MlrecConfig {
   char *zUser;        /* user id column, default "userId" */
   char *zMovie;       /* movie id column, default "movieId" */
   char *zRating;      /* rating column, default "rating" */
+  char *zTime;        /* time column of the ratings, default "timestamp" */
+  char *zMovies;      /* movies table, default "movies" */
+  char *zGenres;      /* genres column of the movies table, "genres" */
+  char *zTags;        /* tags table, default "tags" */
+  char *zTag;         /* tag column of the tags table, default "tag" */
+  char *zEmbeddings;  /* item embeddings table, "movie_embeddings" */
+  char *zEmbedding;   /* vector column of that table, "embedding" */
 };
 
 /*
@@ -77,7 +84,13 @@ struct MlrecMfOptions {
   double biasRegularization;
   double initStd;
   i64 seed;
+  double knnWeight;      /* weight of the neighbourhood model in predict() */
+  i64 nNeighbour;        /* neighbours of the neighbourhood model */
+  double shrinkage;      /* its similarity shrinkage */
 };
+
+/* The item neighbourhood model blended into predict() (neighbours.c). */
+typedef struct MlrecNeighbours MlrecNeighbours;
 
 /* A trained biased matrix factorisation model. */
 typedef struct MlrecModel MlrecModel;
@@ -98,7 +111,11 @@ struct MlrecModel {
   double rmse;           /* RMSE on the training data after the last epoch */
   double seconds;        /* training time */
   i64 trainedAt;         /* unix time */
+  MlrecNeighbours *pNeighbours;  /* NULL if knn_weight is 0 */
 };
+
+/* The ranking model of train_ranker() (ranker.h). */
+typedef struct MlrecRanker MlrecRanker;
 
 /* Per-connection state: the client data of every registration. */
 typedef struct MlrecState MlrecState;
@@ -110,6 +127,7 @@ struct MlrecState {
   u64 dataVersion;       /* data version when pRatings was last checked */
   int bVersionValid;     /* pRatings is current while dataVersion holds */
   MlrecModel *pModel;    /* last model trained, or NULL */
+  MlrecRanker *pRanker;  /* last ranking model trained, or NULL */
 };
 
 /* One result row of a top-k selection. */
@@ -159,7 +177,8 @@ void mlrecInterruptEnd(MlrecInterrupt*);
 typedef struct MlrecOption MlrecOption;
 struct MlrecOption {
   const char *zName;
-  char eType;            /* 'i' integer, 'r' real, 's' text */
+  char eType;            /* 'i' i64, 'r' double, 'b' int (true/false),
+                         ** 's' text, 'a' JSON array as text (char*) */
   double rMin, rMax;     /* valid range of a number */
   size_t offset;         /* where the value goes in the output struct */
 };
@@ -200,6 +219,15 @@ double mlrecModelPredict(const MlrecModel*, int iUser, int iItem);
 double mlrecModelClip(const MlrecModel*, double r);
 char *mlrecMfOptionsJson(const MlrecMfOptions*);
 
+/* neighbours.c: baseline-corrected item kNN, and the blend of predict() */
+int mlrecNeighboursTrain(MlrecRatings*, i64 nNeighbour, double shrinkage,
+                         MlrecNeighbours **ppOut);
+void mlrecNeighboursFree(MlrecNeighbours*);
+int mlrecNeighboursPredict(const MlrecNeighbours*, int iUser, int iItem,
+                           double *prOut);
+int mlrecPredictRating(const MlrecModel*, int iUser, int iItem,
+                       double *prOut);
+
 /* train.c: train_mf(), predict() and the model every caller shares */
 int mlrecCurrentModel(MlrecState*, MlrecModel **ppOut, char **pzErr);
 int mlrecRegisterTrain(sqlite3*, MlrecState*);
@@ -209,6 +237,8 @@ typedef struct MlrecTvfRow MlrecTvfRow;
 struct MlrecTvfRow {
   i64 iMovie;
   double rScore;
+  i64 iExtra;                /* value of the extra column */
+  int bExtra;                /* 0: the extra column is NULL */
 };
 typedef struct MlrecTvfCursor MlrecTvfCursor;
 struct MlrecTvfCursor {
@@ -218,6 +248,8 @@ struct MlrecTvfCursor {
   void *pWork;               /* work space of xCompute, kept across xFilter */
   i64 iArg;                  /* the id argument */
   i64 k;                     /* the k argument */
+  sqlite3_value *pOptions;   /* the options argument, or NULL */
+  int bExtra;                /* the statement reads the extra column */
   MlrecTvfRow *aRow;         /* results, best first */
   int nRow;
   int iRow;                  /* current row */
@@ -226,6 +258,7 @@ typedef struct MlrecTvf MlrecTvf;
 struct MlrecTvf {
   const char *zName;         /* "similar_movies" */
   const char *zArg;          /* name of the id argument, "movie_id" */
+  const char *zExtra;        /* name of the extra column, "corated" */
   const char *zExample;      /* arguments of an example call, "260, 10" */
   int (*xCompute)(MlrecTvfCursor*, char **pzErr);  /* fill aRow, nRow */
   void (*xFreeWork)(void*);  /* destructor of pWork */
@@ -237,5 +270,13 @@ int mlrecTvfSetRows(MlrecTvfCursor*, const MlrecTopK*, const i64 *aId);
 int mlrecRegisterSimilarMovies(sqlite3*, MlrecState*);
 int mlrecRegisterRecommend(sqlite3*, MlrecState*);
 int mlrecRegisterModels(sqlite3*, MlrecState*);
+
+/* ranker.c: train_ranker() and the ranking model behind recommend() */
+void mlrecRankerUnref(MlrecRanker*);
+char *mlrecRankerOptionsJson(const MlrecRanker*);
+int mlrecRegisterRanker(sqlite3*, MlrecState*);
+
+/* eval.c: mlrec_split_hash() and mlrec_evaluate() */
+int mlrecRegisterEval(sqlite3*, MlrecState*);
 
 #endif /* MLREC_H */
