@@ -139,15 +139,18 @@ static char *unknownOptionMessage(const char *zFunc, const char *zKey,
   return sqlite3_str_finish(pStr);
 }
 
-/* SQLITE_OK if pJson is text holding a JSON object, else an error. */
+/*
+** SQLITE_OK if pJson is text holding a JSON object, else an error whose
+** example names option zExample.
+*/
 static int checkIsObject(sqlite3 *db, const char *zFunc, sqlite3_value *pJson,
-                         char **pzErr){
+                         const char *zExample, char **pzErr){
   sqlite3_stmt *pStmt = 0;
   int rc;
   int eType = sqlite3_value_type(pJson);
   if( eType!=SQLITE_TEXT ){
     mlrecSetError(pzErr, "%s: options must be a JSON object as text, "
-                  "e.g. '{\"factors\": 64}', not %s", zFunc,
+                  "e.g. '{\"%s\": ...}', not %s", zFunc, zExample,
                   mlrecTypeName(eType));
     return SQLITE_ERROR;
   }
@@ -161,7 +164,7 @@ static int checkIsObject(sqlite3 *db, const char *zFunc, sqlite3_value *pJson,
       const char *zType = (const char*)sqlite3_column_text(pStmt, 0);
       if( zType==0 || strcmp(zType, "object")!=0 ){
         mlrecSetError(pzErr, "%s: options must be a JSON object, "
-                      "e.g. '{\"factors\": 64}'; got %s", zFunc,
+                      "e.g. '{\"%s\": ...}'; got %s", zFunc, zExample,
                       zType ? zType : "malformed JSON");
         rc = SQLITE_ERROR;
       }else{
@@ -195,7 +198,7 @@ int mlrecParseOptions(
   u64 mSeen = 0;
   int rc;
   if( pJson==0 || sqlite3_value_type(pJson)==SQLITE_NULL ) return SQLITE_OK;
-  rc = checkIsObject(db, zFunc, pJson, pzErr);
+  rc = checkIsObject(db, zFunc, pJson, aOpt[0].zName, pzErr);
   if( rc!=SQLITE_OK ) return rc;
   rc = sqlite3_prepare_v2(db, "SELECT key, type, atom, value FROM json_each(?1)",
                           -1, &pEach, 0);

@@ -223,7 +223,7 @@ char *mlrecMfOptionsJson(const MlrecMfOptions*);
 int mlrecNeighboursTrain(MlrecRatings*, i64 nNeighbour, double shrinkage,
                          MlrecNeighbours **ppOut);
 void mlrecNeighboursFree(MlrecNeighbours*);
-int mlrecNeighboursPredict(const MlrecNeighbours*, int iUser, int iItem,
+int mlrecNeighboursPredict(MlrecNeighbours*, int iUser, int iItem,
                            double *prOut);
 int mlrecPredictRating(const MlrecModel*, int iUser, int iItem,
                        double *prOut);

@@ -21,8 +21,8 @@
 **     knn(u,i) = b(u,i) + sum s(i,j) z(u,j) / sum s(i,j)
 **
 ** Nothing is precomputed beyond the residuals: s(i,j) is computed when
-** needed by merging the two movies' (sorted) user lists, so a prediction
-** costs about (movies u rated) x (raters of i), tens of microseconds.
+** needed by intersecting the two movies' (sorted) user lists, so a
+** prediction costs tens of microseconds.
 */
 #include "mlrec.h"
 #include <math.h>
@@ -41,6 +41,8 @@ struct MlrecNeighbours {
   double *aItemBias;     /* nItem baselines */
   float *aUserResid;     /* residual of each rating, in user order */
   float *aItemResid;     /* the same, in movie order */
+  double *aZi;           /* scratch: residuals of one movie, by user */
+  unsigned char *aHas;   /* scratch: 1 for the users in aZi, else 0 */
 };
 
 void mlrecNeighboursFree(MlrecNeighbours *p){
@@ -50,6 +52,8 @@ void mlrecNeighboursFree(MlrecNeighbours *p){
   sqlite3_free(p->aItemBias);
   sqlite3_free(p->aUserResid);
   sqlite3_free(p->aItemResid);
+  sqlite3_free(p->aZi);
+  sqlite3_free(p->aHas);
   sqlite3_free(p);
 }
 
@@ -113,32 +117,35 @@ int mlrecNeighboursTrain(MlrecRatings *pR, i64 nNeighbour, double shrinkage,
   p->aItemBias = sqlite3_malloc64(sizeof(double)*((i64)pR->nItem+1));
   p->aUserResid = sqlite3_malloc64(sizeof(float)*(pR->nRating+1));
   p->aItemResid = sqlite3_malloc64(sizeof(float)*(pR->nRating+1));
-  if( !p->aUserBias || !p->aItemBias || !p->aUserResid || !p->aItemResid ){
+  p->aZi = sqlite3_malloc64(sizeof(double)*((i64)pR->nUser+1));
+  p->aHas = sqlite3_malloc64((i64)pR->nUser+1);
+  if( !p->aUserBias || !p->aItemBias || !p->aUserResid || !p->aItemResid
+   || !p->aZi || !p->aHas ){
     mlrecNeighboursFree(p);
     return SQLITE_NOMEM;
   }
   memset(p->aUserBias, 0, sizeof(double)*pR->nUser);
+  memset(p->aHas, 0, (size_t)pR->nUser);
   fitBaselines(p);
   computeResiduals(p);
   *ppOut = p;
   return SQLITE_OK;
 }
 
-/* The shrunk Pearson-baseline similarity of movie indexes i and j. */
-static double similarity(const MlrecNeighbours *p, int i, int j){
+/*
+** The shrunk Pearson-baseline similarity of movie index j with the movie
+** whose residuals are scattered by user in aZi (aHas marks its raters).
+*/
+static double similarity(const MlrecNeighbours *p, const double *aZi,
+                         const unsigned char *aHas, int j){
   const MlrecRatings *pR = p->pR;
-  i64 a = pR->aItemStart[i], aEnd = pR->aItemStart[i+1];
-  i64 b = pR->aItemStart[j], bEnd = pR->aItemStart[j+1];
   double rDot = 0.0, rSqI = 0.0, rSqJ = 0.0;
   int n = 0;
-  while( a<aEnd && b<bEnd ){
-    int va = pR->aItemUser[a], vb = pR->aItemUser[b];
-    if( va<vb ){
-      a++;
-    }else if( va>vb ){
-      b++;
-    }else{
-      double zi = p->aItemResid[a++], zj = p->aItemResid[b++];
+  i64 k;
+  for(k=pR->aItemStart[j]; k<pR->aItemStart[j+1]; k++){
+    int v = pR->aItemUser[k];
+    if( aHas[v] ){
+      double zi = aZi[v], zj = p->aItemResid[k];
       rDot += zi*zj;
       rSqI += zi*zi;
       rSqJ += zj*zj;
@@ -151,10 +158,11 @@ static double similarity(const MlrecNeighbours *p, int i, int j){
 
 /*
 ** The neighbourhood prediction for dense indexes (u, i) of the training
-** snapshot, -1 for unknown, into *prOut (unclipped).
+** snapshot, -1 for unknown, into *prOut (unclipped).  The residuals of
+** movie i are scattered by user into p's scratch arrays, so that each
+** similarity costs one pass over the other movie's raters.
 */
-int mlrecNeighboursPredict(const MlrecNeighbours *p, int u, int i,
-                           double *prOut){
+int mlrecNeighboursPredict(MlrecNeighbours *p, int u, int i, double *prOut){
   const MlrecRatings *pR = p->pR;
   double r = p->mu, rNum = 0.0, rDen = 0.0;
   MlrecTopK top;
@@ -166,12 +174,19 @@ int mlrecNeighboursPredict(const MlrecNeighbours *p, int u, int i,
   if( u<0 || i<0 ) return SQLITE_OK;
   rc = mlrecTopKInit(&top, (int)p->nNeighbour);
   if( rc!=SQLITE_OK ) return rc;
+  for(k=pR->aItemStart[i]; k<pR->aItemStart[i+1]; k++){
+    p->aZi[pR->aItemUser[k]] = p->aItemResid[k];
+    p->aHas[pR->aItemUser[k]] = 1;
+  }
   for(k=pR->aUserStart[u]; k<pR->aUserStart[u+1]; k++){
     int j = pR->aUserItem[k];
     double s;
     if( j==i ) continue;
-    s = similarity(p, i, j);
+    s = similarity(p, p->aZi, p->aHas, j);
     if( s>0.0 ) mlrecTopKPush(&top, s, p->aUserResid[k], j);
+  }
+  for(k=pR->aItemStart[i]; k<pR->aItemStart[i+1]; k++){
+    p->aHas[pR->aItemUser[k]] = 0;
   }
   for(t=0; t<top.n; t++){
     rNum += top.a[t].key*top.a[t].score;
