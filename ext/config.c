@@ -62,8 +62,8 @@ static void appendOptionRange(sqlite3_str *pStr, const MlrecOption *pOpt){
 
 /*
 ** Store the value in the current row of json_each (columns key, type, atom,
-** value) into the field of pOut described by pOpt: a number, an int for
-** 'b' (true, false, 1 or 0), a copy of the text for 's', of the JSON text
+** value) into the field of pOut described by pOpt: a number, an i64 0 or
+** 1 for 'b' (true or false), a copy of the text for 's', of the JSON text
 ** of the array for 'a'.  Returns SQLITE_OK, or
 ** SQLITE_ERROR if the value is of the wrong type or out of range, or
 ** SQLITE_NOMEM.
@@ -75,14 +75,6 @@ static int storeOption(sqlite3_stmt *pEach, const MlrecOption *pOpt,
   int isNumber = zType && (strcmp(zType, "integer")==0
                            || strcmp(zType, "real")==0);
   double r = sqlite3_column_double(pEach, 2);
-  if( pOpt->eType=='b' ){
-    if( zType && (strcmp(zType, "true")==0 || strcmp(zType, "false")==0
-                  || (isNumber && (r==0.0 || r==1.0))) ){
-      *(int*)pField = r!=0.0;
-      return SQLITE_OK;
-    }
-    return SQLITE_ERROR;
-  }
   if( pOpt->eType=='s' || pOpt->eType=='a' ){
     int iCol = pOpt->eType=='s' ? 2 : 3;
     const char *z = (const char*)sqlite3_column_text(pEach, iCol);
@@ -95,6 +87,13 @@ static int storeOption(sqlite3_stmt *pEach, const MlrecOption *pOpt,
     if( zCopy==0 ) return SQLITE_NOMEM;
     sqlite3_free(*(char**)pField);
     *(char**)pField = zCopy;
+    return SQLITE_OK;
+  }
+  if( pOpt->eType=='b' ){
+    if( zType==0 || (strcmp(zType, "true")!=0 && strcmp(zType, "false")!=0) ){
+      return SQLITE_ERROR;
+    }
+    *(i64*)pField = zType[0]=='t';
     return SQLITE_OK;
   }
   if( !isNumber || !(r>=pOpt->rMin && r<=pOpt->rMax) ) return SQLITE_ERROR;
@@ -154,18 +153,22 @@ static int checkIsObject(sqlite3 *db, const char *zFunc, sqlite3_value *pJson,
                   mlrecTypeName(eType));
     return SQLITE_ERROR;
   }
-  rc = sqlite3_prepare_v2(db,
-         "SELECT CASE WHEN json_valid(?1) THEN json_type(?1) END", -1,
-         &pStmt, 0);
+  /* Not json_valid(): in SQLite 3.40 it answers 0 when out of memory,
+  ** while json_type() fails with SQLITE_NOMEM, or SQLITE_ERROR if the text
+  ** is not JSON. */
+  rc = sqlite3_prepare_v2(db, "SELECT json_type(?1)", -1, &pStmt, 0);
   if( rc==SQLITE_OK ){
     sqlite3_bind_value(pStmt, 1, pJson);
     rc = sqlite3_step(pStmt);
-    if( rc==SQLITE_ROW ){
-      const char *zType = (const char*)sqlite3_column_text(pStmt, 0);
-      if( zType==0 || strcmp(zType, "object")!=0 ){
+    if( rc==SQLITE_ROW || rc==SQLITE_ERROR ){
+      const char *zType = rc==SQLITE_ROW ?
+          (const char*)sqlite3_column_text(pStmt, 0) : "malformed JSON";
+      if( zType==0 ){
+        rc = SQLITE_NOMEM;
+      }else if( strcmp(zType, "object")!=0 ){
         mlrecSetError(pzErr, "%s: options must be a JSON object, "
                       "e.g. '{\"%s\": ...}'; got %s", zFunc, zExample,
-                      zType ? zType : "malformed JSON");
+                      zType);
         rc = SQLITE_ERROR;
       }else{
         rc = SQLITE_OK;
@@ -210,7 +213,7 @@ int mlrecParseOptions(
     if( i==nOpt ){
       sqlite3_free(*pzErr);
       *pzErr = unknownOptionMessage(zFunc, zKey ? zKey : "", aOpt, nOpt);
-      rc = SQLITE_ERROR;
+      rc = *pzErr ? SQLITE_ERROR : SQLITE_NOMEM;
     }else if( mSeen & ((u64)1<<i) ){
       mlrecSetError(pzErr, "%s: option \"%s\" is given twice", zFunc, zKey);
       rc = SQLITE_ERROR;
@@ -220,6 +223,7 @@ int mlrecParseOptions(
       if( rc==SQLITE_ERROR ){
         sqlite3_free(*pzErr);
         *pzErr = badValueMessage(zFunc, &aOpt[i], pEach);
+        if( *pzErr==0 ) rc = SQLITE_NOMEM;
       }
     }
   }

@@ -6,17 +6,21 @@
 **     r(u,i) = mu + b(u) + b(i) + p(u) . q(i)
 **
 ** with mu the mean rating, b(u) and b(i) biases and p(u), q(i) vectors of
-** `factors` latent factors.  Each epoch visits every rating once, in an
-** order shuffled by a seeded generator, and moves the parameters against
-** the gradient of the squared error plus L2 penalties:
+** `factors` latent factors.  Each epoch visits every rating once and moves
+** the parameters against the gradient of the squared error plus L2
+** penalties:
 **
 **     e     = r - r(u,i)
 **     b(u) += lr * (e - bias_regularization * b(u))        and so for b(i)
 **     p(u) += lr * (e q(i) - regularization p(u))          and so for q(i)
 **
-** Factors start from N(0, init_std^2).  The same seed, options and data give
-** the same model, bit for bit.  Training steps a probe statement every
-** 65536 updates so that sqlite3_interrupt() stops it.
+** Factors start from N(0, init_std^2).  The order of the updates, and the
+** threads that run them, are the business of sgd.c: blocks of the rating
+** matrix in an order drawn from the seed.  The same seed, options and data
+** give the same model, bit for bit, whatever the number of threads.
+** Training steps a probe statement every few milliseconds so that
+** sqlite3_interrupt() stops it.  Around the epochs, monitor.c holds out the
+** validation fraction, keeps the training log and stops early.
 */
 #include "mlrec.h"
 #include <math.h>
@@ -34,12 +38,13 @@ const MlrecOption mlrecMfOptionSpec[] = {
   { "init_std",            'r', 0, 10,      offsetof(MlrecMfOptions, initStd) },
   { "seed",                'i', -9223372036854775808.0, 9223372036854775807.0,
                                             offsetof(MlrecMfOptions, seed) },
-  { "knn_weight",          'r', 0, 1,       offsetof(MlrecMfOptions,
-                                                     knnWeight) },
-  { "neighbors",           'i', 1, 10000,   offsetof(MlrecMfOptions,
-                                                     nNeighbour) },
-  { "shrinkage",           'r', 0, 1e9,     offsetof(MlrecMfOptions,
-                                                     shrinkage) },
+  { "threads",             'i', 1, 1024,    offsetof(MlrecMfOptions, nThread) },
+  { "validation",          'r', 0, 0.9,     offsetof(MlrecMfOptions, validation) },
+  { "patience",            'i', 0, 10000,   offsetof(MlrecMfOptions, patience) },
+  { "progress",            'b', 0, 1,       offsetof(MlrecMfOptions, bProgress) },
+  { "knn_weight",          'r', 0, 1,       offsetof(MlrecMfOptions, knnWeight) },
+  { "neighbors",           'i', 1, 10000,   offsetof(MlrecMfOptions, nNeighbour) },
+  { "shrinkage",           'r', 0, 1e9,     offsetof(MlrecMfOptions, shrinkage) },
 };
 const int mlrecMfOptionCount =
   (int)(sizeof(mlrecMfOptionSpec)/sizeof(mlrecMfOptionSpec[0]));
@@ -52,44 +57,37 @@ void mlrecMfDefaults(MlrecMfOptions *p){
   p->biasRegularization = 0.02;
   p->initStd = 0.1;
   p->seed = 42;
+  p->nThread = mlrecOnlineCores();
+  p->validation = 0.0;
+  p->patience = 0;
+  p->bProgress = 0;
   p->knnWeight = 0.5;
   p->nNeighbour = 40;
   p->shrinkage = 100.0;
 }
 
-/* The options as a JSON object, e.g. for train_mf()'s summary. */
+/* The options as a JSON object, e.g. for train_mf()'s summary ("progress"
+** is left out: it changes what is printed, not the model). */
 char *mlrecMfOptionsJson(const MlrecMfOptions *p){
   return sqlite3_mprintf("{\"factors\":%lld,\"epochs\":%lld,"
     "\"learning_rate\":%!.15g,\"regularization\":%!.15g,"
     "\"bias_regularization\":%!.15g,\"init_std\":%!.15g,\"seed\":%lld,"
+    "\"threads\":%lld,\"validation\":%!.15g,\"patience\":%lld,"
     "\"knn_weight\":%!.15g,\"neighbors\":%lld,\"shrinkage\":%!.15g}",
     p->nFactor, p->nEpoch, p->learningRate, p->regularization,
-    p->biasRegularization, p->initStd, p->seed, p->knnWeight,
-    p->nNeighbour, p->shrinkage);
-}
-
-/* splitmix64: a small, fast generator with a 64-bit state. */
-static u64 nextRandom(u64 *pState){
-  u64 z = (*pState += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z>>30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z>>27)) * 0x94d049bb133111ebULL;
-  return z ^ (z>>31);
+    p->biasRegularization, p->initStd, p->seed, p->nThread, p->validation,
+    p->patience, p->knnWeight, p->nNeighbour, p->shrinkage);
 }
 
 /* Uniform in (0, 1). */
 static double nextUniform(u64 *pState){
-  return ((double)(nextRandom(pState)>>11) + 0.5) * (1.0/9007199254740992.0);
+  return ((double)(mlrecRandom(pState)>>11) + 0.5) * (1.0/9007199254740992.0);
 }
 
 /* Standard normal, by the Box-Muller transform. */
 static double nextNormal(u64 *pState){
   double u1 = nextUniform(pState), u2 = nextUniform(pState);
   return sqrt(-2.0*log(u1)) * cos(6.283185307179586*u2);
-}
-
-/* Uniform integer in [0, n) for n >= 1 (bias below 2^-32 for n < 2^32). */
-static i64 nextBelow(u64 *pState, i64 n){
-  return (i64)(nextRandom(pState) % (u64)n);
 }
 
 void mlrecModelUnref(MlrecModel *p){
@@ -100,6 +98,7 @@ void mlrecModelUnref(MlrecModel *p){
   sqlite3_free(p->aItemBias);
   sqlite3_free(p->aUserFactor);
   sqlite3_free(p->aItemFactor);
+  sqlite3_free(p->aLog);
   mlrecNeighboursFree(p->pNeighbours);
   sqlite3_free(p);
 }
@@ -146,78 +145,6 @@ static MlrecModel *newModel(const MlrecRatings *pR, const MlrecMfOptions *pOpt){
   return p;
 }
 
-/* The training examples: one (user, movie, rating) per rating. */
-typedef struct Example Example;
-struct Example {
-  int u, i;
-  float r;
-};
-
-static Example *collectExamples(const MlrecRatings *pR){
-  Example *a = sqlite3_malloc64(sizeof(Example)*(pR->nRating+1));
-  i64 k;
-  int u;
-  if( a==0 ) return 0;
-  for(u=0; u<pR->nUser; u++){
-    for(k=pR->aUserStart[u]; k<pR->aUserStart[u+1]; k++){
-      a[k].u = u;
-      a[k].i = pR->aUserItem[k];
-      a[k].r = pR->aUserValue[k];
-    }
-  }
-  return a;
-}
-
-static void shuffleExamples(Example *a, i64 n, u64 *pRng){
-  i64 k;
-  for(k=n-1; k>0; k--){
-    i64 j = nextBelow(pRng, k+1);
-    Example t = a[k];
-    a[k] = a[j];
-    a[j] = t;
-  }
-}
-
-static float dotProduct(const float *a, const float *b, int n){
-  float s = 0.0f;
-  int d;
-  for(d=0; d<n; d++) s += a[d]*b[d];
-  return s;
-}
-
-/* One SGD step on example pEx. */
-static void sgdUpdate(MlrecModel *m, const Example *pEx, float lr, float reg,
-                      float regBias){
-  int nF = m->nFactor;
-  float *pu = m->aUserFactor + (i64)pEx->u*nF;
-  float *qi = m->aItemFactor + (i64)pEx->i*nF;
-  float *bu = &m->aUserBias[pEx->u];
-  float *bi = &m->aItemBias[pEx->i];
-  float e = pEx->r - ((float)m->mu + *bu + *bi + dotProduct(pu, qi, nF));
-  int d;
-  *bu += lr*(e - regBias*(*bu));
-  *bi += lr*(e - regBias*(*bi));
-  for(d=0; d<nF; d++){
-    float p = pu[d], q = qi[d];
-    pu[d] += lr*(e*q - reg*p);
-    qi[d] += lr*(e*p - reg*q);
-  }
-}
-
-/* Root mean squared error of m on the ratings of pR, unclipped. */
-static double trainingRmse(const MlrecModel *m, const MlrecRatings *pR){
-  double rSum = 0.0;
-  i64 k;
-  int u;
-  for(u=0; u<pR->nUser; u++){
-    for(k=pR->aUserStart[u]; k<pR->aUserStart[u+1]; k++){
-      double e = pR->aUserValue[k] - mlrecModelPredict(m, u, pR->aUserItem[k]);
-      rSum += e*e;
-    }
-  }
-  return pR->nRating ? sqrt(rSum/(double)pR->nRating) : 0.0;
-}
-
 /*
 ** True if training has blown up: an overflow reaches the biases through the
 ** error term within one epoch, so checking them is enough and cheap.
@@ -231,26 +158,24 @@ static int diverged(const MlrecModel *m){
 }
 
 /*
-** Run the epochs of SGD.  Stops with SQLITE_INTERRUPT if asked to, and with
-** an error if the parameters overflow (learning rate too large).
+** Run the epochs of SGD on model m.  Stops with SQLITE_INTERRUPT if asked
+** to, and with an error if the parameters overflow (learning rate too
+** large).  Each epoch ends with the model complete and consistent: the
+** place where pMon looks at it, and may stop training early.
 */
-static int runEpochs(sqlite3 *db, MlrecModel *m, Example *aEx, i64 nEx,
+static int runEpochs(sqlite3 *db, MlrecMonitor *pMon, MlrecModel *m,
                      char **pzErr){
   MlrecInterrupt intr;
-  u64 rng = (u64)m->opt.seed ^ 0x5851f42d4c957f2dULL;
-  float lr = (float)m->opt.learningRate;
-  float reg = (float)m->opt.regularization;
-  float regBias = (float)m->opt.biasRegularization;
-  i64 iEpoch, k;
+  MlrecSgd *pSgd = 0;
+  i64 iEpoch;
+  int bStop = 0;
   int rc = mlrecInterruptBegin(db, &intr);
-  for(iEpoch=0; rc==SQLITE_OK && iEpoch<m->opt.nEpoch; iEpoch++){
-    shuffleExamples(aEx, nEx, &rng);
-    for(k=0; k<nEx; k++){
-      if( (k & 0xffff)==0xffff && (rc = mlrecInterrupted(&intr))!=SQLITE_OK ){
-        break;
-      }
-      sgdUpdate(m, &aEx[k], lr, reg, regBias);
-    }
+  if( rc==SQLITE_OK ){
+    rc = mlrecSgdBegin(pMon->pTrain, m, (int)m->opt.nThread, &pSgd);
+  }
+  if( rc==SQLITE_OK ) m->opt.nThread = mlrecSgdThreads(pSgd);
+  for(iEpoch=0; rc==SQLITE_OK && !bStop && iEpoch<m->opt.nEpoch; iEpoch++){
+    rc = mlrecSgdEpoch(pSgd, &intr);
     if( rc==SQLITE_OK ) rc = mlrecInterrupted(&intr);
     if( rc==SQLITE_OK && diverged(m) ){
       mlrecSetError(pzErr, "train_mf: training diverged in epoch %lld (the "
@@ -258,7 +183,9 @@ static int runEpochs(sqlite3 *db, MlrecModel *m, Example *aEx, i64 nEx,
                     "than %g", iEpoch+1, m->opt.learningRate);
       rc = SQLITE_ERROR;
     }
+    if( rc==SQLITE_OK ) mlrecMonitorEpoch(pMon, m, mlrecSgdLoss(pSgd), &bStop);
   }
+  mlrecSgdEnd(pSgd);
   mlrecInterruptEnd(&intr);
   return rc;
 }
@@ -272,8 +199,8 @@ int mlrecMfTrain(
   char **pzErr
 ){
   double t0 = mlrecClock();
-  MlrecModel *m;
-  Example *aEx;
+  MlrecMonitor mon;
+  MlrecModel *m = 0;
   int rc;
   *ppOut = 0;
   if( pR->nRating==0 ){
@@ -281,20 +208,20 @@ int mlrecMfTrain(
                   "nothing to train on");
     return SQLITE_ERROR;
   }
-  m = newModel(pR, pOpt);
-  aEx = m ? collectExamples(pR) : 0;
-  if( aEx==0 ){
-    mlrecModelUnref(m);
-    return SQLITE_NOMEM;
+  rc = mlrecMonitorBegin(&mon, pR, pOpt, pzErr);
+  if( rc==SQLITE_OK ){
+    m = newModel(mon.pTrain, pOpt);
+    if( m==0 ) rc = SQLITE_NOMEM;
   }
-  rc = runEpochs(db, m, aEx, pR->nRating, pzErr);
-  sqlite3_free(aEx);
+  if( rc==SQLITE_OK ) rc = runEpochs(db, &mon, m, pzErr);
+  if( rc==SQLITE_OK ) mlrecMonitorEnd(&mon, m);
+  mlrecMonitorFree(&mon);
   if( rc!=SQLITE_OK ){
     mlrecModelUnref(m);
     if( *pzErr==0 ) mlrecSetError(pzErr, "train_mf: %s", sqlite3_errstr(rc));
     return rc;
   }
-  m->rmse = trainingRmse(m, pR);
+  m->nRating = pR->nRating;  /* the snapshot's, held-out ratings included */
   m->trainedAt = mlrecNow();
   m->seconds = mlrecClock() - t0;
   *ppOut = m;
@@ -307,7 +234,7 @@ double mlrecModelPredict(const MlrecModel *m, int iUser, int iItem){
   if( iUser>=0 ) r += m->aUserBias[iUser];
   if( iItem>=0 ) r += m->aItemBias[iItem];
   if( iUser>=0 && iItem>=0 ){
-    r += dotProduct(m->aUserFactor + (i64)iUser*m->nFactor,
+    r += mlrecDot(m->aUserFactor + (i64)iUser*m->nFactor,
                     m->aItemFactor + (i64)iItem*m->nFactor, m->nFactor);
   }
   return r;

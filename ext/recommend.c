@@ -39,7 +39,7 @@ typedef struct RecommendOptions RecommendOptions;
 struct RecommendOptions {
   char *zModel;
   MlrecFilter filter;
-  int bIncludeRated;
+  i64 bIncludeRated;
 };
 
 static const MlrecOption aRecommendOption[] = {
@@ -215,7 +215,7 @@ static int recommendCompute(MlrecTvfCursor *pCur, char **pzErr){
     rc = mlrecTopKInit(&top, pCur->k < rec.nItem ? (int)pCur->k : rec.nItem);
   }
   if( rc==SQLITE_OK ){
-    rc = mlrecRecommenderTop(&rec, pCur->iArg, opt.bIncludeRated, &top,
+    rc = mlrecRecommenderTop(&rec, pCur->iArg, (int)opt.bIncludeRated, &top,
                              pzErr);
   }
   if( rc==SQLITE_OK ) rc = mlrecTvfSetRows(pCur, &top, rec.aItemId);

@@ -167,7 +167,8 @@ static int tvfError(MlrecTvfCursor *pCur, int rc, char *zErr){
   sqlite3_vtab *pVtab = pCur->base.pVtab;
   sqlite3_free(pVtab->zErrMsg);
   pVtab->zErrMsg = zErr;
-  return rc;
+  /* a generic error without its message: building the message failed */
+  return rc==SQLITE_ERROR && zErr==0 ? SQLITE_NOMEM : rc;
 }
 
 /* The error for a bad k argument pK of function zFunc. */
