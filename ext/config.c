@@ -337,6 +337,8 @@ static void configFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
       *pz = 0;
     }
     mlrecForgetRatings(p);
+    mlrecContentCacheFree(p->pContent);
+    p->pContent = 0;
   }
   resultConfigJson(ctx, &p->cfg);
 }

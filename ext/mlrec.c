@@ -32,6 +32,7 @@ void mlrecStateUnref(void *pArg){
   mlrecRatingsUnref(p->pRatings);
   mlrecModelUnref(p->pModel);
   mlrecRankerUnref(p->pRanker);
+  mlrecContentCacheFree(p->pContent);
   mlrecConfigClear(&p->cfg);
   sqlite3_free(p);
 }

@@ -134,6 +134,9 @@ struct MlrecModel {
 /* The ranking model of train_ranker() (ranker.h). */
 typedef struct MlrecRanker MlrecRanker;
 
+/* Content vectors of the movies, cached (content.h). */
+typedef struct MlrecContentCache MlrecContentCache;
+
 /* Per-connection state: the client data of every registration. */
 typedef struct MlrecState MlrecState;
 struct MlrecState {
@@ -145,6 +148,7 @@ struct MlrecState {
   int bVersionValid;     /* pRatings is current while dataVersion holds */
   MlrecModel *pModel;    /* last model trained, or NULL */
   MlrecRanker *pRanker;  /* last ranking model trained, or NULL */
+  MlrecContentCache *pContent;  /* content vectors read, or NULL */
 };
 
 /* One result row of a top-k selection. */
@@ -212,6 +216,7 @@ int mlrecRegisterConfig(sqlite3*, MlrecState*);
 int mlrecRatingsCurrent(MlrecState*, MlrecRatings **ppOut, char **pzErr);
 void mlrecRatingsUnref(MlrecRatings*);
 void mlrecForgetRatings(MlrecState*);
+u64 mlrecDataVersion(sqlite3*);
 int mlrecFindId(const i64 *aId, int nId, i64 iId);
 
 /* topk.c */
@@ -331,6 +336,9 @@ int mlrecRegisterModels(sqlite3*, MlrecState*);
 void mlrecRankerUnref(MlrecRanker*);
 char *mlrecRankerOptionsJson(const MlrecRanker*);
 int mlrecRegisterRanker(sqlite3*, MlrecState*);
+
+/* content.c: content vectors for similar_movies() */
+void mlrecContentCacheFree(MlrecContentCache*);
 
 /* eval.c: mlrec_split_hash() and mlrec_evaluate() */
 int mlrecRegisterEval(sqlite3*, MlrecState*);
