@@ -129,19 +129,6 @@ static int readMovieIds(sqlite3 *db, const MlrecConfig *c, const char *zFunc,
   return rc;
 }
 
-/* True if table zTable exists (in any attached database). */
-static int tableExists(sqlite3 *db, const char *zTable){
-  sqlite3_stmt *pStmt = 0;
-  int bFound = 0;
-  if( sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_xinfo(?1)", -1,
-                         &pStmt, 0)==SQLITE_OK ){
-    sqlite3_bind_text(pStmt, 1, zTable, -1, SQLITE_STATIC);
-    bFound = sqlite3_step(pStmt)==SQLITE_ROW;
-  }
-  sqlite3_finalize(pStmt);
-  return bFound;
-}
-
 /*
 ** The SQL that lists (movie id, token, count) for every genre of the movies
 ** table and every tag of the tags table (if bTags), ordered by token.
@@ -189,8 +176,12 @@ static int readPostings(sqlite3 *db, const MlrecConfig *c, const char *zFunc,
   char *zPrev = 0;
   i64 n = 0, nAlloc = 0;
   Posting *a = 0;
-  int rc = prepareOwned(db, tokenSql(c, tableExists(db, c->zTags)), zFunc,
-                        "genres and tags", &pStmt, pzErr);
+  int bTags = 0;
+  int rc = mlrecTableHas(db, c->zTags, 0, &bTags);
+  if( rc==SQLITE_OK ){
+    rc = prepareOwned(db, tokenSql(c, bTags), zFunc, "genres and tags",
+                      &pStmt, pzErr);
+  }
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     const char *zTok = (const char*)sqlite3_column_text(pStmt, 1);
     i64 iId;

@@ -81,6 +81,11 @@ static int idsOf(sqlite3 *db, const char *zFunc, const char *zSql,
   sqlite3_bind_text(pStmt, 1, zArg, -1, SQLITE_STATIC);
   rc = collectIds(pStmt, zFunc, bJson, paId, pn, pzErr);
   sqlite3_finalize(pStmt);
+  if( rc!=SQLITE_OK ){
+    sqlite3_free(*paId);
+    *paId = 0;
+    *pn = 0;
+  }
   if( rc!=SQLITE_OK || *pn==0 ) return rc;
   qsort(*paId, *pn, sizeof(i64), cmpId);
   for(i=0; i<*pn; i++){

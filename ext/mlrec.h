@@ -184,6 +184,8 @@ int mlrecArgToK(sqlite3_value*, i64 *piOut);
 i64 mlrecNow(void);
 void mlrecFormatTime(i64 t, char *zBuf, int nBuf);
 double mlrecClock(void);
+int mlrecTableHas(sqlite3*, const char *zTable, const char *zColumn,
+                  int *pbOut);
 u64 mlrecRandom(u64 *pState);
 i64 mlrecRandomBelow(u64 *pState, i64 n);
 

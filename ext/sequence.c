@@ -27,23 +27,6 @@
 #include <math.h>
 #include <string.h>
 
-/* True if table zTable has a column named zColumn (any case). */
-static int hasColumn(sqlite3 *db, const char *zTable, const char *zColumn,
-                     int *pbOut){
-  sqlite3_stmt *pStmt = 0;
-  int rc = sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_xinfo(?1) "
-                              "WHERE name = ?2 COLLATE NOCASE", -1, &pStmt, 0);
-  if( rc==SQLITE_OK ){
-    sqlite3_bind_text(pStmt, 1, zTable, -1, SQLITE_STATIC);
-    sqlite3_bind_text(pStmt, 2, zColumn, -1, SQLITE_STATIC);
-    rc = sqlite3_step(pStmt);
-    *pbOut = rc==SQLITE_ROW;
-    rc = rc==SQLITE_ROW || rc==SQLITE_DONE ? SQLITE_OK : rc;
-  }
-  sqlite3_finalize(pStmt);
-  return rc;
-}
-
 /*
 ** Fill r->aSeqItem with every user's movies in time order, reading the
 ** table sorted by (user, time, movie).  Errors if the rows differ from the
@@ -122,7 +105,7 @@ static void indexPositions(const MlrecRatings *pR, MlrecRanker *r){
 int mlrecSequenceBuild(sqlite3 *db, const MlrecConfig *pCfg,
                        const MlrecRatings *pR, MlrecRanker *r, char **pzErr){
   i64 n = pR->nRating;
-  int d, rc = hasColumn(db, pCfg->zRatings, pCfg->zTime, &r->bTimed);
+  int d, rc = mlrecTableHas(db, pCfg->zRatings, pCfg->zTime, &r->bTimed);
   if( rc!=SQLITE_OK || !r->bTimed ) return rc;
   r->aSeqStart = sqlite3_malloc64(sizeof(i64)*((i64)pR->nUser+1));
   r->aSeqItem = sqlite3_malloc64(sizeof(int)*(n+1));
