@@ -34,7 +34,8 @@
 ** The k movies are exactly what recommend(user, k, {"model": model})
 ** returns: the movies the user has not rated in the ratings table (the
 ** training data), so the test ratings must not be in it.  Options: k
-** (default 10), threshold (4), model ("ranking", "rating" or "popular").
+** (default 10; 0 measures rmse and mae alone, the rest is null),
+** threshold (4), model ("ranking", "rating" or "popular").
 ** Models not trained yet are trained with default options first.
 */
 #include "recommend.h"
@@ -82,7 +83,7 @@ struct EvalOptions {
 };
 
 static const MlrecOption aEvalOption[] = {
-  { "k",         'i', 1, 10000,      offsetof(EvalOptions, k) },
+  { "k",         'i', 0, 10000,      offsetof(EvalOptions, k) },
   { "threshold", 'r', -1e30, 1e30,   offsetof(EvalOptions, threshold) },
   { "model",     's', 0, 0,          offsetof(EvalOptions, zModel) },
 };
@@ -261,15 +262,25 @@ static char *evalJson(const EvalOptions *pOpt, const char *zModel, i64 n,
                       const EvalSums *s, int nItem){
   i64 nShown = 0;
   double u = s->nUser ? (double)s->nUser : 1.0;
+  char *zRanking;
+  char *zOut;
   int i;
   for(i=0; i<nItem; i++) nShown += s->aShown[i];
-  return sqlite3_mprintf("{\"model\":\"%s\",\"k\":%lld,\"threshold\":%!.15g,"
-      "\"ratings\":%lld,\"rmse\":%!.15g,\"mae\":%!.15g,\"users\":%lld,"
-      "\"precision\":%!.15g,\"recall\":%!.15g,\"ndcg\":%!.15g,"
-      "\"coverage\":%!.15g}", zModel, pOpt->k, pOpt->threshold, n,
+  zRanking = pOpt->k==0
+    ? sqlite3_mprintf("\"precision\":null,\"recall\":null,\"ndcg\":null,"
+                      "\"coverage\":null")
+    : sqlite3_mprintf("\"precision\":%!.15g,\"recall\":%!.15g,"
+                      "\"ndcg\":%!.15g,\"coverage\":%!.15g",
+                      s->rPrecision/u, s->rRecall/u, s->rNdcg/u,
+                      nItem ? (double)nShown/nItem : 0.0);
+  if( zRanking==0 ) return 0;
+  zOut = sqlite3_mprintf("{\"model\":\"%s\",\"k\":%lld,\"threshold\":%!.15g,"
+      "\"ratings\":%lld,\"rmse\":%!.15g,\"mae\":%!.15g,\"users\":%lld,%s}",
+      zModel, pOpt->k, pOpt->threshold, n,
       n ? sqrt(s->rSq/(double)n) : 0.0, n ? s->rAbs/(double)n : 0.0,
-      s->nUser, s->rPrecision/u, s->rRecall/u, s->rNdcg/u,
-      nItem ? (double)nShown/nItem : 0.0);
+      s->nUser, zRanking);
+  sqlite3_free(zRanking);
+  return zOut;
 }
 
 /* mlrec_evaluate(test_table [, options]) */
@@ -299,7 +310,7 @@ static void evaluateFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   }
   if( rc==SQLITE_OK ) rc = readTest(p, zTest, &a, &n, &zErr);
   if( rc==SQLITE_OK ) rc = ratingErrors(p, a, n, &sum, &zErr);
-  if( rc==SQLITE_OK ){
+  if( rc==SQLITE_OK && opt.k>0 ){
     rc = rankingMetrics(p, a, n, &opt, eModel, &sum, &nItem, &zErr);
   }
   if( rc==SQLITE_OK ){
