@@ -36,7 +36,8 @@
 ** training data), so the test ratings must not be in it.  Options: k
 ** (default 10; 0 measures rmse and mae alone, the rest is null),
 ** threshold (4), model ("ranking", "rating" or "popular").
-** Models not trained yet are trained with default options first.
+** Models not trained yet are trained with default options first; a model
+** trained on other ratings than the table holds now is an error.
 */
 #include "recommend.h"
 #include <math.h>
@@ -165,13 +166,35 @@ struct EvalSums {
   unsigned char *aShown;     /* per movie of the catalogue: recommended */
 };
 
+/*
+** An error unless a model trained on data of hash h and n ratings was
+** trained on the ratings of pR: evaluating a model trained on other data
+** (e.g. before mlrec_config() pointed at the training part, so on the test
+** ratings too) would give meaningless numbers.
+*/
+static int checkFresh(const MlrecRatings *pR, u64 h, i64 n,
+                      const char *zTrain, char **pzErr){
+  if( pR->hash==h && pR->nRating==n ) return SQLITE_OK;
+  mlrecSetError(pzErr, "mlrec_evaluate: the model of %s() was trained on "
+                "other ratings than the ratings table holds now; run SELECT "
+                "%s() first", zTrain, zTrain);
+  return SQLITE_ERROR;
+}
+
 /* RMSE and MAE sums of predict() over the n test rows. */
-static int ratingErrors(MlrecState *p, const TestRow *a, i64 n,
-                        EvalSums *pSum, char **pzErr){
+static int ratingErrors(MlrecState *p, const MlrecRatings *pR,
+                        const TestRow *a, i64 n, EvalSums *pSum,
+                        char **pzErr){
   MlrecModel *m = 0;
   i64 k;
   int rc = mlrecCurrentModel(p, &m, pzErr);
-  if( rc!=SQLITE_OK ) return rc;
+  if( rc==SQLITE_OK ){
+    rc = checkFresh(pR, m->dataHash, m->nRating, "train_mf", pzErr);
+  }
+  if( rc!=SQLITE_OK ){
+    mlrecModelUnref(m);
+    return rc;
+  }
   for(k=0; rc==SQLITE_OK && k<n; k++){
     double r;
     rc = mlrecPredictRating(m, mlrecFindId(m->aUserId, m->nUser, a[k].iUser),
@@ -217,10 +240,9 @@ static int rankOneUser(MlrecRecommender *pRec, const TestRow *a, i64 nRow,
 }
 
 /* The top-k metrics over every user of the test rows a. */
-static int rankingMetrics(MlrecState *p, const TestRow *a, i64 n,
-                          const EvalOptions *pOpt, int eModel,
+static int rankingMetrics(MlrecState *p, MlrecRatings *pR, const TestRow *a,
+                          i64 n, const EvalOptions *pOpt, int eModel,
                           EvalSums *pSum, int *pnItem, char **pzErr){
-  MlrecRatings *pR = 0;
   MlrecRecommender rec;
   MlrecFilter none;
   MlrecTopK top;
@@ -231,9 +253,10 @@ static int rankingMetrics(MlrecState *p, const TestRow *a, i64 n,
   memset(&none, 0, sizeof(none));
   memset(&top, 0, sizeof(top));
   memset(&intr, 0, sizeof(intr));
-  rc = mlrecRatingsCurrent(p, &pR, pzErr);
-  if( rc==SQLITE_OK ){
-    rc = mlrecRecommenderOpen(p, pR, eModel, &none, &rec, pzErr);
+  rc = mlrecRecommenderOpen(p, pR, eModel, &none, &rec, pzErr);
+  if( rc==SQLITE_OK && rec.pRanker ){
+    rc = checkFresh(pR, rec.pRanker->dataHash, rec.pRanker->nRating,
+                    "train_ranker", pzErr);
   }
   if( rc==SQLITE_OK ){
     *pnItem = rec.nItem;
@@ -253,7 +276,6 @@ static int rankingMetrics(MlrecState *p, const TestRow *a, i64 n,
   mlrecInterruptEnd(&intr);
   mlrecTopKFree(&top);
   mlrecRecommenderClose(&rec);
-  mlrecRatingsUnref(pR);
   return rc;
 }
 
@@ -290,6 +312,7 @@ static void evaluateFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   const char *zTest = (const char*)sqlite3_value_text(argv[0]);
   EvalOptions opt;
   EvalSums sum;
+  MlrecRatings *pR = 0;
   TestRow *a = 0;
   i64 n = 0;
   char *zErr = 0, *zOut = 0;
@@ -309,9 +332,10 @@ static void evaluateFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     rc = mlrecRankModel("mlrec_evaluate", opt.zModel, &eModel, &zErr);
   }
   if( rc==SQLITE_OK ) rc = readTest(p, zTest, &a, &n, &zErr);
-  if( rc==SQLITE_OK ) rc = ratingErrors(p, a, n, &sum, &zErr);
+  if( rc==SQLITE_OK ) rc = mlrecRatingsCurrent(p, &pR, &zErr);
+  if( rc==SQLITE_OK ) rc = ratingErrors(p, pR, a, n, &sum, &zErr);
   if( rc==SQLITE_OK && opt.k>0 ){
-    rc = rankingMetrics(p, a, n, &opt, eModel, &sum, &nItem, &zErr);
+    rc = rankingMetrics(p, pR, a, n, &opt, eModel, &sum, &nItem, &zErr);
   }
   if( rc==SQLITE_OK ){
     zOut = evalJson(&opt, azModel[eModel], n, &sum, nItem);
@@ -326,6 +350,7 @@ static void evaluateFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     mlrecResultError(ctx, rc, zErr);
   }
   sqlite3_free(zErr);
+  mlrecRatingsUnref(pR);
   sqlite3_free(a);
   sqlite3_free(sum.aShown);
   sqlite3_free(opt.zModel);

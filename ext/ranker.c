@@ -57,7 +57,7 @@ const int mlrecRankerOptionCount =
 
 void mlrecRankerDefaults(MlrecRankerOptions *p){
   p->nFactor = 32;
-  p->nIter = 10;
+  p->nIter = 5;
   p->alpha = 8.0;
   p->regularization = 20.0;
   p->recency = 10.0;
@@ -225,18 +225,16 @@ int mlrecRegisterRanker(sqlite3 *db, MlrecState *p){
 }
 
 /*
-** Prepare the statement that reads a user's ratings, oldest first if bTimed
-** (ties and untimed tables by movie id).
+** Prepare the statement that reads a user's ratings in time order, oldest
+** first (ties by movie id).  An index on the user column (MovieLens' primary
+** key) makes it a lookup, not a scan.
 */
-int mlrecHistoryOpen(MlrecState *p, int bTimed, MlrecHistoryReader *pRd,
-                     char **pzErr){
+int mlrecHistoryOpen(MlrecState *p, MlrecHistoryReader *pRd, char **pzErr){
   const MlrecConfig *c = &p->cfg;
   char *zSql = sqlite3_mprintf("SELECT \"%w\".\"%w\", \"%w\".\"%w\" FROM \"%w\""
-      " WHERE \"%w\".\"%w\" = ?1 ORDER BY %s%s%s%s%s \"%w\".\"%w\"",
+      " WHERE \"%w\".\"%w\" = ?1 ORDER BY \"%w\".\"%w\", \"%w\".\"%w\"",
       c->zRatings, c->zMovie, c->zRatings, c->zRating, c->zRatings,
-      c->zRatings, c->zUser, bTimed ? "\"" : "", bTimed ? c->zRatings : "",
-      bTimed ? "\".\"" : "", bTimed ? c->zTime : "", bTimed ? "\"," : "",
-      c->zRatings, c->zMovie);
+      c->zRatings, c->zUser, c->zRatings, c->zTime, c->zRatings, c->zMovie);
   int rc;
   pRd->pStmt = 0;
   if( zSql==0 ) return SQLITE_NOMEM;
@@ -249,6 +247,40 @@ int mlrecHistoryOpen(MlrecState *p, int bTimed, MlrecHistoryReader *pRd,
   return rc;
 }
 
+/* Make room in pHist for n ratings. */
+static int historyReserve(MlrecHistory *pHist, int n){
+  if( n>pHist->nAlloc ){
+    int nNew = n>2*pHist->nAlloc ? n : 2*pHist->nAlloc;
+    i64 *aId = sqlite3_realloc64(pHist->aId, sizeof(i64)*nNew);
+    float *aRating = aId ? sqlite3_realloc64(pHist->aRating,
+                                             sizeof(float)*nNew) : 0;
+    if( aId ) pHist->aId = aId;
+    if( aRating==0 ) return SQLITE_NOMEM;
+    pHist->aRating = aRating;
+    pHist->nAlloc = nNew;
+  }
+  return SQLITE_OK;
+}
+
+/*
+** The ratings of user iUser in snapshot pR, by movie id: the history when
+** there is no time column to order it.
+*/
+int mlrecHistoryFromSnapshot(const MlrecRatings *pR, i64 iUser,
+                             MlrecHistory *pHist){
+  int u = mlrecFindId(pR->aUserId, pR->nUser, iUser);
+  i64 k, k0 = u>=0 ? pR->aUserStart[u] : 0;
+  int n = u>=0 ? (int)(pR->aUserStart[u+1] - k0) : 0;
+  int rc = historyReserve(pHist, n);
+  if( rc!=SQLITE_OK ) return rc;
+  for(k=0; k<n; k++){
+    pHist->aId[k] = pR->aItemId[pR->aUserItem[k0+k]];
+    pHist->aRating[k] = pR->aUserValue[k0+k];
+  }
+  pHist->n = n;
+  return SQLITE_OK;
+}
+
 /* Read the ratings of user iUser into pHist (replacing its content). */
 int mlrecHistoryRead(MlrecHistoryReader *pRd, i64 iUser, MlrecHistory *pHist,
                      char **pzErr){
@@ -257,15 +289,9 @@ int mlrecHistoryRead(MlrecHistoryReader *pRd, i64 iUser, MlrecHistory *pHist,
   sqlite3_reset(pRd->pStmt);
   sqlite3_bind_int64(pRd->pStmt, 1, iUser);
   while( (rc = sqlite3_step(pRd->pStmt))==SQLITE_ROW ){
-    if( pHist->n==pHist->nAlloc ){
-      int nNew = pHist->nAlloc ? 2*pHist->nAlloc : 64;
-      i64 *aId = sqlite3_realloc64(pHist->aId, sizeof(i64)*nNew);
-      float *aRating = aId ? sqlite3_realloc64(pHist->aRating,
-                                               sizeof(float)*nNew) : 0;
-      if( aId ) pHist->aId = aId;
-      if( aRating==0 ) return SQLITE_NOMEM;
-      pHist->aRating = aRating;
-      pHist->nAlloc = nNew;
+    if( historyReserve(pHist, pHist->n+1)!=SQLITE_OK ){
+      sqlite3_reset(pRd->pStmt);
+      return SQLITE_NOMEM;
     }
     pHist->aId[pHist->n] = sqlite3_column_int64(pRd->pStmt, 0);
     pHist->aRating[pHist->n] = (float)sqlite3_column_double(pRd->pStmt, 1);

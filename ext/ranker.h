@@ -80,8 +80,8 @@ extern const MlrecOption mlrecRankerOptionSpec[];
 extern const int mlrecRankerOptionCount;
 void mlrecRankerDefaults(MlrecRankerOptions*);
 int mlrecCurrentRanker(MlrecState*, MlrecRanker **ppOut, char **pzErr);
-int mlrecHistoryOpen(MlrecState*, int bTimed, MlrecHistoryReader*,
-                     char **pzErr);
+int mlrecHistoryOpen(MlrecState*, MlrecHistoryReader*, char **pzErr);
+int mlrecHistoryFromSnapshot(const MlrecRatings*, i64 iUser, MlrecHistory*);
 int mlrecHistoryRead(MlrecHistoryReader*, i64 iUser, MlrecHistory*,
                      char **pzErr);
 void mlrecHistoryClose(MlrecHistoryReader*);

@@ -93,14 +93,13 @@ int mlrecRecommenderOpen(MlrecState *p, MlrecRatings *pR, int eModel,
       pRec->aItemId = pRec->pModel->aItemId;
     }
   }else{
-    pRec->pRatings = pR;
-    pR->nRef++;
     pRec->nItem = pR->nItem;
     pRec->aItemId = pR->aItemId;
   }
-  if( rc==SQLITE_OK ){
-    rc = mlrecHistoryOpen(p, pRec->pRanker && pRec->pRanker->bTimed,
-                          &pRec->reader, pzErr);
+  pRec->pRatings = pR;
+  pR->nRef++;
+  if( rc==SQLITE_OK && pRec->pRanker && pRec->pRanker->bTimed ){
+    rc = mlrecHistoryOpen(p, &pRec->reader, pzErr);
   }
   if( rc==SQLITE_OK ){
     pRec->aScore = sqlite3_malloc64(sizeof(double)*((i64)pRec->nItem+1));
@@ -150,7 +149,9 @@ static void scoreByRating(MlrecRecommender *pRec, i64 iUser){
 */
 int mlrecRecommenderTop(MlrecRecommender *pRec, i64 iUser, int bIncludeRated,
                         MlrecTopK *pTop, char **pzErr){
-  int i, rc = mlrecHistoryRead(&pRec->reader, iUser, &pRec->hist, pzErr);
+  int i, rc = pRec->reader.pStmt
+      ? mlrecHistoryRead(&pRec->reader, iUser, &pRec->hist, pzErr)
+      : mlrecHistoryFromSnapshot(pRec->pRatings, iUser, &pRec->hist);
   if( rc!=SQLITE_OK ) return rc;
   memset(pRec->aSeen, 0, (size_t)pRec->nItem);
   switch( pRec->eModel ){
