@@ -345,11 +345,6 @@ static void configFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 
 int mlrecRegisterConfig(sqlite3 *db, MlrecState *p){
   /* Changes the state of the connection: never from views or triggers. */
-  int rc = mlrecCreateFunction(db, "mlrec_config", 0, SQLITE_DIRECTONLY, p,
-                               configFunc);
-  if( rc==SQLITE_OK ){
-    rc = mlrecCreateFunction(db, "mlrec_config", 1, SQLITE_DIRECTONLY, p,
-                             configFunc);
-  }
-  return rc;
+  return mlrecCreateFunctions(db, "mlrec_config", 0, 1, SQLITE_DIRECTONLY, p,
+                              configFunc);
 }

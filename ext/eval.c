@@ -357,20 +357,13 @@ static void evaluateFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 }
 
 int mlrecRegisterEval(sqlite3 *db, MlrecState *p){
-  static const int flagsPure = SQLITE_DETERMINISTIC|SQLITE_INNOCUOUS;
-  int rc = mlrecCreateFunction(db, "mlrec_split_hash", 2, flagsPure, p,
-                               splitHashFunc);
+  /* The hash is pure; the evaluation reads tables and trains models. */
+  int rc = mlrecCreateFunctions(db, "mlrec_split_hash", 2, 3,
+                                SQLITE_DETERMINISTIC|SQLITE_INNOCUOUS, p,
+                                splitHashFunc);
   if( rc==SQLITE_OK ){
-    rc = mlrecCreateFunction(db, "mlrec_split_hash", 3, flagsPure, p,
-                             splitHashFunc);
-  }
-  if( rc==SQLITE_OK ){
-    rc = mlrecCreateFunction(db, "mlrec_evaluate", 1, SQLITE_DIRECTONLY, p,
-                             evaluateFunc);
-  }
-  if( rc==SQLITE_OK ){
-    rc = mlrecCreateFunction(db, "mlrec_evaluate", 2, SQLITE_DIRECTONLY, p,
-                             evaluateFunc);
+    rc = mlrecCreateFunctions(db, "mlrec_evaluate", 1, 2, SQLITE_DIRECTONLY,
+                              p, evaluateFunc);
   }
   return rc;
 }

@@ -79,7 +79,7 @@ static int solveOne(const double *aG, const float *aY, int f, double lambda,
 static int solveSide(MlrecInterrupt *pIntr, const MlrecRanker *r, int nRow,
                      const i64 *aStart, const int *aIdx, const float *aVal,
                      const float *aOther, int nOther, float *aOut,
-                     double *aWork){
+                     double *aWork, char **pzErr){
   int f = r->nFactor;
   double *aG = aWork, *aL = aG + (i64)f*f, *aX = aL + (i64)f*f;
   int u, d, rc = SQLITE_OK;
@@ -89,6 +89,11 @@ static int solveSide(MlrecInterrupt *pIntr, const MlrecRanker *r, int nRow,
     if( (u & 255)==255 && (rc = mlrecInterrupted(pIntr))!=SQLITE_OK ) break;
     rc = solveOne(aG, aOther, f, r->opt.regularization,
                   (int)(aStart[u+1]-k0), aIdx+k0, aVal+k0, 0, r, aL, aX);
+    if( rc!=SQLITE_OK ){
+      mlrecSetError(pzErr, "train_ranker: the least-squares system is "
+                    "singular (the factors overflowed); use a larger "
+                    "regularization");
+    }
     for(d=0; d<f; d++) aOut[(i64)u*f+d] = (float)aX[d];
   }
   return rc;
@@ -120,18 +125,16 @@ int mlrecIalsTrain(sqlite3 *db, const MlrecRatings *pR, MlrecRanker *r,
   rc = mlrecInterruptBegin(db, &intr);
   for(iIter=0; rc==SQLITE_OK && iIter<r->opt.nIter; iIter++){
     rc = solveSide(&intr, r, pR->nUser, pR->aUserStart, pR->aUserItem,
-                   pR->aUserValue, r->aItemFactor, pR->nItem, aUser, aWork);
+                   pR->aUserValue, r->aItemFactor, pR->nItem, aUser, aWork,
+                   pzErr);
     if( rc==SQLITE_OK ){
       rc = solveSide(&intr, r, pR->nItem, pR->aItemStart, pR->aItemUser,
-                     pR->aItemValue, aUser, pR->nUser, r->aItemFactor, aWork);
+                     pR->aItemValue, aUser, pR->nUser, r->aItemFactor, aWork,
+                     pzErr);
     }
   }
   mlrecInterruptEnd(&intr);
   if( rc==SQLITE_OK ) gramOf(r->aItemFactor, pR->nItem, f, r->aGram);
-  if( rc==SQLITE_ERROR ){
-    mlrecSetError(pzErr, "train_ranker: the least-squares system is singular; "
-                  "use a regularization above 0");
-  }
   sqlite3_free(aUser);
   sqlite3_free(aWork);
   return rc;

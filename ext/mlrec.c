@@ -54,6 +54,26 @@ int mlrecCreateFunction(
                                     xFunc, 0, 0, mlrecStateUnref);
 }
 
+/*
+** Register zName for every number of arguments from nArgMin to nArgMax, all
+** with the same implementation.
+*/
+int mlrecCreateFunctions(
+  sqlite3 *db,
+  const char *zName,
+  int nArgMin,
+  int nArgMax,
+  int flags,
+  MlrecState *p,
+  void (*xFunc)(sqlite3_context*, int, sqlite3_value**)
+){
+  int rc = SQLITE_OK, nArg;
+  for(nArg=nArgMin; rc==SQLITE_OK && nArg<=nArgMax; nArg++){
+    rc = mlrecCreateFunction(db, zName, nArg, flags, p, xFunc);
+  }
+  return rc;
+}
+
 static int registerAll(sqlite3 *db, MlrecState *p){
   int rc = mlrecRegisterVersion(db);
   if( rc==SQLITE_OK ) rc = mlrecRegisterConfig(db, p);

@@ -173,6 +173,9 @@ void mlrecStateUnref(void*);
 int mlrecCreateFunction(sqlite3*, const char *zName, int nArg, int flags,
                         MlrecState*,
                         void (*xFunc)(sqlite3_context*, int, sqlite3_value**));
+int mlrecCreateFunctions(sqlite3*, const char *zName, int nArgMin,
+                         int nArgMax, int flags, MlrecState*,
+                         void (*xFunc)(sqlite3_context*, int, sqlite3_value**));
 
 /* util.c: small helpers shared by every file */
 void mlrecSetError(char **pzErr, const char *zFormat, ...);

@@ -215,13 +215,8 @@ static void trainRankerFunc(sqlite3_context *ctx, int argc,
 
 int mlrecRegisterRanker(sqlite3 *db, MlrecState *p){
   /* Reads tables and changes the connection's model. */
-  int rc = mlrecCreateFunction(db, "train_ranker", 0, SQLITE_DIRECTONLY, p,
-                               trainRankerFunc);
-  if( rc==SQLITE_OK ){
-    rc = mlrecCreateFunction(db, "train_ranker", 1, SQLITE_DIRECTONLY, p,
-                             trainRankerFunc);
-  }
-  return rc;
+  return mlrecCreateFunctions(db, "train_ranker", 0, 1, SQLITE_DIRECTONLY, p,
+                              trainRankerFunc);
 }
 
 /*

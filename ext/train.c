@@ -151,12 +151,8 @@ static void predictFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 int mlrecRegisterTrain(sqlite3 *db, MlrecState *p){
   /* Both read tables and change the connection's model: DIRECTONLY, and
   ** not DETERMINISTIC since the model can change between calls. */
-  int rc = mlrecCreateFunction(db, "train_mf", 0, SQLITE_DIRECTONLY, p,
-                               trainMfFunc);
-  if( rc==SQLITE_OK ){
-    rc = mlrecCreateFunction(db, "train_mf", 1, SQLITE_DIRECTONLY, p,
-                             trainMfFunc);
-  }
+  int rc = mlrecCreateFunctions(db, "train_mf", 0, 1, SQLITE_DIRECTONLY, p,
+                                trainMfFunc);
   if( rc==SQLITE_OK ){
     rc = mlrecCreateFunction(db, "predict", 2, SQLITE_DIRECTONLY, p,
                              predictFunc);
