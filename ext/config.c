@@ -3,12 +3,13 @@
 **
 **     SELECT mlrec_config();
 **       -> {"ratings_table":"ratings","user_column":"userId",
-**           "movie_column":"movieId","rating_column":"rating"}
+**           "movie_column":"movieId","rating_column":"rating",
+**           "time_column":"timestamp","movies_table":"movies",...}
 **     SELECT mlrec_config('{"ratings_table": "stars", "user_column": "who"}');
 **
-** mlrec_config() with an argument changes the names of the table and columns
-** the extension reads, for this connection, and returns the whole
-** configuration.  Keys not given keep their value.  Names are quoted as
+** mlrec_config() with an argument changes the names of the tables and
+** columns the extension reads (ratings, their time, movies and genres, tags,
+** embeddings), for this connection, and returns the whole configuration.  Keys not given keep their value.  Names are quoted as
 ** identifiers whenever they are used, so any name is safe.
 **
 ** Options of every function are one JSON object.  mlrecParseOptions() reads

@@ -7,6 +7,8 @@
 **     SELECT train_mf('{"factors": 64}');         -- biased matrix factorisation
 **     SELECT predict(1, 260);                     -- predicted rating
 **     SELECT * FROM recommend(1, 10);             -- top-k unseen movies
+**     SELECT train_ranker();                      -- the ranking model of recommend
+**     SELECT mlrec_evaluate('test');              -- RMSE, NDCG@10, ... on a test set
 **     SELECT * FROM mlrec_models;                 -- what is in memory
 **     SELECT * FROM mlrec_training_log;           -- epochs of the model
 **     SELECT mlrec_config('{"ratings_table": "my_ratings"}');

@@ -7,15 +7,20 @@
 ** virtual table module the extension registers; it is reference counted and
 ** freed with the last registration (when the connection closes).
 **
-** The state caches two things derived from the user's tables:
+** The state caches what it derives from the user's tables:
 **
 **   MlrecRatings  an immutable in-memory snapshot of the ratings table,
 **                 indexed by user and by movie (ratings.c).  Item-item
 **                 cosine neighbours (knn.c) are computed straight from it.
 **   MlrecModel    the biased matrix factorisation trained by train_mf()
-**                 (mf.c), used by predict() and recommend().
+**                 (mf.c) and the item kNN blended with it (neighbours.c),
+**                 used by predict().
+**   MlrecRanker   the ranking model trained by train_ranker() (ranker.h),
+**                 used by recommend().
+**   content       TF-IDF and embedding vectors of the movies (content.h),
+**                 used by similar_movies()' content and hybrid methods.
 **
-** Both are reference counted so that a cursor or a training run can keep
+** Each is reference counted so that a cursor or a training run can keep
 ** using an object while the state moves on to a newer one.
 */
 #ifndef MLREC_H
