@@ -162,13 +162,6 @@ float mlrecDot(const float *a, const float *b, int n){
   return dotVec(a, b, n);
 }
 
-/* aOut[j] = q . row j of the nRow x n matrix aRows, as mlrecDot() has it. */
-void mlrecDotRows(const float *q, const float *aRows, int nRow, int n,
-                  float *aOut){
-  int j;
-  for(j=0; j<nRow; j++) aOut[j] = dotVec(q, aRows + (i64)j*n, n);
-}
-
 /*
 ** One SGD step on rating r of user factors pu and movie factors qi, with
 ** p += lr (e q - reg p) written as p = decay p + (lr e) q; returns the
