@@ -51,10 +51,28 @@ struct MlrecKnnScratch {
   unsigned int *aStamp;
   double *aDot;           /* nPart x nItem accumulators, zero between queries */
   int *aAcc;              /* the same, as integers */
+  /* The sweep: movies asked for in order 0, 1, 2, ... with one k */
+  int iNext;              /* the movie it expects next; -1 none yet, -2 off */
+  MlrecTopK *aSweep;      /* nItem: best hits of each movie among those done */
+  MlrecHit *aSweepHit;    /* their storage, nItem x k */
+  float *aSweepLim;       /* nItem: see sweepBound() */
+  int *aSweepSeen;        /* nUser: movies of each user the sweep has done */
 };
+
+static void sweepFree(MlrecKnnScratch *p){
+  sqlite3_free(p->aSweep);
+  sqlite3_free(p->aSweepHit);
+  sqlite3_free(p->aSweepLim);
+  sqlite3_free(p->aSweepSeen);
+  p->aSweep = 0;
+  p->aSweepHit = 0;
+  p->aSweepLim = 0;
+  p->aSweepSeen = 0;
+}
 
 void mlrecKnnScratchFree(MlrecKnnScratch *p){
   if( p==0 ) return;
+  sweepFree(p);
   sqlite3_free(p->aStamp);
   sqlite3_free(p->aDot);
   sqlite3_free(p->aAcc);
@@ -62,7 +80,7 @@ void mlrecKnnScratchFree(MlrecKnnScratch *p){
 }
 
 /* Read, and clear, the dot product of the query with movie j. */
-static double takeDot(MlrecKnnScratch *s, int nPart, int j){
+static inline double takeDot(MlrecKnnScratch *s, int nPart, int j){
   double rDot = 0.0;
   int q;
   if( s->bInt ){
@@ -104,6 +122,7 @@ static int scratchFor(const MlrecRatings *pR, MlrecKnnScratch **pp){
   p->nPart = nPart;
   p->bInt = bInt;
   p->bExact = pR->bExactDots;
+  p->iNext = -1;
   nDot = (i64)nPart*nItem + 1;
   p->aStamp = sqlite3_malloc64(sizeof(unsigned int)*((i64)nItem+1));
   if( bInt ){
@@ -122,12 +141,23 @@ static int scratchFor(const MlrecRatings *pR, MlrecKnnScratch **pp){
   return SQLITE_OK;
 }
 
+/*
+** Where the part of the row of user u that a query reaches starts: all of
+** it, or in the sweep (bSweep) the movies after the query's, which is the
+** next of the user's movies the sweep comes to (aSweepSeen[u] are done).
+*/
+static i64 rowFrom(const MlrecRatings *pR, const MlrecKnnScratch *s, int u,
+                   int bSweep){
+  return pR->aUserStart[u] + (bSweep ? s->aSweepSeen[u] + 1 : 0);
+}
+
 /* The number of (user, movie) pairs reached from movie iItem. */
-static i64 pairsReached(const MlrecRatings *pR, int iItem){
+static i64 pairsReached(const MlrecRatings *pR, const MlrecKnnScratch *s,
+                        int iItem, int bSweep){
   i64 n = 0, k;
   for(k=pR->aItemStart[iItem]; k<pR->aItemStart[iItem+1]; k++){
     int u = pR->aItemUser[k];
-    n += pR->aUserStart[u+1] - pR->aUserStart[u];
+    n += pR->aUserStart[u+1] - rowFrom(pR, s, u, bSweep);
   }
   return n;
 }
@@ -139,7 +169,9 @@ static i64 pairsReached(const MlrecRatings *pR, int iItem){
 typedef struct KnnPart KnnPart;
 struct KnnPart {
   const MlrecRatings *pR;
+  const MlrecKnnScratch *s;
   i64 kStart, kEnd;
+  int bSweep;             /* only the movies after the query's */
   double *aDot;           /* accumulators, or */
   int *aAcc;              /* integer ones, counting quarters */
   pthread_t tid;
@@ -154,14 +186,14 @@ static void *accumulatePart(void *pArg){
   i64 k, m;
   for(k=q->kStart; k<q->kEnd; k++){
     int u = pR->aItemUser[k];
-    i64 end = pR->aUserStart[u+1];
+    i64 end = pR->aUserStart[u+1], start = rowFrom(pR, q->s, u, q->bSweep);
     if( q->aAcc ){
       const signed char *aHalf = pR->aUserHalf;
       int *aAcc = q->aAcc;
       int r2 = (int)(2.0f*pR->aItemValue[k]);
       /* four at a time: a row holds distinct movies, so no two of these
       ** additions touch the same accumulator */
-      for(m=pR->aUserStart[u]; m+4<=end; m+=4){
+      for(m=start; m+4<=end; m+=4){
         int j0 = aItem[m], j1 = aItem[m+1], j2 = aItem[m+2], j3 = aItem[m+3];
         aAcc[j0] += r2*aHalf[m];
         aAcc[j1] += r2*aHalf[m+1];
@@ -173,19 +205,20 @@ static void *accumulatePart(void *pArg){
       const float *aValue = pR->aUserValue;
       double *aDot = q->aDot;
       double r = pR->aItemValue[k];
-      for(m=pR->aUserStart[u]; m<end; m++) aDot[aItem[m]] += r*aValue[m];
+      for(m=start; m<end; m++) aDot[aItem[m]] += r*aValue[m];
     }
   }
   return 0;
 }
 
 /*
-** Accumulate dot(iItem, j) for every movie j, split into nPart parts of
+** Accumulate dot(iItem, j) for every movie j (after iItem in the sweep),
+** split into nPart parts of
 ** about nPairs/nPart pairs each, one per thread (the calling thread runs
 ** the first; a part whose thread cannot start runs there too).
 */
-static void accumulateDots(const MlrecRatings *pR, int iItem, i64 nPairs,
-                           int nPart, MlrecKnnScratch *s){
+static void accumulateDots(const MlrecRatings *pR, int iItem, int bSweep,
+                           i64 nPairs, int nPart, MlrecKnnScratch *s){
   KnnPart aPart[KNN_MAX_PARTS];
   i64 k = pR->aItemStart[iItem], end = pR->aItemStart[iItem+1], nDone = 0;
   int q;
@@ -194,9 +227,11 @@ static void accumulateDots(const MlrecRatings *pR, int iItem, i64 nPairs,
     aPart[q].aDot = s->bInt ? 0 : s->aDot + (i64)q*s->nItem;
     aPart[q].aAcc = s->bInt ? s->aAcc + (i64)q*s->nItem : 0;
     aPart[q].kStart = k;
+    aPart[q].s = s;
+    aPart[q].bSweep = bSweep;
     while( k<end && (q==nPart-1 || nDone*nPart < nPairs*(q+1)) ){
       int u = pR->aItemUser[k++];
-      nDone += pR->aUserStart[u+1] - pR->aUserStart[u];
+      nDone += pR->aUserStart[u+1] - rowFrom(pR, s, u, bSweep);
     }
     aPart[q].kEnd = k;
     aPart[q].bThread = q>0
@@ -289,6 +324,15 @@ static void rankAll(Ranking *p, int iItem, MlrecKnnScratch *s, int nPart){
   for(; j<s->nItem; j++) rankOne(p, iItem, s, nPart, j);
 }
 
+/* A new stamp for aStamp[]: no movie has it yet. */
+static unsigned int nextStamp(MlrecKnnScratch *s){
+  if( ++s->stamp==0 ){
+    memset(s->aStamp, 0, sizeof(unsigned int)*(i64)s->nItem);
+    s->stamp = 1;
+  }
+  return s->stamp;
+}
+
 /*
 ** Rank the movies the accumulation reached, walking the same rows again
 ** and clearing aDot behind, then the movies it did not reach (score 0) as
@@ -296,15 +340,10 @@ static void rankAll(Ranking *p, int iItem, MlrecKnnScratch *s, int nPart){
 */
 static void rankReached(Ranking *p, int iItem, MlrecKnnScratch *s){
   const MlrecRatings *pR = p->pR;
-  unsigned int stamp;
+  unsigned int stamp = nextStamp(s);
   i64 k, m;
   double rDot;
   int j;
-  if( ++s->stamp==0 ){
-    memset(s->aStamp, 0, sizeof(unsigned int)*(i64)s->nItem);
-    s->stamp = 1;
-  }
-  stamp = s->stamp;
   s->aStamp[iItem] = stamp;
   takeDot(s, 1, iItem);
   for(k=pR->aItemStart[iItem]; k<pR->aItemStart[iItem+1]; k++){
@@ -323,6 +362,175 @@ static void rankReached(Ranking *p, int iItem, MlrecKnnScratch *s){
 }
 
 /*
+** THE SWEEP.  When a cursor is asked for movies 0, 1, 2, ... in order with
+** one k (a join over all movies, as in the all-movies sweep) and every
+** rating is positive, query j adds up only the movies after j: dot(j, i)
+** for i < j was computed by query i, which kept the best such hits of
+** every later movie in aSweep[].  Query i adds r(u,i) r(u,j) over the
+** users who rated both in user order, as query j would: the same sum, and
+** the same score, bit for bit.  So the sweep does half the work.  Positive
+** ratings make the cosine of two movies that share a user positive, so the
+** movies a query does not meet any more are exactly those of score 0 not
+** in its list.  Any other order turns the sweep off for the cursor.
+*/
+#define KNN_SWEEP_HITS 4000000    /* most hits kept for the sweep: 96 MB */
+
+/*
+** Set aSweepLim[i], the cosine the query must reach to enter the list of
+** movie i of the sweep, less a margin (1e-5) that dwarfs the rounding of
+** the float test that uses it: dot / norm(i) >= aSweepLim[i] * norm(query).
+*/
+static void sweepBound(MlrecKnnScratch *s, int i){
+  const MlrecTopK *h = &s->aSweep[i];
+  s->aSweepLim[i] = h->n<h->k ? -HUGE_VALF
+                    : (float)((h->a[0].key - 1.0)*1e-12 - 1e-5);
+}
+
+/* Room for the sweep with k hits per movie; SQLITE_NOMEM if none. */
+static int sweepBegin(MlrecKnnScratch *s, const MlrecRatings *pR, int k){
+  int i;
+  s->aSweep = sqlite3_malloc64(sizeof(MlrecTopK)*((i64)s->nItem+1));
+  s->aSweepHit = sqlite3_malloc64(sizeof(MlrecHit)*((i64)s->nItem*k+1));
+  s->aSweepLim = sqlite3_malloc64(sizeof(float)*((i64)s->nItem+1));
+  s->aSweepSeen = sqlite3_malloc64(sizeof(int)*((i64)pR->nUser+1));
+  if( !s->aSweep || !s->aSweepHit || !s->aSweepLim || !s->aSweepSeen ){
+    sweepFree(s);
+    return SQLITE_NOMEM;
+  }
+  for(i=0; i<s->nItem; i++){
+    s->aSweep[i].a = s->aSweepHit + (i64)i*k;
+    s->aSweep[i].n = 0;
+    s->aSweep[i].k = k;
+    sweepBound(s, i);
+  }
+  memset(s->aSweepSeen, 0, sizeof(int)*((i64)pR->nUser+1));
+  return SQLITE_OK;
+}
+
+/*
+** True if the query of movie iItem for k hits continues the sweep of this
+** cursor, which starts at movie 0 when there is room for it; otherwise
+** the sweep is off for the rest of the cursor (its answers stay right).
+*/
+static int sweepContinues(MlrecKnnScratch *s, const MlrecRatings *pR,
+                          int iItem, int k){
+  if( s->iNext==-1 && iItem==0 && pR->rMin>0.0
+   && (i64)s->nItem*k<=KNN_SWEEP_HITS && sweepBegin(s, pR, k)==SQLITE_OK ){
+    s->iNext = 0;
+  }
+  if( s->iNext>=0 && iItem==s->iNext && k==s->aSweep[0].k ){
+    s->iNext++;
+    return 1;
+  }
+  sweepFree(s);
+  s->iNext = -2;
+  return 0;
+}
+
+/* True if movie i, after the query in the sweep, may enter the query's
+** list or the query may enter movie i's. */
+#define mayEnterEither(p, s, i, rDot) \
+  (mayEnter(p, i, rDot) || (float)((rDot)*(p)->pR->aItemInvNorm[i]) \
+                           >= (float)(p)->rNorm*(s)->aSweepLim[i])
+
+/*
+** Offer movie i, after the query in the sweep, to the query's list, and
+** the query to the list of movie i.
+*/
+static void offerBoth(Ranking *p, MlrecKnnScratch *s, int iItem, int i,
+                      double rDot){
+  double rDen = p->rNorm*p->pR->aItemNorm[i];
+  double score = rDen>0.0 ? rDot/rDen : 0.0;
+  double key = rankKey(score);
+  MlrecTopK *pTheirs = &s->aSweep[i];
+  /* iItem, after every movie of that list, loses the ties */
+  if( pTheirs->n<pTheirs->k || key>pTheirs->a[0].key ){
+    mlrecTopKPush(pTheirs, key, score, iItem);
+    sweepBound(s, i);
+  }
+  mlrecTopKPush(p->pOut, key, score, i);
+  setBound(p);
+}
+
+/* Read, clear and offer movie i, after the query in the sweep (integers). */
+static void sweepOne(Ranking *p, MlrecKnnScratch *s, int iItem, int i){
+  int n = s->aAcc[i];
+  double rDot = 0.25*(double)n;
+  s->aAcc[i] = 0;
+  if( n!=0 && mayEnterEither(p, s, i, rDot) ) offerBoth(p, s, iItem, i, rDot);
+}
+
+/* True if pTop holds movie i. */
+static int holds(const MlrecTopK *pTop, int i){
+  int t;
+  for(t=0; t<pTop->n; t++){
+    if( pTop->a[t].idx==i ) return 1;
+  }
+  return 0;
+}
+
+/*
+** Rank for query iItem of the sweep: the movies before it from their
+** lists, the movies after it from the accumulators (walking the rows again
+** for a small query, reading them all for a large one), then score 0.
+*/
+static void rankSweep(Ranking *p, int iItem, MlrecKnnScratch *s, int nPart,
+                      i64 nPairs){
+  const MlrecRatings *pR = p->pR;
+  const MlrecTopK *pMine = &s->aSweep[iItem];
+  double rDot;
+  int t, i;
+  for(t=0; t<pMine->n; t++){
+    mlrecTopKPush(p->pOut, pMine->a[t].key, pMine->a[t].score,
+                  pMine->a[t].idx);
+  }
+  setBound(p);
+  if( nPart==1 && nPairs*2 < pR->nItem-iItem ){
+    unsigned int stamp = nextStamp(s);
+    i64 k, m;
+    for(k=pR->aItemStart[iItem]; k<pR->aItemStart[iItem+1]; k++){
+      int u = pR->aItemUser[k];
+      for(m=rowFrom(pR, s, u, 1); m<pR->aUserStart[u+1]; m++){
+        i = pR->aUserItem[m];
+        if( s->aStamp[i]==stamp ) continue;
+        s->aStamp[i] = stamp;
+        rDot = takeDot(s, 1, i);
+        if( mayEnterEither(p, s, i, rDot) ) offerBoth(p, s, iItem, i, rDot);
+      }
+    }
+  }else if( s->bInt && nPart==1 ){
+    /* as rankAll(): four at a time, tested in floats against both lists */
+    const float *aInv = pR->aItemInvNorm;
+    float c = (float)(4.0*p->rNorm);
+    for(i=iItem+1; i+KNN_LANES<=pR->nItem; i+=KNN_LANES){
+      float rLimit = (float)(4.0*p->rBound - 4e-5*p->rNorm);
+      KnnVecI acc, none;
+      KnnVecF f, lim;
+      memcpy(&acc, s->aAcc+i, sizeof(acc));
+      memcpy(&f, aInv+i, sizeof(f));
+      memcpy(&lim, s->aSweepLim+i, sizeof(lim));
+      f *= __builtin_convertvector(acc, KnnVecF);
+      none = (f<rLimit) & (f<c*lim);
+      if( !(none[0] && none[1] && none[2] && none[3]) ){
+        for(t=i; t<i+KNN_LANES; t++) sweepOne(p, s, iItem, t);
+      }
+      memset(s->aAcc+i, 0, sizeof(acc));
+    }
+    for(; i<pR->nItem; i++) sweepOne(p, s, iItem, i);
+  }else{
+    for(i=iItem+1; i<pR->nItem; i++){
+      rDot = takeDot(s, nPart, i);
+      if( rDot!=0.0 && mayEnterEither(p, s, i, rDot) ){
+        offerBoth(p, s, iItem, i, rDot);
+      }
+    }
+  }
+  for(i=0; i<pR->nItem && !mlrecTopKWorse(p->pOut, 0.0, i); i++){
+    if( i!=iItem && !holds(p->pOut, i) ) mlrecTopKPush(p->pOut, 0.0, 0.0, i);
+  }
+}
+
+/*
 ** Select into pOut (initialised for k hits) the k movies most similar to
 ** movie index iItem.  *ppScratch is work space kept by the caller between
 ** calls.
@@ -336,7 +544,7 @@ int mlrecSimilar(
   MlrecKnnScratch *s;
   Ranking ranking;
   i64 nPairs;
-  int nPart;
+  int nPart, bSweep;
   int rc = scratchFor(pR, ppScratch);
   if( rc!=SQLITE_OK ) return rc;
   if( pOut->k==0 ) return SQLITE_OK;
@@ -345,12 +553,23 @@ int mlrecSimilar(
   ranking.pOut = pOut;
   ranking.rNorm = pR->aItemNorm[iItem];
   setBound(&ranking);
-  nPairs = pairsReached(pR, iItem);
+  bSweep = sweepContinues(s, pR, iItem, pOut->k);
+  nPairs = pairsReached(pR, s, iItem, bSweep);
   nPart = nPairs>=KNN_PARALLEL_PAIRS ? s->nPart : 1;
-  accumulateDots(pR, iItem, nPairs, nPart, s);
-  /* Either way, a movie sharing no user with iItem has score 0, as
+  accumulateDots(pR, iItem, bSweep, nPairs, nPart, s);
+  /* Every way, a movie sharing no user with iItem has score 0, as
   ** scikit-learn's brute search ranks it. */
-  if( nPart==1 && nPairs*2 < pR->nItem ){
+  if( bSweep ){
+    i64 k;
+    rankSweep(&ranking, iItem, s, nPart, nPairs);
+    for(k=pR->aItemStart[iItem]; k<pR->aItemStart[iItem+1]; k++){
+      s->aSweepSeen[pR->aItemUser[k]]++;
+    }
+    if( s->iNext==pR->nItem ){
+      sweepFree(s);
+      s->iNext = -2;
+    }
+  }else if( nPart==1 && nPairs*2 < pR->nItem ){
     rankReached(&ranking, iItem, s);
   }else{
     rankAll(&ranking, iItem, s, nPart);
