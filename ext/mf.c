@@ -15,8 +15,9 @@
 **     p(u) += lr * (e q(i) - regularization p(u))          and so for q(i)
 **
 ** Factors start from N(0, init_std^2).  The same seed, options and data give
-** the same model, bit for bit.  Training steps a probe statement every
-** 65536 updates so that sqlite3_interrupt() stops it.
+** the same model, bit for bit.  Every loop over the ratings steps a probe
+** statement every 16384 iterations so that sqlite3_interrupt() stops it
+** within milliseconds.
 */
 #include "mlrec.h"
 #include <math.h>
@@ -89,15 +90,14 @@ void mlrecModelUnref(MlrecModel *p){
   sqlite3_free(p->aItemBias);
   sqlite3_free(p->aUserFactor);
   sqlite3_free(p->aItemFactor);
+  sqlite3_free(p->zOptions);
   sqlite3_free(p);
 }
 
-/* A model sized for pR, with ids copied and parameters initialised. */
+/* A model sized for pR, with ids copied and biases zero. */
 static MlrecModel *newModel(const MlrecRatings *pR, const MlrecMfOptions *pOpt){
   MlrecModel *p = sqlite3_malloc64(sizeof(*p));
   i64 nF = pOpt->nFactor;
-  i64 k;
-  u64 rng = (u64)pOpt->seed;
   if( p==0 ) return 0;
   memset(p, 0, sizeof(*p));
   p->nRef = 1;
@@ -120,18 +120,27 @@ static MlrecModel *newModel(const MlrecRatings *pR, const MlrecMfOptions *pOpt){
   memcpy(p->aItemId, pR->aItemId, sizeof(i64)*pR->nItem);
   memset(p->aUserBias, 0, sizeof(float)*pR->nUser);
   memset(p->aItemBias, 0, sizeof(float)*pR->nItem);
-  for(k=0; k<(i64)pR->nUser*nF; k++){
-    p->aUserFactor[k] = (float)(pOpt->initStd*nextNormal(&rng));
-  }
-  for(k=0; k<(i64)pR->nItem*nF; k++){
-    p->aItemFactor[k] = (float)(pOpt->initStd*nextNormal(&rng));
-  }
   p->mu = pR->rMean;
   p->rMin = pR->rMin;
   p->rMax = pR->rMax;
   p->nRating = pR->nRating;
   p->dataHash = pR->hash;
   return p;
+}
+
+/* Draw the initial factors of m from N(0, init_std^2), users first. */
+static int initFactors(MlrecModel *m, MlrecInterrupt *pIntr){
+  i64 nUser = (i64)m->nUser*m->nFactor;
+  i64 n = nUser + (i64)m->nItem*m->nFactor;
+  u64 rng = (u64)m->opt.seed;
+  i64 k;
+  int rc = SQLITE_OK;
+  for(k=0; rc==SQLITE_OK && k<n; k++){
+    float *pF = k<nUser ? &m->aUserFactor[k] : &m->aItemFactor[k-nUser];
+    *pF = (float)(m->opt.initStd*nextNormal(&rng));
+    rc = mlrecInterruptedEvery(pIntr, k);
+  }
+  return rc;
 }
 
 /* The training examples: one (user, movie, rating) per rating. */
@@ -141,29 +150,36 @@ struct Example {
   float r;
 };
 
-static Example *collectExamples(const MlrecRatings *pR){
+static int collectExamples(const MlrecRatings *pR, MlrecInterrupt *pIntr,
+                           Example **paOut){
   Example *a = sqlite3_malloc64(sizeof(Example)*(pR->nRating+1));
   i64 k;
-  int u;
-  if( a==0 ) return 0;
-  for(u=0; u<pR->nUser; u++){
-    for(k=pR->aUserStart[u]; k<pR->aUserStart[u+1]; k++){
+  int u, rc = SQLITE_OK;
+  *paOut = a;
+  if( a==0 ) return SQLITE_NOMEM;
+  for(u=0; rc==SQLITE_OK && u<pR->nUser; u++){
+    for(k=pR->aUserStart[u]; rc==SQLITE_OK && k<pR->aUserStart[u+1]; k++){
       a[k].u = u;
       a[k].i = pR->aUserItem[k];
       a[k].r = pR->aUserValue[k];
+      rc = mlrecInterruptedEvery(pIntr, k);
     }
   }
-  return a;
+  return rc;
 }
 
-static void shuffleExamples(Example *a, i64 n, u64 *pRng){
+static int shuffleExamples(Example *a, i64 n, u64 *pRng,
+                           MlrecInterrupt *pIntr){
   i64 k;
-  for(k=n-1; k>0; k--){
+  int rc = SQLITE_OK;
+  for(k=n-1; rc==SQLITE_OK && k>0; k--){
     i64 j = nextBelow(pRng, k+1);
     Example t = a[k];
     a[k] = a[j];
     a[j] = t;
+    rc = mlrecInterruptedEvery(pIntr, k);
   }
+  return rc;
 }
 
 static float dotProduct(const float *a, const float *b, int n){
@@ -193,17 +209,20 @@ static void sgdUpdate(MlrecModel *m, const Example *pEx, float lr, float reg,
 }
 
 /* Root mean squared error of m on the ratings of pR, unclipped. */
-static double trainingRmse(const MlrecModel *m, const MlrecRatings *pR){
+static int trainingRmse(const MlrecModel *m, const MlrecRatings *pR,
+                        MlrecInterrupt *pIntr, double *pRmse){
   double rSum = 0.0;
   i64 k;
-  int u;
-  for(u=0; u<pR->nUser; u++){
-    for(k=pR->aUserStart[u]; k<pR->aUserStart[u+1]; k++){
+  int u, rc = SQLITE_OK;
+  for(u=0; rc==SQLITE_OK && u<pR->nUser; u++){
+    for(k=pR->aUserStart[u]; rc==SQLITE_OK && k<pR->aUserStart[u+1]; k++){
       double e = pR->aUserValue[k] - mlrecModelPredict(m, u, pR->aUserItem[k]);
       rSum += e*e;
+      rc = mlrecInterruptedEvery(pIntr, k);
     }
   }
-  return pR->nRating ? sqrt(rSum/(double)pR->nRating) : 0.0;
+  *pRmse = pR->nRating ? sqrt(rSum/(double)pR->nRating) : 0.0;
+  return rc;
 }
 
 /*
@@ -222,24 +241,21 @@ static int diverged(const MlrecModel *m){
 ** Run the epochs of SGD.  Stops with SQLITE_INTERRUPT if asked to, and with
 ** an error if the parameters overflow (learning rate too large).
 */
-static int runEpochs(sqlite3 *db, MlrecModel *m, Example *aEx, i64 nEx,
-                     char **pzErr){
-  MlrecInterrupt intr;
+static int runEpochs(MlrecModel *m, Example *aEx, i64 nEx,
+                     MlrecInterrupt *pIntr, char **pzErr){
   u64 rng = (u64)m->opt.seed ^ 0x5851f42d4c957f2dULL;
   float lr = (float)m->opt.learningRate;
   float reg = (float)m->opt.regularization;
   float regBias = (float)m->opt.biasRegularization;
   i64 iEpoch, k;
-  int rc = mlrecInterruptBegin(db, &intr);
+  int rc = SQLITE_OK;
   for(iEpoch=0; rc==SQLITE_OK && iEpoch<m->opt.nEpoch; iEpoch++){
-    shuffleExamples(aEx, nEx, &rng);
-    for(k=0; k<nEx; k++){
-      if( (k & 0xffff)==0xffff && (rc = mlrecInterrupted(&intr))!=SQLITE_OK ){
-        break;
-      }
+    rc = shuffleExamples(aEx, nEx, &rng, pIntr);
+    for(k=0; rc==SQLITE_OK && k<nEx; k++){
       sgdUpdate(m, &aEx[k], lr, reg, regBias);
+      rc = mlrecInterruptedEvery(pIntr, k+1);
     }
-    if( rc==SQLITE_OK ) rc = mlrecInterrupted(&intr);
+    if( rc==SQLITE_OK ) rc = mlrecInterrupted(pIntr);
     if( rc==SQLITE_OK && diverged(m) ){
       mlrecSetError(pzErr, "train_mf: training diverged in epoch %lld (the "
                     "parameters overflowed); use a smaller learning_rate "
@@ -247,7 +263,6 @@ static int runEpochs(sqlite3 *db, MlrecModel *m, Example *aEx, i64 nEx,
       rc = SQLITE_ERROR;
     }
   }
-  mlrecInterruptEnd(&intr);
   return rc;
 }
 
@@ -260,8 +275,9 @@ int mlrecMfTrain(
   char **pzErr
 ){
   double t0 = mlrecClock();
-  MlrecModel *m;
-  Example *aEx;
+  MlrecInterrupt intr;
+  MlrecModel *m = 0;
+  Example *aEx = 0;
   int rc;
   *ppOut = 0;
   if( pR->nRating==0 ){
@@ -269,20 +285,21 @@ int mlrecMfTrain(
                   "nothing to train on");
     return SQLITE_ERROR;
   }
-  m = newModel(pR, pOpt);
-  aEx = m ? collectExamples(pR) : 0;
-  if( aEx==0 ){
-    mlrecModelUnref(m);
-    return SQLITE_NOMEM;
+  rc = mlrecInterruptBegin(db, &intr);
+  if( rc==SQLITE_OK ){
+    m = newModel(pR, pOpt);
+    rc = m ? initFactors(m, &intr) : SQLITE_NOMEM;
   }
-  rc = runEpochs(db, m, aEx, pR->nRating, pzErr);
+  if( rc==SQLITE_OK ) rc = collectExamples(pR, &intr, &aEx);
+  if( rc==SQLITE_OK ) rc = runEpochs(m, aEx, pR->nRating, &intr, pzErr);
   sqlite3_free(aEx);
+  if( rc==SQLITE_OK ) rc = trainingRmse(m, pR, &intr, &m->rmse);
+  mlrecInterruptEnd(&intr);
   if( rc!=SQLITE_OK ){
     mlrecModelUnref(m);
     if( *pzErr==0 ) mlrecSetError(pzErr, "train_mf: %s", sqlite3_errstr(rc));
     return rc;
   }
-  m->rmse = trainingRmse(m, pR);
   m->trainedAt = mlrecNow();
   m->seconds = mlrecClock() - t0;
   *ppOut = m;

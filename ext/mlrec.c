@@ -9,6 +9,8 @@
 **     SELECT * FROM recommend(1, 10);             -- top-k unseen movies
 **     SELECT * FROM mlrec_models;                 -- what is in memory
 **     SELECT mlrec_config('{"ratings_table": "my_ratings"}');
+**     SELECT mlrec_save_model('prod');            -- into tables of the database
+**     SELECT mlrec_load_model('prod');            -- on any connection
 **     SELECT mlrec_version();
 **
 ** It reads a ratings(userId, movieId, rating) table in the MovieLens layout
@@ -69,6 +71,7 @@ static int registerAll(sqlite3 *db, MlrecState *p){
   if( rc==SQLITE_OK ) rc = mlrecRegisterSimilarMovies(db, p);
   if( rc==SQLITE_OK ) rc = mlrecRegisterRecommend(db, p);
   if( rc==SQLITE_OK ) rc = mlrecRegisterModels(db, p);
+  if( rc==SQLITE_OK ) rc = mlrecRegisterPersist(db, p);
   return rc;
 }
 

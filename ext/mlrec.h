@@ -95,9 +95,12 @@ struct MlrecModel {
   double rMin, rMax;     /* rating scale of the training data, for clipping */
   i64 nRating;           /* ratings trained on */
   u64 dataHash;          /* MlrecRatings.hash of the training data */
-  double rmse;           /* RMSE on the training data after the last epoch */
+  double rmse;           /* RMSE on the training data after the last epoch,
+                         ** < 0 if unknown (imported) */
   double seconds;        /* training time */
   i64 trainedAt;         /* unix time */
+  char *zOptions;        /* options JSON shown instead of opt's, for a
+                         ** model loaded from tables (persist.c), or NULL */
 };
 
 /* Per-connection state: the client data of every registration. */
@@ -153,6 +156,7 @@ struct MlrecInterrupt {
 };
 int mlrecInterruptBegin(sqlite3*, MlrecInterrupt*);
 int mlrecInterrupted(MlrecInterrupt*);
+int mlrecInterruptedEvery(MlrecInterrupt*, i64 iStep);
 void mlrecInterruptEnd(MlrecInterrupt*);
 
 /* config.c: mlrec_config() and JSON option parsing */
@@ -232,6 +236,9 @@ struct MlrecTvf {
 };
 int mlrecRegisterTvf(sqlite3*, MlrecState*, const MlrecTvf*);
 int mlrecTvfSetRows(MlrecTvfCursor*, const MlrecTopK*, const i64 *aId);
+
+/* persist.c: mlrec_save_model(), mlrec_load_model(), mlrec_import_factors() */
+int mlrecRegisterPersist(sqlite3*, MlrecState*);
 
 /* similar_movies.c, recommend.c, models.c: table-valued functions */
 int mlrecRegisterSimilarMovies(sqlite3*, MlrecState*);

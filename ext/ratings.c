@@ -30,6 +30,9 @@
 ** the same, the old snapshot (and anything derived from it) is kept.
 ** A snapshot read inside a write transaction is checked again on every
 ** use, since a ROLLBACK changes neither counter.
+**
+** sqlite3_interrupt() stops the scan (SQLite checks it while stepping) and
+** every loop that builds the layouts (a probe statement, util.c).
 */
 #include "mlrec.h"
 #include <math.h>
@@ -239,10 +242,10 @@ static i64 *countStarts(const int *aIndex, i64 n, int nGroup){
 ** Build the two CSR layouts of p from the scanned rows pT, whose user and
 ** movie positions are already renumbered.  Frees the arrays of pT.
 */
-static int buildCsr(MlrecRatings *p, Triples *pT){
+static int buildCsr(MlrecRatings *p, Triples *pT, MlrecInterrupt *pIntr){
   i64 n = pT->n, k;
   i64 *aNext;
-  int u, i;
+  int u, i, rc = SQLITE_OK;
   p->aUserStart = countStarts(pT->aUser, n, p->nUser);
   p->aItemStart = countStarts(pT->aItem, n, p->nItem);
   p->aUserItem = sqlite3_malloc64(sizeof(int)*(n+1));
@@ -256,38 +259,40 @@ static int buildCsr(MlrecRatings *p, Triples *pT){
   }
   /* Group by user, in table order within a user. */
   memcpy(aNext, p->aUserStart, sizeof(i64)*p->nUser);
-  for(k=0; k<n; k++){
+  for(k=0; rc==SQLITE_OK && k<n; k++){
     i64 pos = aNext[pT->aUser[k]]++;
     p->aUserItem[pos] = pT->aItem[k];
     p->aUserValue[pos] = pT->aValue[k];
+    rc = mlrecInterruptedEvery(pIntr, k);
   }
   triplesFree(pT);
   p->aItemUser = sqlite3_malloc64(sizeof(int)*(n+1));
   p->aItemValue = sqlite3_malloc64(sizeof(float)*(n+1));
-  if( p->aItemUser==0 || p->aItemValue==0 ){
-    sqlite3_free(aNext);
-    return SQLITE_NOMEM;
+  if( rc==SQLITE_OK && (p->aItemUser==0 || p->aItemValue==0) ){
+    rc = SQLITE_NOMEM;
   }
   /* Group by movie; visiting users in order sorts each movie's row. */
   memcpy(aNext, p->aItemStart, sizeof(i64)*p->nItem);
-  for(u=0; u<p->nUser; u++){
-    for(k=p->aUserStart[u]; k<p->aUserStart[u+1]; k++){
+  for(u=0; rc==SQLITE_OK && u<p->nUser; u++){
+    for(k=p->aUserStart[u]; rc==SQLITE_OK && k<p->aUserStart[u+1]; k++){
       i64 pos = aNext[p->aUserItem[k]]++;
       p->aItemUser[pos] = u;
       p->aItemValue[pos] = p->aUserValue[k];
+      rc = mlrecInterruptedEvery(pIntr, k);
     }
   }
   /* Regroup by user from the movie rows, which sorts each user's row. */
   memcpy(aNext, p->aUserStart, sizeof(i64)*p->nUser);
-  for(i=0; i<p->nItem; i++){
-    for(k=p->aItemStart[i]; k<p->aItemStart[i+1]; k++){
+  for(i=0; rc==SQLITE_OK && i<p->nItem; i++){
+    for(k=p->aItemStart[i]; rc==SQLITE_OK && k<p->aItemStart[i+1]; k++){
       i64 pos = aNext[p->aItemUser[k]]++;
       p->aUserItem[pos] = i;
       p->aUserValue[pos] = p->aItemValue[k];
+      rc = mlrecInterruptedEvery(pIntr, k);
     }
   }
   sqlite3_free(aNext);
-  return SQLITE_OK;
+  return rc;
 }
 
 /* Error if some user rated some movie twice (rows are sorted by movie). */
@@ -310,27 +315,28 @@ static int checkDuplicates(const MlrecRatings *p, const MlrecConfig *pCfg,
 }
 
 /* Norms of the movie vectors and the range and mean of the ratings. */
-static int computeStatistics(MlrecRatings *p){
+static int computeStatistics(MlrecRatings *p, MlrecInterrupt *pIntr){
   double rSum = 0.0;
   i64 k;
-  int i;
+  int i, rc = SQLITE_OK;
   p->aItemNorm = sqlite3_malloc64(sizeof(double)*((i64)p->nItem+1));
   if( p->aItemNorm==0 ) return SQLITE_NOMEM;
   p->rMin = p->nRating ? p->aItemValue[0] : 0.0;
   p->rMax = p->rMin;
-  for(i=0; i<p->nItem; i++){
+  for(i=0; rc==SQLITE_OK && i<p->nItem; i++){
     double rSq = 0.0;
-    for(k=p->aItemStart[i]; k<p->aItemStart[i+1]; k++){
+    for(k=p->aItemStart[i]; rc==SQLITE_OK && k<p->aItemStart[i+1]; k++){
       double r = p->aItemValue[k];
       rSq += r*r;
       rSum += r;
       if( r<p->rMin ) p->rMin = r;
       if( r>p->rMax ) p->rMax = r;
+      rc = mlrecInterruptedEvery(pIntr, k);
     }
     p->aItemNorm[i] = sqrt(rSq);
   }
   p->rMean = p->nRating ? rSum/(double)p->nRating : 0.0;
-  return SQLITE_OK;
+  return rc;
 }
 
 /* Describe value pVal for an error message, e.g. "text '1'". */
@@ -414,7 +420,7 @@ static int scanRows(sqlite3_stmt *pStmt, const MlrecConfig *pCfg,
 
 /* Renumber users and movies by ascending id and build the layouts. */
 static int buildSnapshot(MlrecRatings *p, IdMap *pUsers, IdMap *pItems,
-                         Triples *pT){
+                         Triples *pT, MlrecInterrupt *pIntr){
   int *aRemapUser = sqlite3_malloc64(sizeof(int)*((i64)pUsers->nId+1));
   int *aRemapItem = sqlite3_malloc64(sizeof(int)*((i64)pItems->nId+1));
   int rc = SQLITE_NOMEM;
@@ -428,16 +434,15 @@ static int buildSnapshot(MlrecRatings *p, IdMap *pUsers, IdMap *pItems,
   }
   idMapFree(pUsers);
   idMapFree(pItems);
-  if( rc==SQLITE_OK ){
-    for(k=0; k<pT->n; k++){
-      pT->aUser[k] = aRemapUser[pT->aUser[k]];
-      pT->aItem[k] = aRemapItem[pT->aItem[k]];
-    }
+  for(k=0; rc==SQLITE_OK && k<pT->n; k++){
+    pT->aUser[k] = aRemapUser[pT->aUser[k]];
+    pT->aItem[k] = aRemapItem[pT->aItem[k]];
+    rc = mlrecInterruptedEvery(pIntr, k);
   }
   sqlite3_free(aRemapUser);
   sqlite3_free(aRemapItem);
-  if( rc==SQLITE_OK ) rc = buildCsr(p, pT);
-  if( rc==SQLITE_OK ) rc = computeStatistics(p);
+  if( rc==SQLITE_OK ) rc = buildCsr(p, pT, pIntr);
+  if( rc==SQLITE_OK ) rc = computeStatistics(p, pIntr);
   return rc;
 }
 
@@ -446,6 +451,7 @@ static int loadRatings(sqlite3 *db, const MlrecConfig *pCfg,
                        MlrecRatings **ppOut, char **pzErr){
   double t0 = mlrecClock();
   sqlite3_stmt *pStmt = 0;
+  MlrecInterrupt intr;
   IdMap users, items;
   Triples rows;
   MlrecRatings *p;
@@ -481,7 +487,11 @@ static int loadRatings(sqlite3 *db, const MlrecConfig *pCfg,
     }
   }
   sqlite3_finalize(pStmt);
-  if( rc==SQLITE_OK ) rc = buildSnapshot(p, &users, &items, &rows);
+  if( rc==SQLITE_OK ) rc = mlrecInterruptBegin(db, &intr);
+  if( rc==SQLITE_OK ){
+    rc = buildSnapshot(p, &users, &items, &rows, &intr);
+    mlrecInterruptEnd(&intr);
+  }
   if( rc==SQLITE_OK ) rc = checkDuplicates(p, pCfg, pzErr);
   idMapFree(&users);
   idMapFree(&items);

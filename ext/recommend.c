@@ -57,16 +57,27 @@ static int topUnseen(MlrecTvfCursor *pCur, const MlrecModel *m){
   return rc;
 }
 
+/*
+** The cursor takes the model at its first xFilter and keeps it, so that one
+** statement uses one model even if train_mf() runs while it is open (e.g.
+** between the rows of a lateral join).
+*/
 static int recommendCompute(MlrecTvfCursor *pCur, char **pzErr){
-  MlrecModel *m = 0;
-  int rc = mlrecCurrentModel(pCur->pState, &m, pzErr);
-  if( rc==SQLITE_OK ) rc = topUnseen(pCur, m);
-  mlrecModelUnref(m);
-  return rc;
+  if( pCur->pWork==0 ){
+    MlrecModel *m = 0;
+    int rc = mlrecCurrentModel(pCur->pState, &m, pzErr);
+    if( rc!=SQLITE_OK ) return rc;
+    pCur->pWork = m;
+  }
+  return topUnseen(pCur, (MlrecModel*)pCur->pWork);
+}
+
+static void recommendFreeWork(void *pWork){
+  mlrecModelUnref((MlrecModel*)pWork);
 }
 
 static const MlrecTvf recommendTvf = {
-  "recommend", "user_id", "1, 10", recommendCompute, 0
+  "recommend", "user_id", "1, 10", recommendCompute, recommendFreeWork
 };
 
 int mlrecRegisterRecommend(sqlite3 *db, MlrecState *p){

@@ -167,6 +167,10 @@ struct Scenario {
 };
 
 #define TRAIN_SMALL "SELECT json_remove(train_mf('{\"factors\": 3, \"epochs\": 5}'), '$.seconds');"
+#define SPARK "CREATE TABLE su(id INTEGER PRIMARY KEY, features TEXT);" \
+  "CREATE TABLE si(id INTEGER PRIMARY KEY, features TEXT);" \
+  "INSERT INTO su VALUES(1, '[1.0, 0.5]'), (2, '[0.25, 1.0]');" \
+  "INSERT INTO si VALUES(10, '[2.0, 1.0]'), (20, '[0.5, 2.5]'), (30, '[1.5, 0.5]');"
 #define MODELS "SELECT model, ratings, users, items, options, round(rmse, 9), stale FROM mlrec_models;"
 
 static const Scenario aScenario[] = {
@@ -206,6 +210,22 @@ static const Scenario aScenario[] = {
   { "models", "SELECT count(*) FROM similar_movies(10);" TRAIN_SMALL, MODELS },
   { "models_stale", TRAIN_SMALL "UPDATE ratings SET rating = 2 WHERE userId = 3 AND movieId = 20;",
     MODELS },
+  { "save", TRAIN_SMALL,
+    "SELECT mlrec_save_model('m');"
+    "SELECT name, users, items, factors, length(checksum) FROM mlrec_saved_models;"
+    "SELECT count(*), sum(length(factors)) FROM mlrec_saved_vectors;" },
+  { "load", TRAIN_SMALL "SELECT mlrec_save_model('m');" SPARK,
+    "SELECT mlrec_load_model('m');" MODELS
+    "SELECT round(predict(1, 40), 9), round(predict(3, 10), 9);" },
+  { "load_damaged", TRAIN_SMALL "SELECT mlrec_save_model('m');"
+    "UPDATE mlrec_saved_vectors SET bias = 0.5 WHERE side = 'user' AND id = 2;",
+    "SELECT mlrec_load_model('m');" },
+  { "import", SPARK,
+    "SELECT mlrec_import_factors('s', 'su', 'si');"
+    "SELECT mlrec_load_model('s');"
+    "SELECT round(predict(1, 10), 9), round(predict(2, 30), 9);" },
+  { "import_bad", SPARK "INSERT INTO si VALUES(70, '[1, 2, 3]');",
+    "SELECT mlrec_import_factors('s', 'su', 'si');" },
 };
 #define N_SCENARIO (int)(sizeof(aScenario)/sizeof(aScenario[0]))
 
