@@ -26,12 +26,14 @@ LIB = mlrec.$(SOEXT)
 
 DB ?= movielens.db
 
-.PHONY: all deps demo test clean
+.PHONY: all deps demo test clean bench-interrupt fuzz
 
 # Debian packages: compiler, SQLite and its shell, Tcl with its SQLite binding (the test
-# harness), scikit-learn (the notebook's kNN, checked against), curl/unzip (MovieLens download).
+# harness), scikit-learn (the notebook's kNN, checked against), curl/unzip (MovieLens download),
+# valgrind (tests/threads.c), clang and its sanitizer runtimes (libFuzzer, tests/fuzz).
 DEB_PACKAGES = build-essential libsqlite3-dev sqlite3 tcl libsqlite3-tcl \
-  python3 python3-numpy python3-scipy python3-sklearn curl unzip ca-certificates
+  python3 python3-numpy python3-scipy python3-sklearn curl unzip ca-certificates valgrind \
+  clang libclang-rt-dev
 
 all: $(LIB)
 
@@ -57,6 +59,41 @@ build/oom: tests/oom.c $(SRC) $(HDR)
 	mkdir -p build
 	$(CC) $(TEST_CFLAGS) -o $@ tests/oom.c $(SRC) -lsqlite3 $(LDLIBS)
 
+build/threads: tests/threads.c $(SRC) $(HDR)
+	mkdir -p build
+	$(CC) -DSQLITE_CORE -O2 -g -pthread $(WARN) -o $@ tests/threads.c $(SRC) -lsqlite3 $(LDLIBS)
+
+build/threads-tsan: tests/threads.c $(SRC) $(HDR)
+	mkdir -p build
+	$(CC) -DSQLITE_CORE -O1 -g -fsanitize=thread -pthread $(WARN) -o $@ tests/threads.c $(SRC) \
+	  -lsqlite3 $(LDLIBS)
+
+# Fuzzing (tests/fuzz/fuzz.c): `make fuzz FUZZ_SECONDS=300` runs libFuzzer on the committed
+# seeds and corpus, keeps what it finds in build/fuzz-corpus and crashes in build/fuzz-crashes/.
+# build/fuzz-replay runs every committed input once (make test).
+FUZZ_SECONDS ?= 60
+FUZZ_INPUTS = tests/fuzz/seeds tests/fuzz/corpus tests/fuzz/regress
+
+build/fuzz: tests/fuzz/fuzz.c $(SRC) $(HDR)
+	mkdir -p build
+	clang -DSQLITE_CORE -O1 -g -fsanitize=fuzzer,address,undefined \
+	  -fno-sanitize-recover=undefined $(WARN) -o $@ tests/fuzz/fuzz.c $(SRC) -lsqlite3 $(LDLIBS)
+
+build/fuzz-replay: tests/fuzz/fuzz.c $(SRC) $(HDR)
+	mkdir -p build
+	$(CC) -DMLREC_FUZZ_REPLAY $(TEST_CFLAGS) -o $@ tests/fuzz/fuzz.c $(SRC) -lsqlite3 $(LDLIBS)
+
+fuzz: build/fuzz
+	mkdir -p build/fuzz-corpus build/fuzz-crashes
+	build/fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=2048 -timeout=20 -rss_limit_mb=2048 \
+	  -print_final_stats=1 -artifact_prefix=build/fuzz-crashes/ build/fuzz-corpus $(FUZZ_INPUTS)
+
+# sqlite3_interrupt() latency of train_mf() and the index build on 25M synthetic ratings (the
+# size of MovieLens 25M; generated once into tests/tmp, about 1 GB): at most 100 ms.
+bench-interrupt: build/threads
+	mkdir -p tests/tmp
+	build/threads -ratings 25000000 -points 8 -max-ms 100 interrupt
+
 $(DB): sql/load_movielens.sql data/movielens.sh
 	rm -f $@.tmp
 	cd "$$(bash data/movielens.sh)" && sqlite3 "$(CURDIR)/$@.tmp" < "$(CURDIR)/sql/load_movielens.sql"
@@ -65,7 +102,8 @@ $(DB): sql/load_movielens.sql data/movielens.sh
 demo: $(LIB) $(DB)
 	sqlite3 $(DB) < sql/demo.sql
 
-test: $(LIB) build/asan/mlrec.so build/oom $(DB)
+test: $(LIB) build/asan/mlrec.so build/oom build/threads build/threads-tsan build/fuzz-replay \
+  build/fuzz $(DB)
 	bash tests/run
 
 clean:

@@ -1,18 +1,18 @@
 /*
 ** tests/threads.c: interrupts, concurrency and connection lifetime.
 **
-**     build/threads [-ratings N] [-max-ms MS] [-points P] TEST...
+**     build/threads [-ratings N] [-max-ms MS] [-points P] [-threads T] TEST...
 **
 **   interrupt   sqlite3_interrupt() from another thread stops train_mf() and
 **               the index build (the first similar_movies() of a connection,
 **               which reads the ratings table), at P moments (default 12)
-**               spread over the work.
-**               Prints the latency from sqlite3_interrupt() to the call
-**               returning, fails if one exceeds -max-ms (default 1000), and
-**               checks that the previous model still serves, unchanged.
-**   concurrent  8 threads, each with its own connection to one database,
-**               train, query and write at once; answers that the writes
-**               cannot change must equal those of a quiet connection.
+**               spread over the work.  Fails if the CPU time the process
+**               spends from sqlite3_interrupt() to the return exceeds
+**               -max-ms (default 1000), and prints it with the wall-clock
+**               latency; checks that the previous model still serves.
+**   concurrent  T threads (default 8), each with its own connection to one
+**               database, train, query and write at once; answers that the
+**               writes cannot change must equal those of a quiet connection.
 **   cursor      retraining, or changing the ratings, on a connection whose
 **               recommend()/similar_movies() cursor (a lateral join) is
 **               still open: the cursor keeps the model and the snapshot it
@@ -60,6 +60,14 @@ static void check(int bOk, const char *zTest, const char *zWhat,
 static double now(void){
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9*(double)ts.tv_nsec;
+}
+
+/* CPU seconds used by the process (all threads): unlike the wall clock, it
+** does not count the time the machine gave to other processes. */
+static double cpuNow(void){
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return (double)ts.tv_sec + 1e-9*(double)ts.tv_nsec;
 }
 
@@ -210,6 +218,7 @@ struct Job {
   int bDone;
   int rc;
   double tEnd;           /* when sqlite3_step() returned */
+  double cpuEnd;         /* process CPU time then */
 };
 
 static void *jobMain(void *pArg){
@@ -224,6 +233,7 @@ static void *jobMain(void *pArg){
   }
   pthread_mutex_lock(&p->mutex);
   p->tEnd = now();
+  p->cpuEnd = cpuNow();
   p->rc = rc;
   p->bDone = 1;
   pthread_mutex_unlock(&p->mutex);
@@ -242,12 +252,13 @@ static int jobFlag(Job *p, int *pFlag){
 /*
 ** Run zSql on db in a thread, interrupt it after `delay` seconds and return
 ** the seconds from sqlite3_interrupt() to the statement returning, or -1 if
-** it finished before the interrupt.  *pRc gets its result code.
+** it finished before the interrupt.  *pCpu gets the CPU seconds the
+** process used in that time, *pRc the result code of the statement.
 */
 static double interruptAfter(sqlite3 *db, const char *zSql, double delay,
-                             int *pRc){
+                             double *pCpu, int *pRc){
   Job job;
-  double t0, tGiveUp;
+  double t0, cpu0, tGiveUp;
   memset(&job, 0, sizeof(job));
   job.db = db;
   job.zSql = zSql;
@@ -261,6 +272,7 @@ static double interruptAfter(sqlite3 *db, const char *zSql, double delay,
     *pRc = job.rc;
     return -1.0;
   }
+  cpu0 = cpuNow();
   sqlite3_interrupt(db);
   /* an interrupt that is not honoured is a failure, not a hang */
   tGiveUp = t0 + 60.0;
@@ -274,6 +286,7 @@ static double interruptAfter(sqlite3 *db, const char *zSql, double delay,
   pthread_join(job.thread, 0);
   pthread_mutex_destroy(&job.mutex);
   *pRc = job.rc;
+  *pCpu = job.cpuEnd - cpu0;
   return job.tEnd - t0;
 }
 
@@ -281,8 +294,10 @@ static double maxMs = 1000.0;
 static int nPoint = 12;
 
 /*
-** Interrupt zSql at nPoint moments spread over tFull seconds and report
-** the latencies.
+** Interrupt zSql at nPoint moments spread over tFull seconds, more of them
+** early (where the phases are short), and report the latencies.  The CPU
+** time from the interrupt to the return must be at most maxMs; the wall
+** time is reported (on a busy machine it includes waiting for a core).
 ** Each run is on db, after zPrep if any, or on a fresh connection to zFile
 ** if db is NULL.  zCheck, if any, must answer after each interrupt what it
 ** answered before the first.
@@ -290,24 +305,26 @@ static int nPoint = 12;
 static void interruptSeries(const char *zFile, sqlite3 *db, const char *zName,
                             const char *zPrep, const char *zSql,
                             const char *zCheck, double tFull){
-  double worst = 0.0;
-  int i, nStopped = 0;
+  double worst = 0.0, worstCpu = 0.0;
+  int i, nStopped = 0, nSlowWall = 0;
   char zWhat[200];
   char *zBefore = zCheck ? query(db, zCheck, 0) : 0;
   for(i=0; i<nPoint; i++){
     sqlite3 *dbRun = db ? db : openDb(zFile);
-    double delay = (i+0.5)/nPoint*tFull;
+    double delay = (i+0.5)*(i+0.5)/(nPoint*nPoint)*tFull;
     int rc;
-    double s;
+    double s, cpu = 0.0;
     if( zPrep ) execCheck(dbRun, zName, zPrep, 0);
-    s = interruptAfter(dbRun, zSql, delay, &rc);
+    s = interruptAfter(dbRun, zSql, delay, &cpu, &rc);
     if( s>=0.0 ){
       nStopped++;
       if( s>worst ) worst = s;
+      if( cpu>worstCpu ) worstCpu = cpu;
+      if( 1e3*s>maxMs ) nSlowWall++;
       snprintf(zWhat, sizeof(zWhat), "%s interrupted after %.3f s: result "
-               "code %d, stopped in %.1f ms (at most %.0f)", zName,
-               delay, rc, 1e3*s, maxMs);
-      check(rc==SQLITE_INTERRUPT && 1e3*s<=maxMs, zName, zWhat, 0, 0);
+               "code %d, stopped in %.1f ms of CPU (at most %.0f), %.1f ms "
+               "of wall time", zName, delay, rc, 1e3*cpu, maxMs, 1e3*s);
+      check(rc==SQLITE_INTERRUPT && 1e3*cpu<=maxMs, zName, zWhat, 0, 0);
     }
     if( zCheck ){
       /* the previous model or snapshot serves as before */
@@ -319,8 +336,9 @@ static void interruptSeries(const char *zFile, sqlite3 *db, const char *zName,
     if( db==0 ) sqlite3_close(dbRun);
   }
   sqlite3_free(zBefore);
-  printf("  %s: %d interrupts, slowest stop %.1f ms\n", zName, nStopped,
-         1e3*worst);
+  printf("  %s: %d interrupts, slowest stop %.1f ms of CPU, %.1f ms of wall "
+         "time (%d over %.0f ms)\n", zName, nStopped, 1e3*worstCpu, 1e3*worst,
+         nSlowWall, maxMs);
   check(nStopped>=nPoint/4, zName, "most runs were still going when "
         "interrupted", 0, 0);
 }
@@ -368,8 +386,8 @@ static void testInterrupt(const char *zFile){
 
 /* ---- concurrent ----------------------------------------------------------- */
 
-#define N_THREAD 8
 #define N_ROUND 12
+static int nThread = 8;
 
 typedef struct Worker Worker;
 struct Worker {
@@ -429,18 +447,18 @@ static void *workerMain(void *pArg){
 }
 
 static void testConcurrent(const char *zFile){
-  Worker aWorker[N_THREAD];
+  Worker aWorker[64];
   sqlite3 *db = openDb(zFile);
   char *zRef = query(db, SIMILAR_STABLE, 0);
   int i;
   sqlite3_close(db);
-  for(i=0; i<N_THREAD; i++){
+  for(i=0; i<nThread; i++){
     aWorker[i].zFile = zFile;
     aWorker[i].iThread = i;
     aWorker[i].zSimilarRef = zRef;
     pthread_create(&aWorker[i].thread, 0, workerMain, &aWorker[i]);
   }
-  for(i=0; i<N_THREAD; i++) pthread_join(aWorker[i].thread, 0);
+  for(i=0; i<nThread; i++) pthread_join(aWorker[i].thread, 0);
   sqlite3_free(zRef);
 }
 
@@ -539,16 +557,19 @@ int main(int argc, char **argv){
   long long nRating = 20000;
   char *zFile;
   int i;
+  setvbuf(stdout, 0, _IOLBF, 0);
   sqlite3_auto_extension((void(*)(void))sqlite3_mlrec_init);
   for(i=1; i<argc && argv[i][0]=='-'; i+=2){
     if( i+1>=argc ) break;
     if( strcmp(argv[i], "-ratings")==0 ) nRating = atoll(argv[i+1]);
     else if( strcmp(argv[i], "-max-ms")==0 ) maxMs = atof(argv[i+1]);
     else if( strcmp(argv[i], "-points")==0 ) nPoint = atoi(argv[i+1]);
+    else if( strcmp(argv[i], "-threads")==0 ) nThread = atoi(argv[i+1]);
     else break;
   }
-  if( i>=argc || nRating<1000 ){
+  if( i>=argc || nRating<1000 || nPoint<1 || nThread<1 || nThread>64 ){
     fprintf(stderr, "usage: %s [-ratings N>=1000] [-max-ms MS] [-points P] "
+            "[-threads 1..64] "
             "interrupt|concurrent|cursor|close...\n", argv[0]);
     return 2;
   }
