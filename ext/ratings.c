@@ -8,9 +8,9 @@
 **
 ** (names from mlrec_config(), quoted as identifiers; a view works too).
 ** Ids must be integers (a REAL with an integral value is accepted), ratings
-** finite numbers.  Anything else, and two ratings for the same (user,
-** movie), is an error that names the offending row: the extension never
-** guesses what a bad row meant.
+** numbers that a float holds (0, or 1e-30 to 1e30 in magnitude).  Anything
+** else, and two ratings for the same (user, movie), is an error that names
+** the offending row: the extension never guesses what a bad row meant.
 **
 ** HOW IT WORKS
 **
@@ -372,19 +372,23 @@ static int readRating(sqlite3_stmt *pStmt, const MlrecConfig *pCfg,
                       i64 iUser, i64 iItem, double *prOut, char **pzErr){
   sqlite3_value *pVal = sqlite3_column_value(pStmt, 2);
   int eType = sqlite3_value_type(pVal);
+  int bFinite = 0;
   char *zVal;
   if( eType==SQLITE_INTEGER || eType==SQLITE_FLOAT ){
     double r = sqlite3_value_double(pVal);
-    /* |r| < 1e30 also rules out infinities and keeps float conversion finite */
-    if( r>-1e30 && r<1e30 ){
+    /* Ratings are held as floats: |r| < 1e30 keeps them finite (and rules
+    ** out infinities), |r| > 1e-30 keeps them from rounding to 0. */
+    if( r==0.0 || (fabs(r)>1e-30 && fabs(r)<1e30) ){
       *prOut = r;
       return SQLITE_OK;
     }
+    bFinite = isfinite(r);
   }
   zVal = describeValue(pVal);
-  mlrecSetError(pzErr, "mlrec: %s.%s must be a finite number, got %s for "
-    "%s=%lld, %s=%lld", pCfg->zRatings, pCfg->zRating, zVal ? zVal : "?",
-    pCfg->zUser, iUser, pCfg->zMovie, iItem);
+  mlrecSetError(pzErr, "mlrec: %s.%s must be a finite number%s, got %s for "
+    "%s=%lld, %s=%lld", pCfg->zRatings, pCfg->zRating,
+    bFinite ? " between 1e-30 and 1e30 in magnitude, or 0" : "",
+    zVal ? zVal : "?", pCfg->zUser, iUser, pCfg->zMovie, iItem);
   sqlite3_free(zVal);
   return SQLITE_ERROR;
 }
