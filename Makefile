@@ -2,38 +2,63 @@
 #   make deps     install the Debian/Ubuntu packages the build, demo and tests need (as root)
 #   make          build ./mlrec.so (warnings are errors)
 #   make demo     build, load MovieLens ml-latest-small into movielens.db, run the demo
-#   make test     every test suite (Tcl, SQL scripts, sanitizers)
-#   make clean
+#   make test     every test suite (Tcl, SQL scripts, clients, sanitizers)
+#   make static   build/libmlrec.a, for programs that link mlrec in (header ext/mlrec_static.h)
+#   make example  build/example: tests/clients/example.c linked statically
+#   make learning-curve  redraw docs/learning_curve.svg from the training log (gnuplot)
+#   make install  mlrec.so, libmlrec.a and mlrec_static.h under $(DESTDIR)$(PREFIX)/lib, /include
+#   make fuzz     libFuzzer on every function for FUZZ_SECONDS (default 60)
+#   make bench-interrupt  sqlite3_interrupt() latency on 25M synthetic ratings
+#   make uninstall, make clean
 
 CC      ?= cc
+AR      ?= ar
 CFLAGS  ?= -O2 -g
 WARN     = -Wall -Wextra -Werror
 PIC      = -fPIC
-LDLIBS   = -lm
+LDLIBS   = -lm -pthread
+PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
 
 SRC  = $(wildcard ext/*.c)
 HDR  = $(wildcard ext/*.h)
 
 UNAME_S := $(shell uname -s 2>/dev/null)
+# The loadable module is mlrec.so on Linux, mlrec.dylib on macOS, mlrec.dll on Windows
+# (MinGW); SQLite's load_extension('./mlrec') adds the right suffix itself.
 ifeq ($(OS),Windows_NT)
   SOEXT = dll
+  EXE = .exe
+  PIC =
 else ifeq ($(UNAME_S),Darwin)
   SOEXT = dylib
 else
   SOEXT = so
 endif
 LIB = mlrec.$(SOEXT)
+STATIC = build/libmlrec.a
+EXAMPLE = build/example$(EXE)
+STATIC_OBJ = $(patsubst ext/%.c,build/static/%.o,$(SRC))
+
+# What mlrec_debug() reports: the git commit of the checkout ("unknown" in a tarball) and the
+# compiler flags of each build ($(call buildinfo,FLAGS)).
+GIT_COMMIT := $(shell test -e .git && git describe --always --dirty --abbrev=12 --exclude='*' 2>/dev/null)
+buildinfo = -DMLREC_GIT_COMMIT='"$(or $(GIT_COMMIT),unknown)"' \
+  -DMLREC_BUILD_FLAGS='"$(strip $(subst ',,$(subst ",,$(1))))"'
 
 DB ?= movielens.db
 
-.PHONY: all deps demo test clean bench-interrupt fuzz
+.PHONY: all deps demo test static example install uninstall learning-curve clean \
+  bench-interrupt fuzz
 
 # Debian packages: compiler, SQLite and its shell, Tcl with its SQLite binding (the test
 # harness), scikit-learn (the notebook's kNN, checked against), curl/unzip (MovieLens download),
-# valgrind (tests/threads.c), clang and its sanitizer runtimes (libFuzzer, tests/fuzz).
+# gnuplot-nox (the learning curve of docs/learning_curve.sh), valgrind (tests/threads.c), clang
+# and its sanitizer runtimes (libFuzzer, tests/fuzz).
 DEB_PACKAGES = build-essential libsqlite3-dev sqlite3 tcl libsqlite3-tcl \
-  python3 python3-numpy python3-scipy python3-sklearn curl unzip ca-certificates valgrind \
-  clang libclang-rt-dev
+  python3 python3-numpy python3-scipy python3-sklearn curl unzip ca-certificates gnuplot-nox \
+  valgrind clang libclang-rt-dev
 
 all: $(LIB)
 
@@ -42,13 +67,45 @@ deps:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PACKAGES)
 
 $(LIB): $(SRC) $(HDR)
-	$(CC) $(CFLAGS) $(WARN) $(PIC) -shared -o $@ $(SRC) $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(PIC) $(call buildinfo,$(CFLAGS)) -shared \
+	  $(LDFLAGS) -o $@ $(SRC) $(LDLIBS)
 
 # The same library with AddressSanitizer and UndefinedBehaviorSanitizer, for tests.
+ASAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+  -fno-sanitize-recover=undefined
 build/asan/mlrec.so: $(SRC) $(HDR)
 	mkdir -p build/asan
-	$(CC) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
-	  -fno-sanitize-recover=undefined $(WARN) $(PIC) -shared -o $@ $(SRC) $(LDLIBS)
+	$(CC) $(ASAN_FLAGS) $(WARN) $(PIC) $(call buildinfo,$(ASAN_FLAGS)) -shared -o $@ \
+	  $(SRC) $(LDLIBS)
+
+# The static library: the same sources compiled with -DSQLITE_CORE, so that they call the
+# SQLite library the program links with instead of the API table a loadable module gets.
+build/static/%.o: ext/%.c $(HDR)
+	@mkdir -p build/static
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -DSQLITE_CORE \
+	  $(call buildinfo,$(CFLAGS) -DSQLITE_CORE) -c -o $@ $<
+
+$(STATIC): $(STATIC_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $(STATIC_OBJ)
+
+static: $(STATIC)
+
+$(EXAMPLE): tests/clients/example.c ext/mlrec_static.h $(STATIC)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -Iext $(LDFLAGS) -o $@ tests/clients/example.c \
+	  $(STATIC) -lsqlite3 $(LDLIBS)
+
+example: $(EXAMPLE)
+
+install: $(LIB) $(STATIC)
+	install -d "$(DESTDIR)$(LIBDIR)" "$(DESTDIR)$(INCLUDEDIR)"
+	install -m 755 $(LIB) "$(DESTDIR)$(LIBDIR)/$(LIB)"
+	install -m 644 $(STATIC) "$(DESTDIR)$(LIBDIR)/libmlrec.a"
+	install -m 644 ext/mlrec_static.h "$(DESTDIR)$(INCLUDEDIR)/mlrec_static.h"
+
+uninstall:
+	rm -f "$(DESTDIR)$(LIBDIR)/$(LIB)" "$(DESTDIR)$(LIBDIR)/libmlrec.a" \
+	  "$(DESTDIR)$(INCLUDEDIR)/mlrec_static.h"
 
 # C test programs: the extension compiled in (-DSQLITE_CORE) and linked against libsqlite3,
 # with AddressSanitizer, LeakSanitizer and UBSan.
@@ -99,11 +156,15 @@ $(DB): sql/load_movielens.sql data/movielens.sh
 	cd "$$(bash data/movielens.sh)" && sqlite3 "$(CURDIR)/$@.tmp" < "$(CURDIR)/sql/load_movielens.sql"
 	mv $@.tmp $@
 
+# docs/learning_curve.svg, the README's picture, from mlrec_training_log.
+learning-curve: $(LIB) $(DB)
+	bash docs/learning_curve.sh $(DB) docs/learning_curve.svg
+
 demo: $(LIB) $(DB)
 	sqlite3 $(DB) < sql/demo.sql
 
 test: $(LIB) build/asan/mlrec.so build/oom build/threads build/threads-tsan build/fuzz-replay \
-  build/fuzz $(DB)
+  build/fuzz $(DB) $(EXAMPLE)
 	bash tests/run
 
 clean:

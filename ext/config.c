@@ -48,6 +48,9 @@ static void appendOptionRange(sqlite3_str *pStr, const MlrecOption *pOpt){
       sqlite3_str_appendf(pStr, "a number in [%g, %g]",
                           pOpt->rMin, pOpt->rMax);
       break;
+    case 'b':
+      sqlite3_str_appendf(pStr, "true or false");
+      break;
     default:
       sqlite3_str_appendf(pStr, "a non-empty string");
       break;
@@ -77,6 +80,13 @@ static int storeOption(sqlite3_stmt *pEach, const MlrecOption *pOpt,
     if( zCopy==0 ) return SQLITE_NOMEM;
     sqlite3_free(*(char**)pField);
     *(char**)pField = zCopy;
+    return SQLITE_OK;
+  }
+  if( pOpt->eType=='b' ){
+    if( zType==0 || (strcmp(zType, "true")!=0 && strcmp(zType, "false")!=0) ){
+      return SQLITE_ERROR;
+    }
+    *(i64*)pField = zType[0]=='t';
     return SQLITE_OK;
   }
   if( !isNumber || !(r>=pOpt->rMin && r<=pOpt->rMax) ) return SQLITE_ERROR;

@@ -8,10 +8,11 @@
 **     SELECT predict(1, 260);                     -- predicted rating
 **     SELECT * FROM recommend(1, 10);             -- top-k unseen movies
 **     SELECT * FROM mlrec_models;                 -- what is in memory
+**     SELECT * FROM mlrec_training_log;           -- epochs of the model
 **     SELECT mlrec_config('{"ratings_table": "my_ratings"}');
 **     SELECT mlrec_save_model('prod');            -- into tables of the database
 **     SELECT mlrec_load_model('prod');            -- on any connection
-**     SELECT mlrec_version();
+**     SELECT mlrec_version(), mlrec_debug();
 **
 ** It reads a ratings(userId, movieId, rating) table in the MovieLens layout
 ** (names configurable with mlrec_config()).  Everything it derives is kept
@@ -53,19 +54,8 @@ int mlrecCreateFunction(
                                     xFunc, 0, 0, mlrecStateUnref);
 }
 
-/* mlrec_version(): the version of the extension, e.g. '0.1.0'. */
-static void versionFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
-  (void)argc;
-  (void)argv;
-  sqlite3_result_text(ctx, MLREC_VERSION, -1, SQLITE_STATIC);
-}
-
 static int registerAll(sqlite3 *db, MlrecState *p){
-  int rc;
-  /* A pure function of nothing: safe anywhere, in views and triggers too. */
-  rc = sqlite3_create_function(db, "mlrec_version", 0,
-         SQLITE_UTF8|SQLITE_DETERMINISTIC|SQLITE_INNOCUOUS, 0,
-         versionFunc, 0, 0);
+  int rc = mlrecRegisterVersion(db);
   if( rc==SQLITE_OK ) rc = mlrecRegisterConfig(db, p);
   if( rc==SQLITE_OK ) rc = mlrecRegisterTrain(db, p);
   if( rc==SQLITE_OK ) rc = mlrecRegisterSimilarMovies(db, p);

@@ -77,6 +77,19 @@ struct MlrecMfOptions {
   double biasRegularization;
   double initStd;
   i64 seed;
+  i64 nThread;           /* most threads to train on; the model is the same */
+  double validation;     /* fraction of the ratings held out, 0 for none */
+  i64 patience;          /* early stopping: epochs without a better held-out
+                         ** RMSE before stopping; 0 never stops early */
+  i64 bProgress;         /* print a line per epoch to stderr */
+};
+
+/* One epoch of a training run, a row of mlrec_training_log. */
+typedef struct MlrecEpoch MlrecEpoch;
+struct MlrecEpoch {
+  double trainRmse;      /* RMSE of the epoch's SGD steps (mlrecSgdLoss) */
+  double validRmse;      /* RMSE on the held-out ratings; < 0: none held out */
+  double seconds;        /* time the epoch took, its measurements included */
 };
 
 /* A trained biased matrix factorisation model. */
@@ -95,8 +108,12 @@ struct MlrecModel {
   double rMin, rMax;     /* rating scale of the training data, for clipping */
   i64 nRating;           /* ratings trained on */
   u64 dataHash;          /* MlrecRatings.hash of the training data */
-  double rmse;           /* RMSE on the training data after the last epoch,
-                         ** < 0 if unknown (imported) */
+  double rmse;           /* RMSE on the training data of the model, < 0 if
+                         ** unknown (imported, persist.c) */
+  i64 nHeldOut;          /* ratings of nRating held out, not trained on */
+  MlrecEpoch *aLog;      /* the training log, one entry per epoch run */
+  int nLog;
+  int iKept;             /* the epoch (from 0) whose parameters it holds */
   double seconds;        /* training time */
   i64 trainedAt;         /* unix time */
   char *zOptions;        /* options JSON shown instead of opt's, for a
@@ -148,6 +165,8 @@ int mlrecArgToK(sqlite3_value*, i64 *piOut);
 i64 mlrecNow(void);
 void mlrecFormatTime(i64 t, char *zBuf, int nBuf);
 double mlrecClock(void);
+u64 mlrecRandom(u64 *pState);
+i64 mlrecRandomBelow(u64 *pState, i64 n);
 
 /* util.c: honouring sqlite3_interrupt() during long computations */
 typedef struct MlrecInterrupt MlrecInterrupt;
@@ -163,7 +182,8 @@ void mlrecInterruptEnd(MlrecInterrupt*);
 typedef struct MlrecOption MlrecOption;
 struct MlrecOption {
   const char *zName;
-  char eType;            /* 'i' integer, 'r' real, 's' text */
+  char eType;            /* 'i' integer, 'r' real, 's' text, 'b' boolean
+                         ** (stored as an i64, 0 or 1) */
   double rMin, rMax;     /* valid range of a number */
   size_t offset;         /* where the value goes in the output struct */
 };
@@ -204,6 +224,39 @@ double mlrecModelPredict(const MlrecModel*, int iUser, int iItem);
 double mlrecModelClip(const MlrecModel*, double r);
 char *mlrecMfOptionsJson(const MlrecMfOptions*);
 
+/* sgd.c: the parallel training kernel of mf.c */
+typedef struct MlrecSgd MlrecSgd;
+int mlrecSgdBegin(const MlrecRatings*, MlrecModel*, int nThread,
+                  MlrecSgd **ppOut);
+int mlrecSgdEpoch(MlrecSgd*, MlrecInterrupt*);
+int mlrecSgdThreads(const MlrecSgd*);
+double mlrecSgdLoss(const MlrecSgd*);
+void mlrecSgdEnd(MlrecSgd*);
+float mlrecDot(const float *a, const float *b, int n);
+int mlrecOnlineCores(void);
+
+/* monitor.c: validation split, training log, progress and early stopping */
+typedef struct MlrecHeldOut MlrecHeldOut;
+typedef struct MlrecMonitor MlrecMonitor;
+struct MlrecMonitor {
+  const MlrecMfOptions *pOpt;
+  const MlrecRatings *pTrain;  /* what SGD trains on: the snapshot or split */
+  MlrecRatings split;          /* its training part, when validation > 0 */
+  MlrecHeldOut *aHeld;         /* the held-out ratings */
+  i64 nHeld;
+  MlrecEpoch *aLog;            /* one entry per epoch run */
+  int nLog;
+  int iBest;                   /* epoch with the lowest held-out RMSE */
+  float *aBest;                /* its parameters, kept for early stopping */
+  double tEpoch;               /* clock at the start of the current epoch */
+};
+int mlrecMonitorBegin(MlrecMonitor*, const MlrecRatings*,
+                      const MlrecMfOptions*, char **pzErr);
+void mlrecMonitorEpoch(MlrecMonitor*, MlrecModel*, double rTrainLoss,
+                       int *pbStop);
+void mlrecMonitorEnd(MlrecMonitor*, MlrecModel*);
+void mlrecMonitorFree(MlrecMonitor*);
+
 /* train.c: train_mf(), predict() and the model every caller shares */
 int mlrecCurrentModel(MlrecState*, MlrecModel **ppOut, char **pzErr);
 int mlrecRegisterTrain(sqlite3*, MlrecState*);
@@ -240,7 +293,11 @@ int mlrecTvfSetRows(MlrecTvfCursor*, const MlrecTopK*, const i64 *aId);
 /* persist.c: mlrec_save_model(), mlrec_load_model(), mlrec_import_factors() */
 int mlrecRegisterPersist(sqlite3*, MlrecState*);
 
-/* similar_movies.c, recommend.c, models.c: table-valued functions */
+/* version.c: mlrec_version() and mlrec_debug() */
+int mlrecRegisterVersion(sqlite3*);
+
+/* similar_movies.c, recommend.c: table-valued functions; models.c:
+** mlrec_models and mlrec_training_log */
 int mlrecRegisterSimilarMovies(sqlite3*, MlrecState*);
 int mlrecRegisterRecommend(sqlite3*, MlrecState*);
 int mlrecRegisterModels(sqlite3*, MlrecState*);

@@ -1,6 +1,6 @@
 /*
-** models.c: the virtual table mlrec_models, what the connection holds in
-** memory.
+** models.c: the virtual tables mlrec_models, what the connection holds in
+** memory, and mlrec_training_log, the epochs of its model.
 **
 **     SELECT * FROM mlrec_models;
 **       model  created              ratings users items options  seconds rmse stale
@@ -14,6 +14,22 @@
 ** (or can no longer be read): similar_movies() then rebuilds on its next
 ** query, while the "mf" model is kept until train_mf() is called again.
 ** Reading this table re-reads the ratings table if the database changed.
+**
+**     SELECT train_mf('{"epochs": 30, "validation": 0.1, "patience": 3}');
+**     SELECT * FROM mlrec_training_log;
+**       epoch  train_rmse  validation_rmse  seconds  kept
+**       1      0.9212      0.9008           0.012    0
+**       ...
+**
+** mlrec_training_log has one row per epoch run (monitor.c writes the log):
+** the training loss of the epoch, the RMSE of predict() on the held-out
+** ratings (NULL without a "validation" fraction), the seconds the epoch
+** took, and kept = 1 on the epoch whose parameters the model holds (the
+** last one, or the best one with early stopping).  No rows before a model
+** is trained.
+**
+** Both are eponymous-only and read-only, and share their plumbing: a table
+** object holding the connection's state, a cursor counting rows.
 */
 #include "mlrec.h"
 #include <string.h>
@@ -21,6 +37,8 @@
 #define MODELS_COLUMNS "CREATE TABLE x(model TEXT, created TEXT, " \
   "ratings INTEGER, users INTEGER, items INTEGER, options TEXT, " \
   "seconds REAL, rmse REAL, stale INTEGER)"
+#define LOG_COLUMNS "CREATE TABLE x(epoch INTEGER, train_rmse REAL, " \
+  "validation_rmse REAL, seconds REAL, kept INTEGER)"
 
 typedef struct ModelRow ModelRow;
 struct ModelRow {
@@ -34,45 +52,92 @@ struct ModelRow {
   int stale;
 };
 
-typedef struct ModelsVtab ModelsVtab;
-struct ModelsVtab {
+/* The table object of both tables. */
+typedef struct StateVtab StateVtab;
+struct StateVtab {
   sqlite3_vtab base;
   MlrecState *pState;
 };
 
-typedef struct ModelsCursor ModelsCursor;
-struct ModelsCursor {
+/* The start of the cursors of both tables. */
+typedef struct RowCursor RowCursor;
+struct RowCursor {
   sqlite3_vtab_cursor base;
-  ModelRow aRow[2];
-  int nRow;
-  int iRow;
+  int iRow;              /* current row, from 0 */
 };
 
-static int modelsConnect(sqlite3 *db, void *pAux, int argc,
-                         const char *const *argv, sqlite3_vtab **ppVtab,
-                         char **pzErr){
-  ModelsVtab *pTab;
-  int rc;
-  (void)argc;
-  (void)argv;
-  (void)pzErr;
-  rc = sqlite3_declare_vtab(db, MODELS_COLUMNS);
+typedef struct ModelsCursor ModelsCursor;
+struct ModelsCursor {
+  RowCursor r;           /* must be first */
+  ModelRow aRow[2];
+  int nRow;
+};
+
+typedef struct LogCursor LogCursor;
+struct LogCursor {
+  RowCursor r;           /* must be first */
+  MlrecModel *pModel;    /* the model whose log is read, or NULL */
+};
+
+/* Declare table zSchema and make its table object, holding the state. */
+static int stateConnect(sqlite3 *db, void *pAux, const char *zSchema,
+                        sqlite3_vtab **ppVtab){
+  StateVtab *pTab;
+  int rc = sqlite3_declare_vtab(db, zSchema);
   if( rc!=SQLITE_OK ) return rc;
   pTab = sqlite3_malloc64(sizeof(*pTab));
   if( pTab==0 ) return SQLITE_NOMEM;
   memset(pTab, 0, sizeof(*pTab));
   pTab->pState = (MlrecState*)pAux;
   mlrecStateRef(pTab->pState);
-  /* Reads the user's tables: not from views, triggers or schema. */
+  /* The user's tables and the connection's changing state: not from
+  ** views, triggers or schema. */
   sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
   *ppVtab = &pTab->base;
   return SQLITE_OK;
 }
 
-static int modelsDisconnect(sqlite3_vtab *pVtab){
-  ModelsVtab *pTab = (ModelsVtab*)pVtab;
+static int modelsConnect(sqlite3 *db, void *pAux, int argc,
+                         const char *const *argv, sqlite3_vtab **ppVtab,
+                         char **pzErr){
+  (void)argc;
+  (void)argv;
+  (void)pzErr;
+  return stateConnect(db, pAux, MODELS_COLUMNS, ppVtab);
+}
+
+static int logConnect(sqlite3 *db, void *pAux, int argc,
+                      const char *const *argv, sqlite3_vtab **ppVtab,
+                      char **pzErr){
+  (void)argc;
+  (void)argv;
+  (void)pzErr;
+  return stateConnect(db, pAux, LOG_COLUMNS, ppVtab);
+}
+
+static int stateDisconnect(sqlite3_vtab *pVtab){
+  StateVtab *pTab = (StateVtab*)pVtab;
   mlrecStateUnref(pTab->pState);
   sqlite3_free(pTab);
+  return SQLITE_OK;
+}
+
+/* A zeroed cursor of nByte bytes. */
+static int openCursor(size_t nByte, sqlite3_vtab_cursor **ppCursor){
+  RowCursor *pCur = sqlite3_malloc64(nByte);
+  if( pCur==0 ) return SQLITE_NOMEM;
+  memset(pCur, 0, nByte);
+  *ppCursor = &pCur->base;
+  return SQLITE_OK;
+}
+
+static int rowNext(sqlite3_vtab_cursor *cur){
+  ((RowCursor*)cur)->iRow++;
+  return SQLITE_OK;
+}
+
+static int rowRowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *pRowid){
+  *pRowid = ((RowCursor*)cur)->iRow+1;
   return SQLITE_OK;
 }
 
@@ -84,19 +149,15 @@ static int modelsBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
 }
 
 static int modelsOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor){
-  ModelsCursor *pCur = sqlite3_malloc64(sizeof(*pCur));
   (void)pVtab;
-  if( pCur==0 ) return SQLITE_NOMEM;
-  memset(pCur, 0, sizeof(*pCur));
-  *ppCursor = &pCur->base;
-  return SQLITE_OK;
+  return openCursor(sizeof(ModelsCursor), ppCursor);
 }
 
 static void modelsClearRows(ModelsCursor *pCur){
   int i;
   for(i=0; i<pCur->nRow; i++) sqlite3_free(pCur->aRow[i].zOptions);
   pCur->nRow = 0;
-  pCur->iRow = 0;
+  pCur->r.iRow = 0;
 }
 
 static int modelsClose(sqlite3_vtab_cursor *cur){
@@ -136,7 +197,7 @@ static int mfRow(ModelRow *pRow, const MlrecModel *m, int stale){
 static int modelsFilter(sqlite3_vtab_cursor *cur, int idxNum,
                         const char *idxStr, int argc, sqlite3_value **argv){
   ModelsCursor *pCur = (ModelsCursor*)cur;
-  MlrecState *p = ((ModelsVtab*)cur->pVtab)->pState;
+  MlrecState *p = ((StateVtab*)cur->pVtab)->pState;
   MlrecRatings *pNow = 0;
   char *zErr = 0;
   int rc = SQLITE_OK;
@@ -163,20 +224,15 @@ static int modelsFilter(sqlite3_vtab_cursor *cur, int idxNum,
   return rc;
 }
 
-static int modelsNext(sqlite3_vtab_cursor *cur){
-  ((ModelsCursor*)cur)->iRow++;
-  return SQLITE_OK;
-}
-
 static int modelsEof(sqlite3_vtab_cursor *cur){
   ModelsCursor *pCur = (ModelsCursor*)cur;
-  return pCur->iRow>=pCur->nRow;
+  return pCur->r.iRow>=pCur->nRow;
 }
 
 static int modelsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
                         int i){
   ModelsCursor *pCur = (ModelsCursor*)cur;
-  const ModelRow *pRow = &pCur->aRow[pCur->iRow];
+  const ModelRow *pRow = &pCur->aRow[pCur->r.iRow];
   char zTime[32];
   switch( i ){
     case 0: sqlite3_result_text(ctx, pRow->zModel, -1, SQLITE_STATIC); break;
@@ -197,8 +253,62 @@ static int modelsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
   return SQLITE_OK;
 }
 
-static int modelsRowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *pRowid){
-  *pRowid = ((ModelsCursor*)cur)->iRow+1;
+static int logBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
+  (void)pVtab;
+  pInfo->estimatedCost = 25.0;
+  pInfo->estimatedRows = 25;
+  if( pInfo->nOrderBy==1 && pInfo->aOrderBy[0].iColumn==0
+   && !pInfo->aOrderBy[0].desc ){
+    pInfo->orderByConsumed = 1;   /* rows come in epoch order */
+  }
+  return SQLITE_OK;
+}
+
+static int logOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor){
+  (void)pVtab;
+  return openCursor(sizeof(LogCursor), ppCursor);
+}
+
+static int logClose(sqlite3_vtab_cursor *cur){
+  mlrecModelUnref(((LogCursor*)cur)->pModel);
+  sqlite3_free(cur);
+  return SQLITE_OK;
+}
+
+/* Read the log of the model the connection holds now, if any: the cursor
+** keeps that model, and its log, even if train_mf() replaces it. */
+static int logFilter(sqlite3_vtab_cursor *cur, int idxNum,
+                     const char *idxStr, int argc, sqlite3_value **argv){
+  LogCursor *pCur = (LogCursor*)cur;
+  MlrecState *p = ((StateVtab*)cur->pVtab)->pState;
+  (void)idxNum;
+  (void)idxStr;
+  (void)argc;
+  (void)argv;
+  mlrecModelUnref(pCur->pModel);
+  pCur->pModel = p->pModel;
+  if( pCur->pModel ) pCur->pModel->nRef++;
+  pCur->r.iRow = 0;
+  return SQLITE_OK;
+}
+
+static int logEof(sqlite3_vtab_cursor *cur){
+  LogCursor *pCur = (LogCursor*)cur;
+  return pCur->pModel==0 || pCur->r.iRow>=pCur->pModel->nLog;
+}
+
+static int logColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
+  LogCursor *pCur = (LogCursor*)cur;
+  int iRow = pCur->r.iRow;
+  const MlrecEpoch *x = &pCur->pModel->aLog[iRow];
+  switch( i ){
+    case 0: sqlite3_result_int(ctx, iRow+1); break;
+    case 1: sqlite3_result_double(ctx, x->trainRmse); break;
+    case 2: if( x->validRmse>=0.0 ) sqlite3_result_double(ctx, x->validRmse);
+            break;
+    case 3: sqlite3_result_double(ctx, x->seconds); break;
+    default: sqlite3_result_int(ctx, iRow==pCur->pModel->iKept); break;
+  }
   return SQLITE_OK;
 }
 
@@ -206,18 +316,37 @@ static int modelsRowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *pRowid){
 static const sqlite3_module modelsModule = {
   .xConnect = modelsConnect,
   .xBestIndex = modelsBestIndex,
-  .xDisconnect = modelsDisconnect,
+  .xDisconnect = stateDisconnect,
   .xOpen = modelsOpen,
   .xClose = modelsClose,
   .xFilter = modelsFilter,
-  .xNext = modelsNext,
+  .xNext = rowNext,
   .xEof = modelsEof,
   .xColumn = modelsColumn,
-  .xRowid = modelsRowid,
+  .xRowid = rowRowid,
 };
 
+static const sqlite3_module logModule = {
+  .xConnect = logConnect,
+  .xBestIndex = logBestIndex,
+  .xDisconnect = stateDisconnect,
+  .xOpen = logOpen,
+  .xClose = logClose,
+  .xFilter = logFilter,
+  .xNext = rowNext,
+  .xEof = logEof,
+  .xColumn = logColumn,
+  .xRowid = rowRowid,
+};
+
+/* Register mlrec_models and mlrec_training_log. */
 int mlrecRegisterModels(sqlite3 *db, MlrecState *p){
+  int rc;
   mlrecStateRef(p);
-  return sqlite3_create_module_v2(db, "mlrec_models", &modelsModule, p,
+  rc = sqlite3_create_module_v2(db, "mlrec_models", &modelsModule, p,
+                                mlrecStateUnref);
+  if( rc!=SQLITE_OK ) return rc;
+  mlrecStateRef(p);
+  return sqlite3_create_module_v2(db, "mlrec_training_log", &logModule, p,
                                   mlrecStateUnref);
 }

@@ -10,7 +10,8 @@
 ** train_mf() trains a biased matrix factorisation (mf.c) on the ratings
 ** table and keeps it in memory for this connection, replacing the previous
 ** model; it returns a JSON summary.  Options: factors, epochs,
-** learning_rate, regularization, bias_regularization, init_std, seed.
+** learning_rate, regularization, bias_regularization, init_std, seed,
+** threads, validation, patience, progress (see mf.c and monitor.c).
 **
 ** predict(user_id, movie_id) is the model's rating, clipped to the rating
 ** scale of the training data.  For a user or a movie the model has not
@@ -54,14 +55,24 @@ int mlrecCurrentModel(MlrecState *p, MlrecModel **ppOut, char **pzErr){
 
 /* The JSON summary train_mf() returns for model m. */
 static char *trainSummary(const MlrecModel *m){
+  const MlrecEpoch *pKept = &m->aLog[m->iKept];
   char *zOpt = mlrecMfOptionsJson(&m->opt);
   char *zOut;
+  char zValid[40];
   if( zOpt==0 ) return 0;
+  if( pKept->validRmse>=0.0 ){
+    sqlite3_snprintf(sizeof(zValid), zValid, "%!.15g", pKept->validRmse);
+  }else{
+    sqlite3_snprintf(sizeof(zValid), zValid, "null");
+  }
   /* splice the members of the options object into the summary */
   zOut = sqlite3_mprintf("{\"users\":%d,\"items\":%d,\"ratings\":%lld,%.*s,"
-                         "\"rmse\":%!.15g,\"seconds\":%!.6g}",
+                         "\"held_out\":%lld,\"epochs_run\":%d,"
+                         "\"kept_epoch\":%d,\"rmse\":%!.15g,"
+                         "\"validation_rmse\":%s,\"seconds\":%!.6g}",
                          m->nUser, m->nItem, m->nRating,
-                         (int)strlen(zOpt)-2, zOpt+1, m->rmse, m->seconds);
+                         (int)strlen(zOpt)-2, zOpt+1, m->nHeldOut, m->nLog,
+                         m->iKept+1, m->rmse, zValid, m->seconds);
   sqlite3_free(zOpt);
   return zOut;
 }

@@ -89,6 +89,19 @@ double mlrecClock(void){
   return (double)ts.tv_sec + 1e-9*(double)ts.tv_nsec;
 }
 
+/* splitmix64: a small, fast generator with a 64-bit state. */
+u64 mlrecRandom(u64 *pState){
+  u64 z = (*pState += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z>>30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z>>27)) * 0x94d049bb133111ebULL;
+  return z ^ (z>>31);
+}
+
+/* Uniform integer in [0, n) for n >= 1 (bias below 2^-32 for n < 2^32). */
+i64 mlrecRandomBelow(u64 *pState, i64 n){
+  return (i64)(mlrecRandom(pState) % (u64)n);
+}
+
 /*
 ** SQLite 3.40 has no sqlite3_is_interrupted().  But once sqlite3_interrupt()
 ** has been called, stepping any statement on the connection fails with

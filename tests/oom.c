@@ -210,6 +210,13 @@ static const Scenario aScenario[] = {
   { "models", "SELECT count(*) FROM similar_movies(10);" TRAIN_SMALL, MODELS },
   { "models_stale", TRAIN_SMALL "UPDATE ratings SET rating = 2 WHERE userId = 3 AND movieId = 20;",
     MODELS },
+  { "debug", "", "SELECT json_extract(mlrec_debug(), '$.version');" },
+  { "train_validation", "",
+    "SELECT json_remove(train_mf('{\"factors\": 3, \"epochs\": 30, \"validation\": 0.3, "
+    "\"patience\": 2, \"learning_rate\": 0.5, \"seed\": 2}'), '$.seconds');" },
+  { "training_log", TRAIN_SMALL,
+    "SELECT epoch, round(train_rmse, 9), round(validation_rmse, 9), kept "
+    "FROM mlrec_training_log;" },
   { "save", TRAIN_SMALL,
     "SELECT mlrec_save_model('m');"
     "SELECT name, users, items, factors, length(checksum) FROM mlrec_saved_models;"
