@@ -18,8 +18,8 @@
 ** threads that run them, are the business of sgd.c: blocks of the rating
 ** matrix in an order drawn from the seed.  The same seed, options and data
 ** give the same model, bit for bit, whatever the number of threads.
-** Training steps a probe statement every few milliseconds so that
-** sqlite3_interrupt() stops it.  Around the epochs, monitor.c holds out the
+** Training steps a probe statement every few milliseconds, in every loop
+** over the ratings or the parameters, so that sqlite3_interrupt() stops it.  Around the epochs, monitor.c holds out the
 ** validation fraction, keeps the training log and stops early.
 */
 #include "mlrec.h"
@@ -96,12 +96,10 @@ void mlrecModelUnref(MlrecModel *p){
   sqlite3_free(p);
 }
 
-/* A model sized for pR, with ids copied and parameters initialised. */
+/* A model sized for pR, with ids copied and biases zero. */
 static MlrecModel *newModel(const MlrecRatings *pR, const MlrecMfOptions *pOpt){
   MlrecModel *p = sqlite3_malloc64(sizeof(*p));
   i64 nF = pOpt->nFactor;
-  i64 k;
-  u64 rng = (u64)pOpt->seed;
   if( p==0 ) return 0;
   memset(p, 0, sizeof(*p));
   p->nRef = 1;
@@ -124,18 +122,27 @@ static MlrecModel *newModel(const MlrecRatings *pR, const MlrecMfOptions *pOpt){
   memcpy(p->aItemId, pR->aItemId, sizeof(i64)*pR->nItem);
   memset(p->aUserBias, 0, sizeof(float)*pR->nUser);
   memset(p->aItemBias, 0, sizeof(float)*pR->nItem);
-  for(k=0; k<(i64)pR->nUser*nF; k++){
-    p->aUserFactor[k] = (float)(pOpt->initStd*nextNormal(&rng));
-  }
-  for(k=0; k<(i64)pR->nItem*nF; k++){
-    p->aItemFactor[k] = (float)(pOpt->initStd*nextNormal(&rng));
-  }
   p->mu = pR->rMean;
   p->rMin = pR->rMin;
   p->rMax = pR->rMax;
   p->nRating = pR->nRating;
   p->dataHash = pR->hash;
   return p;
+}
+
+/* Draw the initial factors of m from N(0, init_std^2), users first. */
+static int initFactors(MlrecModel *m, MlrecInterrupt *pIntr){
+  i64 nUser = (i64)m->nUser*m->nFactor;
+  i64 n = nUser + (i64)m->nItem*m->nFactor;
+  u64 rng = (u64)m->opt.seed;
+  i64 k;
+  int rc = SQLITE_OK;
+  for(k=0; rc==SQLITE_OK && k<n; k++){
+    float *pF = k<nUser ? &m->aUserFactor[k] : &m->aItemFactor[k-nUser];
+    *pF = (float)(m->opt.initStd*nextNormal(&rng));
+    rc = mlrecInterruptedEvery(pIntr, k);
+  }
+  return rc;
 }
 
 /*
@@ -156,30 +163,27 @@ static int diverged(const MlrecModel *m){
 ** large).  Each epoch ends with the model complete and consistent: the
 ** place where pMon looks at it, and may stop training early.
 */
-static int runEpochs(sqlite3 *db, MlrecMonitor *pMon, MlrecModel *m,
-                     char **pzErr){
-  MlrecInterrupt intr;
+static int runEpochs(MlrecInterrupt *pIntr, MlrecMonitor *pMon,
+                     MlrecModel *m, char **pzErr){
   MlrecSgd *pSgd = 0;
   i64 iEpoch;
   int bStop = 0;
-  int rc = mlrecInterruptBegin(db, &intr);
-  if( rc==SQLITE_OK ){
-    rc = mlrecSgdBegin(pMon->pTrain, m, (int)m->opt.nThread, &pSgd);
-  }
+  int rc = mlrecSgdBegin(pMon->pTrain, m, (int)m->opt.nThread, pIntr, &pSgd);
   if( rc==SQLITE_OK ) m->opt.nThread = mlrecSgdThreads(pSgd);
   for(iEpoch=0; rc==SQLITE_OK && !bStop && iEpoch<m->opt.nEpoch; iEpoch++){
-    rc = mlrecSgdEpoch(pSgd, &intr);
-    if( rc==SQLITE_OK ) rc = mlrecInterrupted(&intr);
+    rc = mlrecSgdEpoch(pSgd, pIntr);
+    if( rc==SQLITE_OK ) rc = mlrecInterrupted(pIntr);
     if( rc==SQLITE_OK && diverged(m) ){
       mlrecSetError(pzErr, "train_mf: training diverged in epoch %lld (the "
                     "parameters overflowed); use a smaller learning_rate "
                     "than %g", iEpoch+1, m->opt.learningRate);
       rc = SQLITE_ERROR;
     }
-    if( rc==SQLITE_OK ) mlrecMonitorEpoch(pMon, m, mlrecSgdLoss(pSgd), &bStop);
+    if( rc==SQLITE_OK ){
+      rc = mlrecMonitorEpoch(pMon, m, mlrecSgdLoss(pSgd), &bStop);
+    }
   }
   mlrecSgdEnd(pSgd);
-  mlrecInterruptEnd(&intr);
   return rc;
 }
 
@@ -192,6 +196,7 @@ int mlrecMfTrain(
   char **pzErr
 ){
   double t0 = mlrecClock();
+  MlrecInterrupt intr;
   MlrecMonitor mon;
   MlrecModel *m = 0;
   int rc;
@@ -201,14 +206,17 @@ int mlrecMfTrain(
                   "nothing to train on");
     return SQLITE_ERROR;
   }
-  rc = mlrecMonitorBegin(&mon, pR, pOpt, pzErr);
+  memset(&mon, 0, sizeof(mon));
+  rc = mlrecInterruptBegin(db, &intr);
+  if( rc==SQLITE_OK ) rc = mlrecMonitorBegin(&mon, pR, pOpt, &intr, pzErr);
   if( rc==SQLITE_OK ){
     m = newModel(mon.pTrain, pOpt);
-    if( m==0 ) rc = SQLITE_NOMEM;
+    rc = m ? initFactors(m, &intr) : SQLITE_NOMEM;
   }
-  if( rc==SQLITE_OK ) rc = runEpochs(db, &mon, m, pzErr);
-  if( rc==SQLITE_OK ) mlrecMonitorEnd(&mon, m);
+  if( rc==SQLITE_OK ) rc = runEpochs(&intr, &mon, m, pzErr);
+  if( rc==SQLITE_OK ) rc = mlrecMonitorEnd(&mon, m);
   mlrecMonitorFree(&mon);
+  mlrecInterruptEnd(&intr);
   if( rc!=SQLITE_OK ){
     mlrecModelUnref(m);
     if( *pzErr==0 ) mlrecSetError(pzErr, "train_mf: %s", sqlite3_errstr(rc));

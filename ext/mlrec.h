@@ -227,7 +227,7 @@ char *mlrecMfOptionsJson(const MlrecMfOptions*);
 /* sgd.c: the parallel training kernel of mf.c */
 typedef struct MlrecSgd MlrecSgd;
 int mlrecSgdBegin(const MlrecRatings*, MlrecModel*, int nThread,
-                  MlrecSgd **ppOut);
+                  MlrecInterrupt*, MlrecSgd **ppOut);
 int mlrecSgdEpoch(MlrecSgd*, MlrecInterrupt*);
 int mlrecSgdThreads(const MlrecSgd*);
 double mlrecSgdLoss(const MlrecSgd*);
@@ -249,12 +249,13 @@ struct MlrecMonitor {
   int iBest;                   /* epoch with the lowest held-out RMSE */
   float *aBest;                /* its parameters, kept for early stopping */
   double tEpoch;               /* clock at the start of the current epoch */
+  MlrecInterrupt *pIntr;       /* probe stepped by its loops over ratings */
 };
 int mlrecMonitorBegin(MlrecMonitor*, const MlrecRatings*,
-                      const MlrecMfOptions*, char **pzErr);
-void mlrecMonitorEpoch(MlrecMonitor*, MlrecModel*, double rTrainLoss,
-                       int *pbStop);
-void mlrecMonitorEnd(MlrecMonitor*, MlrecModel*);
+                      const MlrecMfOptions*, MlrecInterrupt*, char **pzErr);
+int mlrecMonitorEpoch(MlrecMonitor*, MlrecModel*, double rTrainLoss,
+                      int *pbStop);
+int mlrecMonitorEnd(MlrecMonitor*, MlrecModel*);
 void mlrecMonitorFree(MlrecMonitor*);
 
 /* train.c: train_mf(), predict() and the model every caller shares */

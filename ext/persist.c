@@ -484,8 +484,8 @@ static int checkHeader(sqlite3 *db, sqlite3_stmt *pStmt, const char *zName,
   }
   if( iFormat!=PERSIST_FORMAT ){
     mlrecSetError(pzErr, "mlrec_load_model: saved model '%s' has format "
-                  "%lld, newer than this version of mlrec reads (%d)",
-                  zName, iFormat, PERSIST_FORMAT);
+                  "%lld; this version of mlrec reads format %d", zName, iFormat,
+                  PERSIST_FORMAT);
     return SQLITE_ERROR;
   }
   if( headerInt(pStmt, 2, 0, 0x7fffffff, &pS->h.nUser)

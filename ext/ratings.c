@@ -372,7 +372,6 @@ static int readRating(sqlite3_stmt *pStmt, const MlrecConfig *pCfg,
                       i64 iUser, i64 iItem, double *prOut, char **pzErr){
   sqlite3_value *pVal = sqlite3_column_value(pStmt, 2);
   int eType = sqlite3_value_type(pVal);
-  int bFinite = 0;
   char *zVal;
   if( eType==SQLITE_INTEGER || eType==SQLITE_FLOAT ){
     double r = sqlite3_value_double(pVal);
@@ -382,13 +381,18 @@ static int readRating(sqlite3_stmt *pStmt, const MlrecConfig *pCfg,
       *prOut = r;
       return SQLITE_OK;
     }
-    bFinite = isfinite(r);
+    if( isfinite(r) ){
+      mlrecSetError(pzErr, "mlrec: %s.%s must be 0 or between 1e-30 and 1e30 "
+        "in magnitude (ratings are held as floats), got %!.17g for "
+        "%s=%lld, %s=%lld", pCfg->zRatings, pCfg->zRating, r, pCfg->zUser,
+        iUser, pCfg->zMovie, iItem);
+      return SQLITE_ERROR;
+    }
   }
   zVal = describeValue(pVal);
-  mlrecSetError(pzErr, "mlrec: %s.%s must be a finite number%s, got %s for "
-    "%s=%lld, %s=%lld", pCfg->zRatings, pCfg->zRating,
-    bFinite ? " between 1e-30 and 1e30 in magnitude, or 0" : "",
-    zVal ? zVal : "?", pCfg->zUser, iUser, pCfg->zMovie, iItem);
+  mlrecSetError(pzErr, "mlrec: %s.%s must be a finite number, got %s for "
+    "%s=%lld, %s=%lld", pCfg->zRatings, pCfg->zRating, zVal ? zVal : "?",
+    pCfg->zUser, iUser, pCfg->zMovie, iItem);
   sqlite3_free(zVal);
   return SQLITE_ERROR;
 }

@@ -277,7 +277,8 @@ static int dealGroups(const i64 *aStart, int n, unsigned char *aGroup){
 }
 
 /* Lay the ratings of pR out block by block, each block sorted by user. */
-static int buildGrid(MlrecSgd *p, const MlrecRatings *pR){
+static int buildGrid(MlrecSgd *p, const MlrecRatings *pR,
+                     MlrecInterrupt *pIntr){
   unsigned char *aUserGroup = sqlite3_malloc64((i64)pR->nUser+1);
   unsigned char *aItemGroup = sqlite3_malloc64((i64)pR->nItem+1);
   i64 aNext[SGD_BLOCKS];
@@ -290,21 +291,23 @@ static int buildGrid(MlrecSgd *p, const MlrecRatings *pR){
   if( rc==SQLITE_OK ) rc = dealGroups(pR->aItemStart, pR->nItem, aItemGroup);
   if( rc==SQLITE_OK ){
     memset(p->aBlock, 0, sizeof(p->aBlock));
-    for(u=0; u<pR->nUser; u++){
-      for(k=pR->aUserStart[u]; k<pR->aUserStart[u+1]; k++){
+    for(u=0; rc==SQLITE_OK && u<pR->nUser; u++){
+      for(k=pR->aUserStart[u]; rc==SQLITE_OK && k<pR->aUserStart[u+1]; k++){
         p->aBlock[aUserGroup[u]*SGD_GRID + aItemGroup[pR->aUserItem[k]] + 1]++;
+        rc = mlrecInterruptedEvery(pIntr, k);
       }
     }
     for(j=0; j<SGD_BLOCKS; j++) p->aBlock[j+1] += p->aBlock[j];
     memcpy(aNext, p->aBlock, sizeof(aNext));
-    for(u=0; u<pR->nUser; u++){
-      for(k=pR->aUserStart[u]; k<pR->aUserStart[u+1]; k++){
+    for(u=0; rc==SQLITE_OK && u<pR->nUser; u++){
+      for(k=pR->aUserStart[u]; rc==SQLITE_OK && k<pR->aUserStart[u+1]; k++){
         int i = pR->aUserItem[k];
         SgdEntry *e = &p->aEntry[aNext[aUserGroup[u]*SGD_GRID
                                       + aItemGroup[i]]++];
         e->u = u;
         e->i = i;
         e->r = pR->aUserValue[k];
+        rc = mlrecInterruptedEvery(pIntr, k);
       }
     }
   }
@@ -341,10 +344,10 @@ static void startThreads(MlrecSgd *p, int nWant){
 
 /*
 ** Prepare to train model m (initialised by the caller) on snapshot pR with
-** up to nThread threads.
+** up to nThread threads, stepping probe pIntr while laying out the grid.
 */
 int mlrecSgdBegin(const MlrecRatings *pR, MlrecModel *m, int nThread,
-                  MlrecSgd **ppOut){
+                  MlrecInterrupt *pIntr, MlrecSgd **ppOut){
   MlrecSgd *p = sqlite3_malloc64(sizeof(*p));
   i64 nUseful = pR->nRating/SGD_RATINGS_PER_THREAD;
   int rc;
@@ -358,7 +361,7 @@ int mlrecSgdBegin(const MlrecRatings *pR, MlrecModel *m, int nThread,
   p->regBias = (float)m->opt.biasRegularization;
   p->nPoll = 1 + (1<<21)/(m->nFactor+16);
   p->rng = (u64)m->opt.seed ^ 0x5851f42d4c957f2dULL;
-  rc = buildGrid(p, pR);
+  rc = buildGrid(p, pR, pIntr);
   if( rc!=SQLITE_OK ){
     mlrecSgdEnd(p);
     return rc;

@@ -369,6 +369,10 @@ static void testInterrupt(const char *zFile){
   /* the model: interrupted training leaves the previous one in service */
   interruptSeries(zFile, db, "interrupt train_mf", 0,
       "SELECT train_mf('{\"epochs\": 10000}')", MODEL_ANSWERS, tTrain);
+  /* training with held-out ratings: the split and the held-out RMSE too */
+  interruptSeries(zFile, db, "interrupt train_mf validation", 0,
+      "SELECT train_mf('{\"epochs\": 10000, \"validation\": 0.2}')",
+      MODEL_ANSWERS, tTrain);
   /* a re-read after a change, on a connection holding the old snapshot;
   ** then the snapshot answers as before */
   zRef = query(db, "SELECT movieId, round(score, 12) FROM similar_movies(1, 3)", 0);
