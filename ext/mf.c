@@ -19,8 +19,9 @@
 ** matrix in an order drawn from the seed.  The same seed, options and data
 ** give the same model, bit for bit, whatever the number of threads.
 ** Training steps a probe statement every few milliseconds, in every loop
-** over the ratings or the parameters, so that sqlite3_interrupt() stops it.  Around the epochs, monitor.c holds out the
-** validation fraction, keeps the training log and stops early.
+** over the ratings or the parameters, so that sqlite3_interrupt() stops it.
+** Around the epochs, monitor.c holds out the validation fraction, keeps the
+** training log and stops early.
 */
 #include "mlrec.h"
 #include <math.h>

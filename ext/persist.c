@@ -221,22 +221,24 @@ static u64 modelChecksum(const Header *pH, const Side *pUser,
   return c.h;
 }
 
-/* The sides of model m, sharing its arrays (not to be freed). */
+/* Side p over arrays it shares (not to be freed). */
+static void sideOver(Side *p, const char *zName, int n, int nFactor,
+                     i64 *aId, float *aBias, float *aFactor){
+  memset(p, 0, sizeof(*p));
+  p->zName = zName;
+  p->n = n;
+  p->nFactor = nFactor;
+  p->aId = aId;
+  p->aBias = aBias;
+  p->aFactor = aFactor;
+}
+
+/* The sides of model m, sharing its arrays. */
 static void modelSides(const MlrecModel *m, Side *pUser, Side *pItem){
-  memset(pUser, 0, sizeof(*pUser));
-  memset(pItem, 0, sizeof(*pItem));
-  pUser->zName = "user";
-  pUser->n = m->nUser;
-  pUser->nFactor = m->nFactor;
-  pUser->aId = m->aUserId;
-  pUser->aBias = m->aUserBias;
-  pUser->aFactor = m->aUserFactor;
-  pItem->zName = "item";
-  pItem->n = m->nItem;
-  pItem->nFactor = m->nFactor;
-  pItem->aId = m->aItemId;
-  pItem->aBias = m->aItemBias;
-  pItem->aFactor = m->aItemFactor;
+  sideOver(pUser, "user", m->nUser, m->nFactor, m->aUserId, m->aUserBias,
+           m->aUserFactor);
+  sideOver(pItem, "item", m->nItem, m->nFactor, m->aItemId, m->aItemBias,
+           m->aItemFactor);
 }
 
 /* ---- Saving --------------------------------------------------------------- */
