@@ -27,7 +27,7 @@
 ** -max-ms 100.  The extension is compiled in (-DSQLITE_CORE) and
 ** registered on every connection with sqlite3_auto_extension().
 **
-** Prints "threads: N passed, N failed".
+** Prints "threads TEST...: N passed, N failed".
 */
 #include <sqlite3.h>
 #include <math.h>
@@ -560,7 +560,7 @@ static void testClose(const char *zFile){
 int main(int argc, char **argv){
   long long nRating = 20000;
   char *zFile;
-  int i;
+  int i, iFirst;
   setvbuf(stdout, 0, _IOLBF, 0);
   sqlite3_auto_extension((void(*)(void))sqlite3_mlrec_init);
   for(i=1; i<argc && argv[i][0]=='-'; i+=2){
@@ -578,6 +578,7 @@ int main(int argc, char **argv){
     return 2;
   }
   zFile = ratingsDb(nRating);
+  iFirst = i;
   for(; i<argc; i++){
     if( strcmp(argv[i], "interrupt")==0 ) testInterrupt(zFile);
     else if( strcmp(argv[i], "concurrent")==0 ) testConcurrent(zFile);
@@ -587,6 +588,8 @@ int main(int argc, char **argv){
   }
   sqlite3_free(zFile);
   sqlite3_reset_auto_extension();
-  printf("threads: %d passed, %d failed\n", nPass, nFail);
+  printf("threads");
+  for(i=iFirst; i<argc; i++) printf(" %s", argv[i]);
+  printf(": %d passed, %d failed\n", nPass, nFail);
   return nFail>0;
 }
