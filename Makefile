@@ -6,6 +6,7 @@
 #   make static   build/libmlrec.a, for programs that link mlrec in (header ext/mlrec_static.h)
 #   make example  build/example: tests/clients/example.c linked statically
 #   make learning-curve  redraw docs/learning_curve.svg from the training log (gnuplot)
+#   make eval     recommendation quality on MovieLens (sql/eval.sql): the README's numbers
 #   make install  mlrec.so, libmlrec.a and mlrec_static.h under $(DESTDIR)$(PREFIX)/lib, /include
 #   make fuzz     libFuzzer on every function for FUZZ_SECONDS (default 60)
 #   make bench-interrupt  sqlite3_interrupt() latency on 25M synthetic ratings
@@ -49,7 +50,7 @@ buildinfo = -DMLREC_GIT_COMMIT='"$(or $(GIT_COMMIT),unknown)"' \
 
 DB ?= movielens.db
 
-.PHONY: all deps demo test static example install uninstall learning-curve clean \
+.PHONY: all deps demo test static example install uninstall learning-curve eval clean \
   bench-interrupt fuzz
 
 # Debian packages: compiler, SQLite and its shell, Tcl with its SQLite binding (the test
@@ -162,6 +163,13 @@ learning-curve: $(LIB) $(DB)
 
 demo: $(LIB) $(DB)
 	sqlite3 $(DB) < sql/demo.sql
+
+# Prints the tables of the README's "Recommendation quality" and a PASS/FAIL line per target;
+# fails if a target is missed.
+eval: $(LIB) $(DB)
+	mkdir -p build
+	sqlite3 $(DB) < sql/eval.sql > build/eval.txt; status=$$?; cat build/eval.txt; \
+	  test $$status -eq 0 && ! grep -q '^FAIL' build/eval.txt
 
 test: $(LIB) build/asan/mlrec.so build/oom build/threads build/threads-tsan build/fuzz-replay \
   build/fuzz $(DB) $(EXAMPLE)

@@ -49,6 +49,8 @@ measure "train_mf, 1 epoch" "SELECT count(*) FROM similar_movies(1, 1);" \
   "SELECT train_mf('{\"epochs\": 1}') IS NULL;"
 measure "train_mf, 10 epochs" "SELECT count(*) FROM similar_movies(1, 1);" \
   "SELECT train_mf('{\"epochs\": 10}') IS NULL;"
-measure "recommend(1, 10)" "SELECT train_mf('{\"epochs\": 1}') IS NULL;" \
+measure "train_ranker" "SELECT count(*) FROM similar_movies(1, 1);" \
+  "SELECT train_ranker() IS NULL;"
+measure "recommend(1, 10)" "SELECT train_ranker('{\"iterations\": 1}') IS NULL;" \
   "SELECT count(*) FROM recommend(1, 10);"
 rm -f "$db.out"

@@ -3,12 +3,13 @@
 **
 **     SELECT mlrec_config();
 **       -> {"ratings_table":"ratings","user_column":"userId",
-**           "movie_column":"movieId","rating_column":"rating"}
+**           "movie_column":"movieId","rating_column":"rating",
+**           "time_column":"timestamp","movies_table":"movies",...}
 **     SELECT mlrec_config('{"ratings_table": "stars", "user_column": "who"}');
 **
-** mlrec_config() with an argument changes the names of the table and columns
-** the extension reads, for this connection, and returns the whole
-** configuration.  Keys not given keep their value.  Names are quoted as
+** mlrec_config() with an argument changes the names of the tables and
+** columns the extension reads (ratings, their time, movies and genres, tags,
+** embeddings), for this connection, and returns the whole configuration.  Keys not given keep their value.  Names are quoted as
 ** identifiers whenever they are used, so any name is safe.
 **
 ** Options of every function are one JSON object.  mlrecParseOptions() reads
@@ -51,6 +52,9 @@ static void appendOptionRange(sqlite3_str *pStr, const MlrecOption *pOpt){
     case 'b':
       sqlite3_str_appendf(pStr, "true or false");
       break;
+    case 'a':
+      sqlite3_str_appendf(pStr, "a JSON array");
+      break;
     default:
       sqlite3_str_appendf(pStr, "a non-empty string");
       break;
@@ -58,8 +62,10 @@ static void appendOptionRange(sqlite3_str *pStr, const MlrecOption *pOpt){
 }
 
 /*
-** Store the value in the current row of json_each (columns key, type, atom)
-** into the field of pOut described by pOpt.  Returns SQLITE_OK, or
+** Store the value in the current row of json_each (columns key, type, atom,
+** value) into the field of pOut described by pOpt: a number, an i64 0 or
+** 1 for 'b' (true or false), a copy of the text for 's', of the JSON text
+** of the array for 'a'.  Returns SQLITE_OK, or
 ** SQLITE_ERROR if the value is of the wrong type or out of range, or
 ** SQLITE_NOMEM.
 */
@@ -70,10 +76,12 @@ static int storeOption(sqlite3_stmt *pEach, const MlrecOption *pOpt,
   int isNumber = zType && (strcmp(zType, "integer")==0
                            || strcmp(zType, "real")==0);
   double r = sqlite3_column_double(pEach, 2);
-  if( pOpt->eType=='s' ){
-    const char *z = (const char*)sqlite3_column_text(pEach, 2);
+  if( pOpt->eType=='s' || pOpt->eType=='a' ){
+    int iCol = pOpt->eType=='s' ? 2 : 3;
+    const char *z = (const char*)sqlite3_column_text(pEach, iCol);
     char *zCopy;
-    if( zType==0 || strcmp(zType, "text")!=0 || z==0 || z[0]==0 ){
+    if( zType==0 || strcmp(zType, pOpt->eType=='s' ? "text" : "array")!=0
+     || z==0 || z[0]==0 ){
       return SQLITE_ERROR;
     }
     zCopy = sqlite3_mprintf("%s", z);
@@ -131,15 +139,18 @@ static char *unknownOptionMessage(const char *zFunc, const char *zKey,
   return sqlite3_str_finish(pStr);
 }
 
-/* SQLITE_OK if pJson is text holding a JSON object, else an error. */
+/*
+** SQLITE_OK if pJson is text holding a JSON object, else an error whose
+** example names option zExample.
+*/
 static int checkIsObject(sqlite3 *db, const char *zFunc, sqlite3_value *pJson,
-                         char **pzErr){
+                         const char *zExample, char **pzErr){
   sqlite3_stmt *pStmt = 0;
   int rc;
   int eType = sqlite3_value_type(pJson);
   if( eType!=SQLITE_TEXT ){
     mlrecSetError(pzErr, "%s: options must be a JSON object as text, "
-                  "e.g. '{\"factors\": 64}', not %s", zFunc,
+                  "e.g. '{\"%s\": ...}', not %s", zFunc, zExample,
                   mlrecTypeName(eType));
     return SQLITE_ERROR;
   }
@@ -157,7 +168,8 @@ static int checkIsObject(sqlite3 *db, const char *zFunc, sqlite3_value *pJson,
         rc = SQLITE_NOMEM;
       }else if( strcmp(zType, "object")!=0 ){
         mlrecSetError(pzErr, "%s: options must be a JSON object, "
-                      "e.g. '{\"factors\": 64}'; got %s", zFunc, zType);
+                      "e.g. '{\"%s\": ...}'; got %s", zFunc, zExample,
+                      zType);
         rc = SQLITE_ERROR;
       }else{
         rc = SQLITE_OK;
@@ -190,9 +202,9 @@ int mlrecParseOptions(
   u64 mSeen = 0;
   int rc;
   if( pJson==0 || sqlite3_value_type(pJson)==SQLITE_NULL ) return SQLITE_OK;
-  rc = checkIsObject(db, zFunc, pJson, pzErr);
+  rc = checkIsObject(db, zFunc, pJson, aOpt[0].zName, pzErr);
   if( rc!=SQLITE_OK ) return rc;
-  rc = sqlite3_prepare_v2(db, "SELECT key, type, atom FROM json_each(?1)",
+  rc = sqlite3_prepare_v2(db, "SELECT key, type, atom, value FROM json_each(?1)",
                           -1, &pEach, 0);
   if( rc==SQLITE_OK ) rc = sqlite3_bind_value(pEach, 1, pJson);
   while( rc==SQLITE_OK && sqlite3_step(pEach)==SQLITE_ROW ){
@@ -229,6 +241,13 @@ static const MlrecOption aConfigOption[] = {
   { "user_column",   's', 0, 0, offsetof(MlrecConfig, zUser) },
   { "movie_column",  's', 0, 0, offsetof(MlrecConfig, zMovie) },
   { "rating_column", 's', 0, 0, offsetof(MlrecConfig, zRating) },
+  { "time_column",   's', 0, 0, offsetof(MlrecConfig, zTime) },
+  { "movies_table",  's', 0, 0, offsetof(MlrecConfig, zMovies) },
+  { "genres_column", 's', 0, 0, offsetof(MlrecConfig, zGenres) },
+  { "tags_table",    's', 0, 0, offsetof(MlrecConfig, zTags) },
+  { "tag_column",    's', 0, 0, offsetof(MlrecConfig, zTag) },
+  { "embeddings_table", 's', 0, 0, offsetof(MlrecConfig, zEmbeddings) },
+  { "embedding_column", 's', 0, 0, offsetof(MlrecConfig, zEmbedding) },
 };
 #define N_CONFIG_OPTION (int)(sizeof(aConfigOption)/sizeof(aConfigOption[0]))
 
@@ -239,7 +258,8 @@ static char **configField(MlrecConfig *pCfg, int i){
 
 int mlrecConfigInit(MlrecConfig *pCfg){
   static const char *azDefault[N_CONFIG_OPTION] = {
-    "ratings", "userId", "movieId", "rating"
+    "ratings", "userId", "movieId", "rating", "timestamp", "movies",
+    "genres", "tags", "tag", "movie_embeddings", "embedding"
   };
   int i;
   memset(pCfg, 0, sizeof(*pCfg));
@@ -265,16 +285,29 @@ void mlrecConfigClear(MlrecConfig *pCfg){
 static void resultConfigJson(sqlite3_context *ctx, MlrecConfig *pCfg){
   sqlite3 *db = sqlite3_context_db_handle(ctx);
   sqlite3_stmt *pStmt = 0;
-  int rc = sqlite3_prepare_v2(db,
-      "SELECT json_object('ratings_table', ?1, 'user_column', ?2,"
-      " 'movie_column', ?3, 'rating_column', ?4)", -1, &pStmt, 0);
-  int i;
+  sqlite3_str *pSql = sqlite3_str_new(db);
+  char *zSql;
+  int rc, i;
+  for(i=0; i<N_CONFIG_OPTION; i++){
+    sqlite3_str_appendf(pSql, "%s?%d, ?%d", i ? ", " : "SELECT json_object(",
+                        2*i+1, 2*i+2);
+  }
+  sqlite3_str_appendall(pSql, ")");
+  zSql = sqlite3_str_finish(pSql);
+  rc = zSql ? sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
+  sqlite3_free(zSql);
   for(i=0; rc==SQLITE_OK && i<N_CONFIG_OPTION; i++){
-    rc = sqlite3_bind_text(pStmt, i+1, *configField(pCfg, i), -1,
+    rc = sqlite3_bind_text(pStmt, 2*i+1, aConfigOption[i].zName, -1,
                            SQLITE_STATIC);
+    if( rc==SQLITE_OK ){
+      rc = sqlite3_bind_text(pStmt, 2*i+2, *configField(pCfg, i), -1,
+                             SQLITE_STATIC);
+    }
   }
   if( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     sqlite3_result_value(ctx, sqlite3_column_value(pStmt, 0));
+  }else if( rc==SQLITE_NOMEM ){
+    sqlite3_result_error_nomem(ctx);
   }else{
     sqlite3_result_error_code(ctx, sqlite3_errcode(db));
   }
@@ -305,17 +338,14 @@ static void configFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
       *pz = 0;
     }
     mlrecForgetRatings(p);
+    mlrecContentCacheFree(p->pContent);
+    p->pContent = 0;
   }
   resultConfigJson(ctx, &p->cfg);
 }
 
 int mlrecRegisterConfig(sqlite3 *db, MlrecState *p){
   /* Changes the state of the connection: never from views or triggers. */
-  int rc = mlrecCreateFunction(db, "mlrec_config", 0, SQLITE_DIRECTONLY, p,
-                               configFunc);
-  if( rc==SQLITE_OK ){
-    rc = mlrecCreateFunction(db, "mlrec_config", 1, SQLITE_DIRECTONLY, p,
-                             configFunc);
-  }
-  return rc;
+  return mlrecCreateFunctions(db, "mlrec_config", 0, 1, SQLITE_DIRECTONLY, p,
+                              configFunc);
 }

@@ -43,6 +43,9 @@ const MlrecOption mlrecMfOptionSpec[] = {
   { "validation",          'r', 0, 0.9,     offsetof(MlrecMfOptions, validation) },
   { "patience",            'i', 0, 10000,   offsetof(MlrecMfOptions, patience) },
   { "progress",            'b', 0, 1,       offsetof(MlrecMfOptions, bProgress) },
+  { "knn_weight",          'r', 0, 1,       offsetof(MlrecMfOptions, knnWeight) },
+  { "neighbors",           'i', 1, 10000,   offsetof(MlrecMfOptions, nNeighbour) },
+  { "shrinkage",           'r', 0, 1e9,     offsetof(MlrecMfOptions, shrinkage) },
 };
 const int mlrecMfOptionCount =
   (int)(sizeof(mlrecMfOptionSpec)/sizeof(mlrecMfOptionSpec[0]));
@@ -59,6 +62,9 @@ void mlrecMfDefaults(MlrecMfOptions *p){
   p->validation = 0.0;
   p->patience = 0;
   p->bProgress = 0;
+  p->knnWeight = 0.5;
+  p->nNeighbour = 40;
+  p->shrinkage = 100.0;
 }
 
 /* The options as a JSON object, e.g. for train_mf()'s summary ("progress"
@@ -67,10 +73,11 @@ char *mlrecMfOptionsJson(const MlrecMfOptions *p){
   return sqlite3_mprintf("{\"factors\":%lld,\"epochs\":%lld,"
     "\"learning_rate\":%!.15g,\"regularization\":%!.15g,"
     "\"bias_regularization\":%!.15g,\"init_std\":%!.15g,\"seed\":%lld,"
-    "\"threads\":%lld,\"validation\":%!.15g,\"patience\":%lld}",
+    "\"threads\":%lld,\"validation\":%!.15g,\"patience\":%lld,"
+    "\"knn_weight\":%!.15g,\"neighbors\":%lld,\"shrinkage\":%!.15g}",
     p->nFactor, p->nEpoch, p->learningRate, p->regularization,
     p->biasRegularization, p->initStd, p->seed, p->nThread, p->validation,
-    p->patience);
+    p->patience, p->knnWeight, p->nNeighbour, p->shrinkage);
 }
 
 /* Uniform in (0, 1). */
@@ -94,6 +101,7 @@ void mlrecModelUnref(MlrecModel *p){
   sqlite3_free(p->aItemFactor);
   sqlite3_free(p->aLog);
   sqlite3_free(p->zOptions);
+  mlrecNeighboursFree(p->pNeighbours);
   sqlite3_free(p);
 }
 

@@ -7,6 +7,8 @@
 **     SELECT train_mf('{"factors": 64}');         -- biased matrix factorisation
 **     SELECT predict(1, 260);                     -- predicted rating
 **     SELECT * FROM recommend(1, 10);             -- top-k unseen movies
+**     SELECT train_ranker();                      -- the ranking model of recommend
+**     SELECT mlrec_evaluate('test');              -- RMSE, NDCG@10, ... on a test set
 **     SELECT * FROM mlrec_models;                 -- what is in memory
 **     SELECT * FROM mlrec_training_log;           -- epochs of the model
 **     SELECT mlrec_config('{"ratings_table": "my_ratings"}');
@@ -33,6 +35,8 @@ void mlrecStateUnref(void *pArg){
   if( p==0 || --p->nRef>0 ) return;
   mlrecRatingsUnref(p->pRatings);
   mlrecModelUnref(p->pModel);
+  mlrecRankerUnref(p->pRanker);
+  mlrecContentCacheFree(p->pContent);
   mlrecConfigClear(&p->cfg);
   sqlite3_free(p);
 }
@@ -54,6 +58,26 @@ int mlrecCreateFunction(
                                     xFunc, 0, 0, mlrecStateUnref);
 }
 
+/*
+** Register zName for every number of arguments from nArgMin to nArgMax, all
+** with the same implementation.
+*/
+int mlrecCreateFunctions(
+  sqlite3 *db,
+  const char *zName,
+  int nArgMin,
+  int nArgMax,
+  int flags,
+  MlrecState *p,
+  void (*xFunc)(sqlite3_context*, int, sqlite3_value**)
+){
+  int rc = SQLITE_OK, nArg;
+  for(nArg=nArgMin; rc==SQLITE_OK && nArg<=nArgMax; nArg++){
+    rc = mlrecCreateFunction(db, zName, nArg, flags, p, xFunc);
+  }
+  return rc;
+}
+
 static int registerAll(sqlite3 *db, MlrecState *p){
   int rc = mlrecRegisterVersion(db);
   if( rc==SQLITE_OK ) rc = mlrecRegisterConfig(db, p);
@@ -62,6 +86,8 @@ static int registerAll(sqlite3 *db, MlrecState *p){
   if( rc==SQLITE_OK ) rc = mlrecRegisterRecommend(db, p);
   if( rc==SQLITE_OK ) rc = mlrecRegisterModels(db, p);
   if( rc==SQLITE_OK ) rc = mlrecRegisterPersist(db, p);
+  if( rc==SQLITE_OK ) rc = mlrecRegisterRanker(db, p);
+  if( rc==SQLITE_OK ) rc = mlrecRegisterEval(db, p);
   return rc;
 }
 

@@ -7,15 +7,20 @@
 ** virtual table module the extension registers; it is reference counted and
 ** freed with the last registration (when the connection closes).
 **
-** The state caches two things derived from the user's tables:
+** The state caches what it derives from the user's tables:
 **
 **   MlrecRatings  an immutable in-memory snapshot of the ratings table,
 **                 indexed by user and by movie (ratings.c).  Item-item
 **                 cosine neighbours (knn.c) are computed straight from it.
 **   MlrecModel    the biased matrix factorisation trained by train_mf()
-**                 (mf.c), used by predict() and recommend().
+**                 (mf.c) and the item kNN blended with it (neighbours.c),
+**                 used by predict().
+**   MlrecRanker   the ranking model trained by train_ranker() (ranker.h),
+**                 used by recommend().
+**   content       TF-IDF and embedding vectors of the movies (content.h),
+**                 used by similar_movies()' content and hybrid methods.
 **
-** Both are reference counted so that a cursor or a training run can keep
+** Each is reference counted so that a cursor or a training run can keep
 ** using an object while the state moves on to a newer one.
 */
 #ifndef MLREC_H
@@ -38,6 +43,13 @@ struct MlrecConfig {
   char *zUser;        /* user id column, default "userId" */
   char *zMovie;       /* movie id column, default "movieId" */
   char *zRating;      /* rating column, default "rating" */
+  char *zTime;        /* time column of the ratings, default "timestamp" */
+  char *zMovies;      /* movies table, default "movies" */
+  char *zGenres;      /* genres column of the movies table, "genres" */
+  char *zTags;        /* tags table, default "tags" */
+  char *zTag;         /* tag column of the tags table, default "tag" */
+  char *zEmbeddings;  /* item embeddings table, "movie_embeddings" */
+  char *zEmbedding;   /* vector column of that table, "embedding" */
 };
 
 /*
@@ -82,6 +94,9 @@ struct MlrecMfOptions {
   i64 patience;          /* early stopping: epochs without a better held-out
                          ** RMSE before stopping; 0 never stops early */
   i64 bProgress;         /* print a line per epoch to stderr */
+  double knnWeight;      /* weight of the neighbourhood model in predict() */
+  i64 nNeighbour;        /* neighbours of the neighbourhood model */
+  double shrinkage;      /* its similarity shrinkage */
 };
 
 /* One epoch of a training run, a row of mlrec_training_log. */
@@ -91,6 +106,9 @@ struct MlrecEpoch {
   double validRmse;      /* RMSE on the held-out ratings; < 0: none held out */
   double seconds;        /* time the epoch took, its measurements included */
 };
+
+/* The item neighbourhood model blended into predict() (neighbours.c). */
+typedef struct MlrecNeighbours MlrecNeighbours;
 
 /* A trained biased matrix factorisation model. */
 typedef struct MlrecModel MlrecModel;
@@ -118,7 +136,14 @@ struct MlrecModel {
   i64 trainedAt;         /* unix time */
   char *zOptions;        /* options JSON shown instead of opt's, for a
                          ** model loaded from tables (persist.c), or NULL */
+  MlrecNeighbours *pNeighbours;  /* NULL if knn_weight is 0 */
 };
+
+/* The ranking model of train_ranker() (ranker.h). */
+typedef struct MlrecRanker MlrecRanker;
+
+/* Content vectors of the movies, cached (content.h). */
+typedef struct MlrecContentCache MlrecContentCache;
 
 /* Per-connection state: the client data of every registration. */
 typedef struct MlrecState MlrecState;
@@ -130,6 +155,8 @@ struct MlrecState {
   u64 dataVersion;       /* data version when pRatings was last checked */
   int bVersionValid;     /* pRatings is current while dataVersion holds */
   MlrecModel *pModel;    /* last model trained, or NULL */
+  MlrecRanker *pRanker;  /* last ranking model trained, or NULL */
+  MlrecContentCache *pContent;  /* content vectors read, or NULL */
 };
 
 /* One result row of a top-k selection. */
@@ -154,6 +181,9 @@ void mlrecStateUnref(void*);
 int mlrecCreateFunction(sqlite3*, const char *zName, int nArg, int flags,
                         MlrecState*,
                         void (*xFunc)(sqlite3_context*, int, sqlite3_value**));
+int mlrecCreateFunctions(sqlite3*, const char *zName, int nArgMin,
+                         int nArgMax, int flags, MlrecState*,
+                         void (*xFunc)(sqlite3_context*, int, sqlite3_value**));
 
 /* util.c: small helpers shared by every file */
 void mlrecSetError(char **pzErr, const char *zFormat, ...);
@@ -165,6 +195,8 @@ int mlrecArgToK(sqlite3_value*, i64 *piOut);
 i64 mlrecNow(void);
 void mlrecFormatTime(i64 t, char *zBuf, int nBuf);
 double mlrecClock(void);
+int mlrecTableHas(sqlite3*, const char *zTable, const char *zColumn,
+                  int *pbOut);
 u64 mlrecRandom(u64 *pState);
 i64 mlrecRandomBelow(u64 *pState, i64 n);
 
@@ -182,8 +214,8 @@ void mlrecInterruptEnd(MlrecInterrupt*);
 typedef struct MlrecOption MlrecOption;
 struct MlrecOption {
   const char *zName;
-  char eType;            /* 'i' integer, 'r' real, 's' text, 'b' boolean
-                         ** (stored as an i64, 0 or 1) */
+  char eType;            /* 'i' i64, 'r' double, 'b' i64 0 or 1 (true or
+                         ** false), 's' text, 'a' JSON array as text */
   double rMin, rMax;     /* valid range of a number */
   size_t offset;         /* where the value goes in the output struct */
 };
@@ -198,6 +230,7 @@ int mlrecRegisterConfig(sqlite3*, MlrecState*);
 int mlrecRatingsCurrent(MlrecState*, MlrecRatings **ppOut, char **pzErr);
 void mlrecRatingsUnref(MlrecRatings*);
 void mlrecForgetRatings(MlrecState*);
+u64 mlrecDataVersion(sqlite3*);
 int mlrecFindId(const i64 *aId, int nId, i64 iId);
 
 /* topk.c */
@@ -258,6 +291,15 @@ int mlrecMonitorEpoch(MlrecMonitor*, MlrecModel*, double rTrainLoss,
 int mlrecMonitorEnd(MlrecMonitor*, MlrecModel*);
 void mlrecMonitorFree(MlrecMonitor*);
 
+/* neighbours.c: baseline-corrected item kNN, and the blend of predict() */
+int mlrecNeighboursTrain(sqlite3*, MlrecRatings*, i64 nNeighbour,
+                         double shrinkage, MlrecNeighbours **ppOut);
+void mlrecNeighboursFree(MlrecNeighbours*);
+int mlrecNeighboursPredict(MlrecNeighbours*, int iUser, int iItem,
+                           double *prOut);
+int mlrecPredictRating(const MlrecModel*, int iUser, int iItem,
+                       double *prOut);
+
 /* train.c: train_mf(), predict() and the model every caller shares */
 int mlrecCurrentModel(MlrecState*, MlrecModel **ppOut, char **pzErr);
 int mlrecRegisterTrain(sqlite3*, MlrecState*);
@@ -267,6 +309,8 @@ typedef struct MlrecTvfRow MlrecTvfRow;
 struct MlrecTvfRow {
   i64 iMovie;
   double rScore;
+  i64 iExtra;                /* value of the extra column */
+  int bExtra;                /* 0: the extra column is NULL */
 };
 typedef struct MlrecTvfCursor MlrecTvfCursor;
 struct MlrecTvfCursor {
@@ -276,6 +320,8 @@ struct MlrecTvfCursor {
   void *pWork;               /* work space of xCompute, kept across xFilter */
   i64 iArg;                  /* the id argument */
   i64 k;                     /* the k argument */
+  sqlite3_value *pOptions;   /* the options argument, or NULL */
+  int bExtra;                /* the statement reads the extra column */
   MlrecTvfRow *aRow;         /* results, best first */
   int nRow;
   int iRow;                  /* current row */
@@ -284,6 +330,7 @@ typedef struct MlrecTvf MlrecTvf;
 struct MlrecTvf {
   const char *zName;         /* "similar_movies" */
   const char *zArg;          /* name of the id argument, "movie_id" */
+  const char *zExtra;        /* name of the extra column, "corated" */
   const char *zExample;      /* arguments of an example call, "260, 10" */
   int (*xCompute)(MlrecTvfCursor*, char **pzErr);  /* fill aRow, nRow */
   void (*xFreeWork)(void*);  /* destructor of pWork */
@@ -302,5 +349,16 @@ int mlrecRegisterVersion(sqlite3*);
 int mlrecRegisterSimilarMovies(sqlite3*, MlrecState*);
 int mlrecRegisterRecommend(sqlite3*, MlrecState*);
 int mlrecRegisterModels(sqlite3*, MlrecState*);
+
+/* ranker.c: train_ranker() and the ranking model behind recommend() */
+void mlrecRankerUnref(MlrecRanker*);
+char *mlrecRankerOptionsJson(const MlrecRanker*);
+int mlrecRegisterRanker(sqlite3*, MlrecState*);
+
+/* content.c: content vectors for similar_movies() */
+void mlrecContentCacheFree(MlrecContentCache*);
+
+/* eval.c: mlrec_split_hash() and mlrec_evaluate() */
+int mlrecRegisterEval(sqlite3*, MlrecState*);
 
 #endif /* MLREC_H */

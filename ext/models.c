@@ -31,7 +31,7 @@
 ** Both are eponymous-only and read-only, and share their plumbing: a table
 ** object holding the connection's state, a cursor counting rows.
 */
-#include "mlrec.h"
+#include "ranker.h"
 #include <string.h>
 
 #define MODELS_COLUMNS "CREATE TABLE x(model TEXT, created TEXT, " \
@@ -69,7 +69,7 @@ struct RowCursor {
 typedef struct ModelsCursor ModelsCursor;
 struct ModelsCursor {
   RowCursor r;           /* must be first */
-  ModelRow aRow[2];
+  ModelRow aRow[3];
   int nRow;
 };
 
@@ -194,6 +194,19 @@ static int mfRow(ModelRow *pRow, const MlrecModel *m, int stale){
   return pRow->zOptions ? SQLITE_OK : SQLITE_NOMEM;
 }
 
+static int rankerRow(ModelRow *pRow, const MlrecRanker *r, int stale){
+  pRow->zModel = "ranker";
+  pRow->created = r->trainedAt;
+  pRow->nRating = r->nRating;
+  pRow->nUser = r->nUser;
+  pRow->nItem = r->nItem;
+  pRow->zOptions = mlrecRankerOptionsJson(r);
+  pRow->seconds = r->seconds;
+  pRow->rmse = -1.0;
+  pRow->stale = stale;
+  return pRow->zOptions ? SQLITE_OK : SQLITE_NOMEM;
+}
+
 static int modelsFilter(sqlite3_vtab_cursor *cur, int idxNum,
                         const char *idxStr, int argc, sqlite3_value **argv){
   ModelsCursor *pCur = (ModelsCursor*)cur;
@@ -206,7 +219,7 @@ static int modelsFilter(sqlite3_vtab_cursor *cur, int idxNum,
   (void)argc;
   (void)argv;
   modelsClearRows(pCur);
-  if( p->pRatings || p->pModel ){
+  if( p->pRatings || p->pModel || p->pRanker ){
     rc = mlrecRatingsCurrent(p, &pNow, &zErr);
     sqlite3_free(zErr);   /* unreadable data only makes everything stale */
     if( rc==SQLITE_NOMEM ) return rc;
@@ -219,6 +232,11 @@ static int modelsFilter(sqlite3_vtab_cursor *cur, int idxNum,
     rc = mfRow(&pCur->aRow[pCur->nRow++], p->pModel,
                pNow==0 || pNow->hash!=p->pModel->dataHash
                || pNow->nRating!=p->pModel->nRating);
+  }
+  if( rc==SQLITE_OK && p->pRanker ){
+    rc = rankerRow(&pCur->aRow[pCur->nRow++], p->pRanker,
+                   pNow==0 || pNow->hash!=p->pRanker->dataHash
+                   || pNow->nRating!=p->pRanker->nRating);
   }
   mlrecRatingsUnref(pNow);
   return rc;

@@ -6,18 +6,20 @@
 **     SELECT mlrec_save_model('prod');     -- the connection's model, saved
 **     SELECT mlrec_load_model('prod');     -- serve it: here, elsewhere, later
 **       -> {"name":"prod","kind":"mf","users":610,"items":9724,
-**           "factors":64,"ratings":100836,"stale":0}
+**           "factors":64,"stale":0}
 **     SELECT mlrec_import_factors('spark', 'spark_users', 'spark_items');
 **
 ** mlrec_save_model([name]) writes the model of this connection (from
 ** train_mf() or mlrec_load_model()) under name, default 'default',
 ** replacing a model saved under that name.  mlrec_load_model([name]) makes
 ** a saved model the model of this connection, which predict() and
-** recommend() then serve; "stale" says whether the ratings table has
-** changed since it was trained.  mlrec_import_factors(name, users_table,
-** items_table) saves, under name, a model made of factors trained
-** elsewhere: tables with columns id (integer) and features (a JSON array
-** of numbers), the layout of Spark MLlib's ALSModel.userFactors and
+** recommend(..., '{"model": "rating"}') then serve; "stale" says whether the
+** ratings table has changed since it was trained.  The neighbourhood half
+** of predict() (knn_weight, neighbours.c) is not saved but fitted again on
+** the ratings table when the model loads.  mlrec_import_factors(name,
+** users_table, items_table) saves, under name, a model made of factors
+** trained elsewhere: tables with columns id (integer) and features (a JSON
+** array of numbers), the layout of Spark MLlib's ALSModel.userFactors and
 ** itemFactors written as CSV.  Its prediction is the dot product, clipped
 ** to the rating range of the ratings table when there is one.
 **
@@ -519,7 +521,10 @@ static int checkHeader(sqlite3 *db, sqlite3_stmt *pStmt, const char *zName,
                          &pS->opt, &zIgnored);
   sqlite3_free(zIgnored);
   if( rc==SQLITE_NOMEM ) return rc;
-  if( rc!=SQLITE_OK ) mlrecMfDefaults(&pS->opt);
+  if( rc!=SQLITE_OK ){
+    mlrecMfDefaults(&pS->opt);
+    pS->opt.knnWeight = 0.0;   /* factors alone, as imported */
+  }
   pS->opt.nFactor = pS->h.nFactor;
   /* info: {"rmse":..., "seconds":..., "trained_at":...}, as saved */
   pS->rmse = sqlite3_column_type(pStmt, 13)==SQLITE_NULL ? -1.0
@@ -945,6 +950,23 @@ static void saveFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
                 : 0);
 }
 
+/*
+** The neighbourhood half of predict() (knn_weight > 0, neighbours.c) is not
+** saved: it is fitted again on the ratings table, as train_mf() fitted it.
+*/
+static int refitNeighbours(MlrecState *p, const char *zName, MlrecModel *m,
+                           MlrecRatings *pR, const char *zWhy, char **pzErr){
+  if( m->opt.knnWeight<=0.0 ) return SQLITE_OK;
+  if( pR==0 ){
+    mlrecSetError(pzErr, "mlrec_load_model: model '%s' blends in the "
+                  "neighbourhood model (knn_weight %g), which is fitted on the "
+                  "ratings table: %s", zName, m->opt.knnWeight, zWhy);
+    return SQLITE_ERROR;
+  }
+  return mlrecNeighboursTrain(p->db, pR, m->opt.nNeighbour, m->opt.shrinkage,
+                              &m->pNeighbours);
+}
+
 /* mlrec_load_model([name]) */
 static void loadFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   MlrecState *p = (MlrecState*)sqlite3_user_data(ctx);
@@ -956,13 +978,16 @@ static void loadFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   if( zName==0 ) return;
   rc = loadModel(p->db, zName, &m, &zErr);
   if( rc==SQLITE_OK ){
-    char *zIgnored = 0;
-    rc = mlrecRatingsCurrent(p, &pR, &zIgnored);
-    sqlite3_free(zIgnored);   /* no ratings table: the model is stale */
+    char *zWhy = 0;
+    rc = mlrecRatingsCurrent(p, &pR, &zWhy);
     if( rc==SQLITE_OK ){
       bStale = pR->hash!=m->dataHash || pR->nRating!=m->nRating;
     }
-    if( rc!=SQLITE_NOMEM ) rc = SQLITE_OK;
+    /* no ratings table: the model is stale, and serves if it can */
+    if( rc!=SQLITE_NOMEM ){
+      rc = refitNeighbours(p, zName, m, pR, zWhy ? zWhy : "?", &zErr);
+    }
+    sqlite3_free(zWhy);
     mlrecRatingsUnref(pR);
   }
   if( rc==SQLITE_OK ){

@@ -47,7 +47,7 @@ static u64 mix64(u64 x){
 }
 
 /* A value that changes whenever any database of the connection may have. */
-static u64 dataVersion(sqlite3 *db){
+u64 mlrecDataVersion(sqlite3 *db){
   u64 h = mix64((u64)sqlite3_total_changes64(db));
   const char *zDb;
   int i;
@@ -519,7 +519,7 @@ static int loadRatings(sqlite3 *db, const MlrecConfig *pCfg,
 ** now, reading the table again only if the database may have changed.
 */
 int mlrecRatingsCurrent(MlrecState *p, MlrecRatings **ppOut, char **pzErr){
-  u64 v = dataVersion(p->db);
+  u64 v = mlrecDataVersion(p->db);
   /* Read inside a write transaction, the snapshot may hold changes that a
   ** ROLLBACK undoes without changing the data version: never trust it. */
   int inWrite = sqlite3_txn_state(p->db, 0)==SQLITE_TXN_WRITE;

@@ -2,82 +2,264 @@
 ** recommend.c: the table-valued function recommend().
 **
 **     SELECT * FROM recommend(1, 10);
-**     SELECT m.title, r.score
+**     SELECT m.title, r.score, b.title AS because
 **       FROM recommend(1, 10) r JOIN movies m USING (movieId)
+**       LEFT JOIN movies b ON b.movieId = r.because
 **      ORDER BY r.rank;
+**     SELECT * FROM recommend(1, 10, '{"genre": "Comedy"}');
+**     SELECT * FROM recommend(1, 10, '{"model": "rating"}');
 **
-** recommend(user_id [, k]) returns the k movies with the highest predicted
-** rating (the model of train_mf(), trained with default options on first
-** use) among the movies the user has NOT rated.  "Rated" is read from the
-** ratings table as it is now, so a movie rated after training is never
-** recommended back.  score is predict(user_id, movieId): clipped to the
-** rating scale, while the ranking uses the unclipped prediction.
+** recommend(user_id [, k [, options]]) returns the k best movies for a user
+** among those the user has NOT rated, best first.  "Rated" is read from
+** the ratings table as it is now, so a movie rated after training is never
+** recommended back.  Options, one JSON object:
 **
-** A user the model has not seen gets the movies with the highest mean +
-** movie bias: the best non-personalised guess, not an error.
+**   model          "ranking" (default): the model of train_ranker()
+**                  (ranker.c), which folds the user in from the ratings
+**                  the user has now; score is its blended score.
+**                  "rating": the highest predictions of train_mf(); score
+**                  is predict(user_id, movieId).
+**                  "popular": the most rated movies; score is the number
+**                  of ratings.
+**   genre, movies  keep only movies of that genre / in that JSON array of
+**                  ids (filter.c)
+**   include_rated  true: rated movies are candidates too
+**
+** because (ranking model only, NULL otherwise) is the movie the user rated
+** that contributed most to the score.  Each model trains with default
+** options on first use.  A user the ranking model cannot place (no rating
+** of a movie it knows) gets the most rated movies; one the rating model has
+** not seen gets the highest mean + movie bias.
 */
-#include "mlrec.h"
+#include "recommend.h"
 #include <string.h>
 
-/*
-** Mark in aSeen (one byte per movie of model m) the movies that user iUser
-** rated in snapshot pR.
-*/
-static void markRated(const MlrecModel *m, const MlrecRatings *pR,
-                      i64 iUser, unsigned char *aSeen){
-  int u = mlrecFindId(pR->aUserId, pR->nUser, iUser);
-  i64 k;
-  if( u<0 ) return;
-  for(k=pR->aUserStart[u]; k<pR->aUserStart[u+1]; k++){
-    int i = mlrecFindId(m->aItemId, m->nItem, pR->aItemId[pR->aUserItem[k]]);
-    if( i>=0 ) aSeen[i] = 1;
+/* The options of recommend(). */
+typedef struct RecommendOptions RecommendOptions;
+struct RecommendOptions {
+  char *zModel;
+  MlrecFilter filter;
+  i64 bIncludeRated;
+};
+
+static const MlrecOption aRecommendOption[] = {
+  { "model",         's', 0, 0, offsetof(RecommendOptions, zModel) },
+  { "genre",         's', 0, 0, offsetof(RecommendOptions, filter.zGenre) },
+  { "movies",        'a', 0, 0, offsetof(RecommendOptions, filter.zMovies) },
+  { "include_rated", 'b', 0, 1, offsetof(RecommendOptions, bIncludeRated) },
+};
+#define N_RECOMMEND_OPTION \
+  (int)(sizeof(aRecommendOption)/sizeof(aRecommendOption[0]))
+
+/* Set *peModel from the name of a model (NULL means the default). */
+int mlrecRankModel(const char *zFunc, const char *zModel, int *peModel,
+                   char **pzErr){
+  static const char *azName[] = { "ranking", "rating", "popular" };
+  int i;
+  *peModel = MLREC_RANK_RANKING;
+  if( zModel==0 ) return SQLITE_OK;
+  for(i=0; i<(int)(sizeof(azName)/sizeof(azName[0])); i++){
+    if( sqlite3_stricmp(zModel, azName[i])==0 ){
+      *peModel = i;
+      return SQLITE_OK;
+    }
   }
+  mlrecSetError(pzErr, "%s: option \"model\" must be \"ranking\", \"rating\" "
+                "or \"popular\", got \"%s\"", zFunc, zModel);
+  return SQLITE_ERROR;
 }
 
-/* The top k unseen movies of user pCur->iArg by model m. */
-static int topUnseen(MlrecTvfCursor *pCur, const MlrecModel *m){
-  int iUser = mlrecFindId(m->aUserId, m->nUser, pCur->iArg);
-  unsigned char *aSeen = sqlite3_malloc64((i64)m->nItem+1);
-  MlrecTopK top;
-  int rc, i;
-  if( aSeen==0 ) return SQLITE_NOMEM;
-  memset(aSeen, 0, (size_t)m->nItem);
-  markRated(m, pCur->pRatings, pCur->iArg, aSeen);
-  rc = mlrecTopKInit(&top, pCur->k < m->nItem ? (int)pCur->k : m->nItem);
-  for(i=0; rc==SQLITE_OK && i<m->nItem; i++){
-    double r;
-    if( aSeen[i] ) continue;
-    r = mlrecModelPredict(m, iUser, i);
-    mlrecTopKPush(&top, r, mlrecModelClip(m, r), i);
+/*
+** Get ready to rank for model eModel: take a reference to the model
+** (training it if needed, or the one in pPin if any, pinning it there
+** otherwise), prepare the history statement, allocate arrays and apply
+** the filter.  pR is the current ratings snapshot.
+*/
+int mlrecRecommenderOpen(MlrecState *p, MlrecRatings *pR, int eModel,
+                         const MlrecFilter *pFilter, MlrecRecommendPin *pPin,
+                         MlrecRecommender *pRec, char **pzErr){
+  int rc = SQLITE_OK;
+  memset(pRec, 0, sizeof(*pRec));
+  pRec->eModel = eModel;
+  if( eModel==MLREC_RANK_RANKING ){
+    if( pPin && pPin->pRanker ){
+      pRec->pRanker = pPin->pRanker;
+      pRec->pRanker->nRef++;
+    }else{
+      rc = mlrecCurrentRanker(p, &pRec->pRanker, pzErr);
+      if( rc==SQLITE_OK && pPin ) (pPin->pRanker = pRec->pRanker)->nRef++;
+    }
+    if( rc==SQLITE_OK ){
+      pRec->nItem = pRec->pRanker->nItem;
+      pRec->aItemId = pRec->pRanker->aItemId;
+    }
+  }else if( eModel==MLREC_RANK_RATING ){
+    if( pPin && pPin->pModel ){
+      pRec->pModel = pPin->pModel;
+      pRec->pModel->nRef++;
+    }else{
+      rc = mlrecCurrentModel(p, &pRec->pModel, pzErr);
+      if( rc==SQLITE_OK && pPin ) (pPin->pModel = pRec->pModel)->nRef++;
+    }
+    if( rc==SQLITE_OK ){
+      pRec->nItem = pRec->pModel->nItem;
+      pRec->aItemId = pRec->pModel->aItemId;
+    }
+  }else{
+    pRec->nItem = pR->nItem;
+    pRec->aItemId = pR->aItemId;
   }
-  sqlite3_free(aSeen);
-  mlrecTopKSort(&top);
-  if( rc==SQLITE_OK ) rc = mlrecTvfSetRows(pCur, &top, m->aItemId);
-  mlrecTopKFree(&top);
+  pRec->pRatings = pR;
+  pR->nRef++;
+  if( rc==SQLITE_OK && pRec->pRanker && pRec->pRanker->bTimed ){
+    rc = mlrecHistoryOpen(p, &pRec->reader, pzErr);
+  }
+  if( rc==SQLITE_OK ){
+    pRec->aScore = sqlite3_malloc64(sizeof(double)*((i64)pRec->nItem+1));
+    pRec->aSeen = sqlite3_malloc64(2*(i64)pRec->nItem+1);
+    if( pRec->aScore==0 || pRec->aSeen==0 ) rc = SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK ){
+    pRec->aAllow = pRec->aSeen + pRec->nItem;
+    mlrecFilterMask(pFilter, pRec->aItemId, pRec->nItem, pRec->aAllow);
+  }
   return rc;
 }
 
-/*
-** The cursor takes the model at its first xFilter and keeps it, so that one
-** statement uses one model even if train_mf() runs while it is open (e.g.
-** between the rows of a lateral join).
-*/
-static int recommendCompute(MlrecTvfCursor *pCur, char **pzErr){
-  if( pCur->pWork==0 ){
-    MlrecModel *m = 0;
-    int rc = mlrecCurrentModel(pCur->pState, &m, pzErr);
-    if( rc!=SQLITE_OK ) return rc;
-    pCur->pWork = m;
+void mlrecRecommenderClose(MlrecRecommender *pRec){
+  mlrecRankerUnref(pRec->pRanker);
+  mlrecModelUnref(pRec->pModel);
+  mlrecRatingsUnref(pRec->pRatings);
+  mlrecHistoryClose(&pRec->reader);
+  mlrecHistoryFree(&pRec->hist);
+  mlrecRankWorkFree(pRec->pWork);
+  sqlite3_free(pRec->aScore);
+  sqlite3_free(pRec->aSeen);
+  memset(pRec, 0, sizeof(*pRec));
+}
+
+/* Mark the movies of the last history in aSeen. */
+static void markHistory(MlrecRecommender *pRec){
+  int t;
+  for(t=0; t<pRec->hist.n; t++){
+    int i = mlrecFindId(pRec->aItemId, pRec->nItem, pRec->hist.aId[t]);
+    if( i>=0 ) pRec->aSeen[i] = 1;
   }
-  return topUnseen(pCur, (MlrecModel*)pCur->pWork);
+}
+
+/* Scores of the rating model: predictions, for user iUser. */
+static void scoreByRating(MlrecRecommender *pRec, i64 iUser){
+  const MlrecModel *m = pRec->pModel;
+  int u = mlrecFindId(m->aUserId, m->nUser, iUser);
+  int i;
+  for(i=0; i<m->nItem; i++) pRec->aScore[i] = mlrecModelPredict(m, u, i);
+  pRec->bPersonal = u>=0;
+}
+
+/*
+** Select into pTop (initialised for k hits) the best allowed movies for
+** user iUser, leaving out the ones rated unless bIncludeRated.
+*/
+int mlrecRecommenderTop(MlrecRecommender *pRec, i64 iUser, int bIncludeRated,
+                        MlrecTopK *pTop, char **pzErr){
+  int i, rc = pRec->reader.pStmt
+      ? mlrecHistoryRead(&pRec->reader, iUser, &pRec->hist, pzErr)
+      : mlrecHistoryFromSnapshot(pRec->pRatings, iUser, &pRec->hist);
+  if( rc!=SQLITE_OK ) return rc;
+  memset(pRec->aSeen, 0, (size_t)pRec->nItem);
+  switch( pRec->eModel ){
+    case MLREC_RANK_RANKING:
+      rc = mlrecRankerScore(pRec->pRanker, &pRec->hist, &pRec->pWork,
+                            pRec->aScore, pRec->aSeen, &pRec->bPersonal);
+      if( rc==SQLITE_ERROR ){
+        mlrecSetError(pzErr, "recommend: cannot fold user %lld in", iUser);
+      }
+      break;
+    case MLREC_RANK_RATING:
+      markHistory(pRec);
+      scoreByRating(pRec, iUser);
+      break;
+    default:
+      markHistory(pRec);
+      for(i=0; i<pRec->nItem; i++){
+        pRec->aScore[i] = (double)(pRec->pRatings->aItemStart[i+1]
+                                   - pRec->pRatings->aItemStart[i]);
+      }
+      pRec->bPersonal = 0;
+      break;
+  }
+  if( rc!=SQLITE_OK ) return rc;
+  for(i=0; i<pRec->nItem; i++){
+    double r = pRec->aScore[i];
+    if( !pRec->aAllow[i] || (pRec->aSeen[i] && !bIncludeRated) ) continue;
+    mlrecTopKPush(pTop, r, pRec->pModel ? mlrecModelClip(pRec->pModel, r) : r,
+                  i);
+  }
+  mlrecTopKSort(pTop);
+  return SQLITE_OK;
+}
+
+/* The "because" movie of movie index iItem for the last user; 0 if none. */
+int mlrecRecommenderBecause(MlrecRecommender *pRec, int iItem, i64 *piOut){
+  if( pRec->eModel!=MLREC_RANK_RANKING ) return 0;
+  return mlrecRankerBecause(pRec->pRanker, &pRec->hist, pRec->pWork, iItem,
+                            piOut);
+}
+
+static int recommendCompute(MlrecTvfCursor *pCur, char **pzErr){
+  MlrecRecommendPin *pPin = (MlrecRecommendPin*)pCur->pWork;
+  RecommendOptions opt;
+  MlrecRecommender rec;
+  MlrecTopK top;
+  int eModel, rc, i;
+  if( pPin==0 ){
+    pCur->pWork = pPin = sqlite3_malloc64(sizeof(*pPin));
+    if( pPin==0 ) return SQLITE_NOMEM;
+    memset(pPin, 0, sizeof(*pPin));
+  }
+  memset(&opt, 0, sizeof(opt));
+  memset(&rec, 0, sizeof(rec));
+  memset(&top, 0, sizeof(top));
+  rc = mlrecParseOptions(pCur->pState->db, "recommend", pCur->pOptions,
+                         aRecommendOption, N_RECOMMEND_OPTION, &opt, pzErr);
+  if( rc==SQLITE_OK ) rc = mlrecRankModel("recommend", opt.zModel, &eModel,
+                                          pzErr);
+  if( rc==SQLITE_OK ){
+    rc = mlrecFilterPrepare(pCur->pState, "recommend", &opt.filter, pzErr);
+  }
+  if( rc==SQLITE_OK ){
+    rc = mlrecRecommenderOpen(pCur->pState, pCur->pRatings, eModel,
+                              &opt.filter, pPin, &rec, pzErr);
+  }
+  if( rc==SQLITE_OK ){
+    rc = mlrecTopKInit(&top, pCur->k < rec.nItem ? (int)pCur->k : rec.nItem);
+  }
+  if( rc==SQLITE_OK ){
+    rc = mlrecRecommenderTop(&rec, pCur->iArg, (int)opt.bIncludeRated, &top,
+                             pzErr);
+  }
+  if( rc==SQLITE_OK ) rc = mlrecTvfSetRows(pCur, &top, rec.aItemId);
+  for(i=0; rc==SQLITE_OK && pCur->bExtra && i<top.n; i++){
+    pCur->aRow[i].bExtra = mlrecRecommenderBecause(&rec, top.a[i].idx,
+                                                   &pCur->aRow[i].iExtra);
+  }
+  mlrecTopKFree(&top);
+  mlrecRecommenderClose(&rec);
+  sqlite3_free(opt.zModel);
+  mlrecFilterClear(&opt.filter);
+  return rc;
 }
 
 static void recommendFreeWork(void *pWork){
-  mlrecModelUnref((MlrecModel*)pWork);
+  MlrecRecommendPin *pPin = (MlrecRecommendPin*)pWork;
+  mlrecRankerUnref(pPin->pRanker);
+  mlrecModelUnref(pPin->pModel);
+  sqlite3_free(pPin);
 }
 
 static const MlrecTvf recommendTvf = {
-  "recommend", "user_id", "1, 10", recommendCompute, recommendFreeWork
+  "recommend", "user_id", "because", "1, 10", recommendCompute,
+  recommendFreeWork
 };
 
 int mlrecRegisterRecommend(sqlite3 *db, MlrecState *p){

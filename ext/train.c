@@ -30,6 +30,11 @@ static int trainAndKeep(MlrecState *p, const MlrecMfOptions *pOpt,
   MlrecModel *m = 0;
   int rc = mlrecRatingsCurrent(p, &pR, pzErr);
   if( rc==SQLITE_OK ) rc = mlrecMfTrain(p->db, pR, pOpt, &m, pzErr);
+  if( rc==SQLITE_OK && pOpt->knnWeight>0.0 ){
+    rc = mlrecNeighboursTrain(p->db, pR, pOpt->nNeighbour, pOpt->shrinkage,
+                              &m->pNeighbours);
+    if( rc!=SQLITE_OK ) mlrecModelUnref(m);
+  }
   mlrecRatingsUnref(pR);
   if( rc==SQLITE_OK ){
     mlrecModelUnref(p->pModel);
@@ -118,6 +123,7 @@ static void predictFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   MlrecModel *m = 0;
   char *zErr = 0;
   i64 iUser, iItem;
+  double r;
   int rc;
   (void)argc;
   if( sqlite3_value_type(argv[0])==SQLITE_NULL
@@ -132,21 +138,21 @@ static void predictFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     sqlite3_free(zErr);
     return;
   }
-  sqlite3_result_double(ctx, mlrecModelClip(m, mlrecModelPredict(m,
-      mlrecFindId(m->aUserId, m->nUser, iUser),
-      mlrecFindId(m->aItemId, m->nItem, iItem))));
+  rc = mlrecPredictRating(m, mlrecFindId(m->aUserId, m->nUser, iUser),
+                          mlrecFindId(m->aItemId, m->nItem, iItem), &r);
   mlrecModelUnref(m);
+  if( rc!=SQLITE_OK ){
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  sqlite3_result_double(ctx, r);
 }
 
 int mlrecRegisterTrain(sqlite3 *db, MlrecState *p){
   /* Both read tables and change the connection's model: DIRECTONLY, and
   ** not DETERMINISTIC since the model can change between calls. */
-  int rc = mlrecCreateFunction(db, "train_mf", 0, SQLITE_DIRECTONLY, p,
-                               trainMfFunc);
-  if( rc==SQLITE_OK ){
-    rc = mlrecCreateFunction(db, "train_mf", 1, SQLITE_DIRECTONLY, p,
-                             trainMfFunc);
-  }
+  int rc = mlrecCreateFunctions(db, "train_mf", 0, 1, SQLITE_DIRECTONLY, p,
+                                trainMfFunc);
   if( rc==SQLITE_OK ){
     rc = mlrecCreateFunction(db, "predict", 2, SQLITE_DIRECTONLY, p,
                              predictFunc);

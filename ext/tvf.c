@@ -3,28 +3,33 @@
 ** table-valued functions with the same shape:
 **
 **     CREATE TABLE x(movieId INTEGER, score REAL, rank INTEGER,
-**                    <arg> HIDDEN, k HIDDEN)
+**                    <extra> INTEGER,
+**                    <arg> HIDDEN, k HIDDEN, options HIDDEN)
 **
-** where <arg> is movie_id or user_id.  Both are eponymous-only virtual
-** tables (xCreate is NULL), so these are the same query:
+** where <arg> is movie_id or user_id and <extra> a column of each function
+** (similar_movies' corated, recommend's because).  Both are eponymous-only
+** virtual tables (xCreate is NULL), so these are the same query:
 **
 **     SELECT * FROM similar_movies(260, 10);
 **     SELECT * FROM similar_movies WHERE movie_id=260 AND k=10;
 **
-** k defaults to 10.  A NULL argument gives no rows (as generate_series
-** does); a non-integer id, a negative or non-integer k is an error.
-** Rows come out in rank order, so ORDER BY rank costs nothing.
+** k defaults to 10; options is a JSON object (NULL or absent: defaults)
+** that each function reads.  A NULL id or k gives no rows (as
+** generate_series does); a non-integer id, a negative or non-integer k is
+** an error.  Rows come out in rank order, so ORDER BY rank costs nothing.
 **
-** xBestIndex passes the hidden arguments to xFilter (argv[0] the id,
-** argv[1] k when bit 1 of idxNum is set).  An argument whose value is not
-** known yet (it comes from a table later in the join) makes it return
-** SQLITE_CONSTRAINT so that the planner tries another order; a missing id
-** argument is an error.
+** xBestIndex passes the hidden arguments to xFilter in order (argv[0] the
+** id, then k if bit 0 of idxNum is set, then options if bit 1 is); bit 2
+** says whether the statement reads <extra>, which costs a little per row
+** to compute.  An argument whose value is not known yet (it comes from a
+** table later in the join) makes it return SQLITE_CONSTRAINT so that the
+** planner tries another order; a missing id argument is an error.
 **
-** Each function supplies an MlrecTvf: its name, the name of its argument,
-** and xCompute, which fills the cursor's rows.  A cursor reads the ratings
-** snapshot once, at its first xFilter, so a statement sees one consistent
-** snapshot however many times a join re-runs the function.
+** Each function supplies an MlrecTvf: its name, the names of its argument
+** and extra column, and xCompute, which fills the cursor's rows.  A cursor
+** reads the ratings snapshot once, at its first xFilter, so a statement
+** sees one consistent snapshot however many times a join re-runs the
+** function.
 */
 #include "mlrec.h"
 #include <string.h>
@@ -32,8 +37,15 @@
 #define TVF_COL_MOVIEID 0
 #define TVF_COL_SCORE   1
 #define TVF_COL_RANK    2
-#define TVF_COL_ARG     3
-#define TVF_COL_K       4
+#define TVF_COL_EXTRA   3
+#define TVF_COL_ARG     4    /* first hidden argument */
+#define TVF_COL_K       5
+#define TVF_COL_OPTIONS 6
+#define TVF_N_ARG       3
+
+#define TVF_HAS_K       1    /* bits of idxNum */
+#define TVF_HAS_OPTIONS 2
+#define TVF_USES_EXTRA  4
 
 #define TVF_DEFAULT_K 10
 
@@ -68,7 +80,8 @@ static int tvfConnect(sqlite3 *db, void *pAux, int argc,
   (void)argv;
   (void)pzErr;
   zSchema = sqlite3_mprintf("CREATE TABLE x(movieId INTEGER, score REAL, "
-                            "rank INTEGER, %s HIDDEN, k HIDDEN)",
+                            "rank INTEGER, %s INTEGER, %s HIDDEN, k HIDDEN, "
+                            "options HIDDEN)", pMod->pDef->zExtra,
                             pMod->pDef->zArg);
   if( zSchema==0 ) return SQLITE_NOMEM;
   rc = sqlite3_declare_vtab(db, zSchema);
@@ -109,6 +122,7 @@ static int tvfClose(sqlite3_vtab_cursor *cur){
   TvfVtab *pTab = (TvfVtab*)cur->pVtab;
   if( pCur->pWork ) pTab->pDef->xFreeWork(pCur->pWork);
   mlrecRatingsUnref(pCur->pRatings);
+  sqlite3_value_free(pCur->pOptions);
   sqlite3_free(pCur->aRow);
   sqlite3_free(pCur);
   return SQLITE_OK;
@@ -131,8 +145,14 @@ static int tvfColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
     case TVF_COL_MOVIEID: sqlite3_result_int64(ctx, pRow->iMovie);   break;
     case TVF_COL_SCORE:   sqlite3_result_double(ctx, pRow->rScore);  break;
     case TVF_COL_RANK:    sqlite3_result_int(ctx, pCur->iRow+1);     break;
+    case TVF_COL_EXTRA:
+      if( pRow->bExtra ) sqlite3_result_int64(ctx, pRow->iExtra);
+      break;
     case TVF_COL_ARG:     sqlite3_result_int64(ctx, pCur->iArg);     break;
-    default:              sqlite3_result_int64(ctx, pCur->k);        break;
+    case TVF_COL_K:       sqlite3_result_int64(ctx, pCur->k);        break;
+    default:
+      if( pCur->pOptions ) sqlite3_result_value(ctx, pCur->pOptions);
+      break;
   }
   return SQLITE_OK;
 }
@@ -151,25 +171,41 @@ static int tvfError(MlrecTvfCursor *pCur, int rc, char *zErr){
   return rc==SQLITE_ERROR && zErr==0 ? SQLITE_NOMEM : rc;
 }
 
-/* Read the arguments into pCur; SQLITE_DONE means "no rows". */
+/* The error for a bad k argument pK of function zFunc. */
+static char *badKMessage(const char *zFunc, sqlite3_value *pK){
+  return sqlite3_value_type(pK)==SQLITE_INTEGER
+      ? sqlite3_mprintf("%s: k must be >= 0, not %lld", zFunc,
+                        sqlite3_value_int64(pK))
+      : sqlite3_mprintf("%s: k must be a non-negative integer, not %s",
+                        zFunc, mlrecTypeName(sqlite3_value_type(pK)));
+}
+
+/*
+** Read the arguments into pCur; SQLITE_DONE means "no rows" (a NULL id or
+** k).  The options value is kept for xCompute and for the hidden column.
+*/
 static int tvfReadArgs(MlrecTvfCursor *pCur, const char *zFunc,
                        const char *zArg, int idxNum, int argc,
                        sqlite3_value **argv){
-  int i;
-  for(i=0; i<argc; i++){
-    if( sqlite3_value_type(argv[i])==SQLITE_NULL ) return SQLITE_DONE;
+  int iK = (idxNum & TVF_HAS_K) ? 1 : -1;
+  int iOpt = (idxNum & TVF_HAS_OPTIONS) ? 1 + (iK>0) : -1;
+  (void)argc;
+  sqlite3_value_free(pCur->pOptions);
+  pCur->pOptions = 0;
+  if( sqlite3_value_type(argv[0])==SQLITE_NULL
+   || (iK>0 && sqlite3_value_type(argv[iK])==SQLITE_NULL) ){
+    return SQLITE_DONE;
   }
   if( mlrecArgToId(argv[0], &pCur->iArg)!=SQLITE_OK ){
     return tvfError(pCur, SQLITE_ERROR, mlrecBadIdMessage(zFunc, zArg, argv[0]));
   }
   pCur->k = TVF_DEFAULT_K;
-  if( (idxNum & 1) && (argc<2 || mlrecArgToK(argv[1], &pCur->k)!=SQLITE_OK) ){
-    sqlite3_value *pK = argv[argc-1];
-    return tvfError(pCur, SQLITE_ERROR, sqlite3_value_type(pK)==SQLITE_INTEGER
-        ? sqlite3_mprintf("%s: k must be >= 0, not %lld", zFunc,
-                          sqlite3_value_int64(pK))
-        : sqlite3_mprintf("%s: k must be a non-negative integer, not %s",
-                          zFunc, mlrecTypeName(sqlite3_value_type(pK))));
+  if( iK>0 && mlrecArgToK(argv[iK], &pCur->k)!=SQLITE_OK ){
+    return tvfError(pCur, SQLITE_ERROR, badKMessage(zFunc, argv[iK]));
+  }
+  if( iOpt>0 && sqlite3_value_type(argv[iOpt])!=SQLITE_NULL ){
+    pCur->pOptions = sqlite3_value_dup(argv[iOpt]);
+    if( pCur->pOptions==0 ) return SQLITE_NOMEM;
   }
   return SQLITE_OK;
 }
@@ -183,6 +219,7 @@ static int tvfFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   (void)idxStr;
   pCur->iRow = 0;
   pCur->nRow = 0;
+  pCur->bExtra = (idxNum & TVF_USES_EXTRA)!=0;
   rc = tvfReadArgs(pCur, pDef->zName, pDef->zArg, idxNum, argc, argv);
   if( rc==SQLITE_DONE ) return SQLITE_OK;
   if( rc!=SQLITE_OK ) return rc;
@@ -195,14 +232,14 @@ static int tvfFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
 }
 
 /*
-** Give the id argument argvIndex 1 and k argvIndex 2.  An unusable
-** constraint on either means "try another join order".
+** Give the arguments that have a usable constraint argvIndex 1, 2, 3 in
+** order.  An unusable constraint on any means "try another join order".
 */
 static int tvfBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   const MlrecTvf *pDef = ((TvfVtab*)pVtab)->pDef;
-  int aIdx[2] = { -1, -1 };       /* usable constraint on the id, on k */
-  int aUnusable[2] = { 0, 0 };    /* unusable constraints on each */
-  int i;
+  int aIdx[TVF_N_ARG] = { -1, -1, -1 };   /* usable constraint on each */
+  int aUnusable[TVF_N_ARG] = { 0, 0, 0 }; /* unusable constraints on each */
+  int i, nArg = 0;
   for(i=0; i<pInfo->nConstraint; i++){
     const struct sqlite3_index_constraint *pCons = &pInfo->aConstraint[i];
     int iArg = pCons->iColumn - TVF_COL_ARG;
@@ -217,16 +254,17 @@ static int tvfBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
                                      pDef->zName, pDef->zExample);
     return SQLITE_ERROR;
   }
-  if( (aUnusable[0] && aIdx[0]<0) || (aUnusable[1] && aIdx[1]<0) ){
-    return SQLITE_CONSTRAINT;
-  }
-  pInfo->aConstraintUsage[aIdx[0]].argvIndex = 1;
-  pInfo->aConstraintUsage[aIdx[0]].omit = 1;
   pInfo->idxNum = 0;
-  if( aIdx[1]>=0 ){
-    pInfo->aConstraintUsage[aIdx[1]].argvIndex = 2;
-    pInfo->aConstraintUsage[aIdx[1]].omit = 1;
-    pInfo->idxNum = 1;
+  for(i=0; i<TVF_N_ARG; i++){
+    if( aUnusable[i] && aIdx[i]<0 ) return SQLITE_CONSTRAINT;
+    if( aIdx[i]<0 ) continue;
+    pInfo->aConstraintUsage[aIdx[i]].argvIndex = ++nArg;
+    pInfo->aConstraintUsage[aIdx[i]].omit = 1;
+    if( i==1 ) pInfo->idxNum |= TVF_HAS_K;
+    if( i==2 ) pInfo->idxNum |= TVF_HAS_OPTIONS;
+  }
+  if( pInfo->colUsed & ((sqlite3_uint64)1<<TVF_COL_EXTRA) ){
+    pInfo->idxNum |= TVF_USES_EXTRA;
   }
   if( pInfo->nOrderBy==1 && pInfo->aOrderBy[0].iColumn==TVF_COL_RANK
    && !pInfo->aOrderBy[0].desc ){
@@ -273,6 +311,7 @@ int mlrecTvfSetRows(MlrecTvfCursor *pCur, const MlrecTopK *pTop,
   for(i=0; i<pTop->n; i++){
     aRow[i].iMovie = aId[pTop->a[i].idx];
     aRow[i].rScore = pTop->a[i].score;
+    aRow[i].bExtra = 0;
   }
   pCur->nRow = pTop->n;
   return SQLITE_OK;

@@ -18,10 +18,21 @@ SELECT train_mf() AS summary;
 -- Predicted ratings of user 1 for two movies.
 SELECT predict(1, 260) AS star_wars, predict(1, 1) AS toy_story;
 
--- Ten movies user 1 has not rated, best first.
-SELECT r.rank, m.title, round(r.score, 2) AS predicted
-  FROM recommend(1, 10) r JOIN movies m USING (movieId)
+-- Ten movies user 1 has not rated, best first, by the ranking model (trained on first use), with
+-- the movie user 1 rated that weighed most.
+SELECT r.rank, m.title, round(r.score, 2) AS score, b.title AS because
+  FROM recommend(1, 10) r JOIN movies m USING (movieId) LEFT JOIN movies b ON b.movieId = r.because
  ORDER BY r.rank;
+
+-- The same, comedies only.
+SELECT r.rank, m.title
+  FROM recommend(1, 5, '{"genre": "Comedy"}') r JOIN movies m USING (movieId)
+ ORDER BY r.rank;
+
+-- Movies like one nobody has rated yet, by genres and tags.
+SELECT s.rank, m.title, round(s.score, 4) AS score
+  FROM similar_movies(1076, 5, '{"method": "content"}') s JOIN movies m USING (movieId)
+ ORDER BY s.rank;
 
 -- What the connection holds in memory.
 SELECT model, ratings, users, items, round(seconds, 3) AS seconds, round(rmse, 4) AS rmse, stale

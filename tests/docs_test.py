@@ -285,7 +285,7 @@ def main():
            f"status {proc.returncode}: {proc.stderr}")
     proc = subprocess.run(["bash", "docs/scale.sh", "20000", "200", "101"], capture_output=True,
                           text=True, cwd=ROOT)
-    report(proc.returncode == 0 and proc.stdout.count("peak memory") == 5, "docs/scale.sh",
+    report(proc.returncode == 0 and proc.stdout.count("peak memory") == 6, "docs/scale.sh",
            f"status {proc.returncode}: {proc.stdout}{proc.stderr}")
     print(f"docs: {passed} passed, {failed} failed")
     return 1 if failed else 0

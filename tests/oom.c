@@ -171,6 +171,10 @@ struct Scenario {
   "CREATE TABLE si(id INTEGER PRIMARY KEY, features TEXT);" \
   "INSERT INTO su VALUES(1, '[1.0, 0.5]'), (2, '[0.25, 1.0]');" \
   "INSERT INTO si VALUES(10, '[2.0, 1.0]'), (20, '[0.5, 2.5]'), (30, '[1.5, 0.5]');"
+#define TIMED "CREATE TABLE timed AS SELECT *, movieId * 10 + userId AS timestamp FROM ratings;" \
+  "INSERT INTO timed VALUES (4, 10, 5, 1), (4, 30, 4, 2);" \
+  "SELECT mlrec_config('{\"ratings_table\": \"timed\"}');" \
+  "SELECT json_extract(train_ranker('{\"factors\": 2}'), '$.timed');"
 #define MODELS "SELECT model, ratings, users, items, options, round(rmse, 9), stale FROM mlrec_models;"
 
 static const Scenario aScenario[] = {
@@ -217,6 +221,30 @@ static const Scenario aScenario[] = {
   { "training_log", TRAIN_SMALL,
     "SELECT epoch, round(train_rmse, 9), round(validation_rmse, 9), kept "
     "FROM mlrec_training_log;" },
+  { "ranker_train", "",
+    "SELECT json_remove(train_ranker('{\"factors\": 3}'), '$.seconds');" },
+  { "ranker_timed", TIMED,
+    "SELECT movieId, round(score, 9), because FROM recommend(1, 3);"
+    "SELECT movieId, because FROM recommend(4, 3);" },
+  { "recommend_options", "",
+    "SELECT movieId, because FROM recommend(2, 5, '{\"genre\": \"drama\", "
+    "\"include_rated\": true}');"
+    "SELECT movieId FROM recommend(2, 5, '{\"movies\": [10, 50, 60], "
+    "\"model\": \"popular\"}');"
+    "SELECT movieId FROM recommend(2, 5, '{\"model\": \"rating\"}');" },
+  { "evaluate", "CREATE TABLE test AS SELECT * FROM ratings WHERE userId = 2;",
+    "SELECT json_extract(mlrec_evaluate('test', '{\"k\": 2}'), '$.ndcg', '$.users');"
+    "SELECT round(mlrec_split_hash(1, 2, 3), 9);" },
+  { "similar_corated", "", "SELECT movieId, corated FROM similar_movies(10, 3, "
+    "'{\"genre\": \"Drama\"}');" },
+  { "similar_content", "CREATE TABLE tags(userId, movieId, tag);"
+    "INSERT INTO tags VALUES (1, 40, 'scary'), (2, 70, 'Scary');",
+    "SELECT movieId, round(score, 9) FROM similar_movies(70, 3, '{\"method\": \"content\"}');"
+    "SELECT movieId, round(score, 9) FROM similar_movies(10, 3, '{\"method\": \"hybrid\"}');" },
+  { "similar_embedding", "CREATE TABLE movie_embeddings(movieId, embedding);"
+    "INSERT INTO movie_embeddings VALUES (10, '[1, 0]'), (20, '[1, 1]'), (30, x'0000803f0000803f');",
+    "SELECT movieId, round(score, 9) FROM similar_movies(10, 3, "
+    "'{\"method\": \"content\", \"content\": \"embedding\"}');" },
   { "save", TRAIN_SMALL,
     "SELECT mlrec_save_model('m');"
     "SELECT name, users, items, factors, length(checksum) FROM mlrec_saved_models;"

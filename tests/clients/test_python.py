@@ -94,7 +94,7 @@ check("3.6 named", ids(db, "SELECT movieId FROM similar_movies WHERE movie_id = 
                        {"m": 260, "k": 2}), [1196, 1210])
 db.row_factory = sqlite3.Row
 row = db.execute("SELECT * FROM similar_movies(260, 1)").fetchone()
-check("3.7 columns", row.keys(), ["movieId", "score", "rank"])
+check("3.7 columns", row.keys(), ["movieId", "score", "rank", "corated"])
 db.row_factory = None
 
 # 4. Errors are exceptions carrying mlrec's message.

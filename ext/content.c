@@ -1,0 +1,496 @@
+/*
+** content.c: what movies are about, as unit vectors, for similar_movies()'s
+** content and hybrid methods.  Two sources:
+**
+**   TF-IDF   the genres of the movies table (mlrec_config's movies_table,
+**            genres_column; "Adventure|Sci-Fi" is two tokens) and, if the
+**            tags table exists (tags_table, tag_column), the tags users
+**            gave each movie (lower case, trimmed; one token per distinct
+**            tag).  A token's weight in a movie is tf x idf with
+**            tf = 1 + ln(times the movie got it) and idf = ln(N / movies
+**            that have it), N the movies of the movies table; each movie's
+**            vector is scaled to length 1.  Every movie of the movies table
+**            has one, rated or not.
+**   embeddings   a table (embeddings_table, default movie_embeddings) with
+**            the movie id column and a vector column (embedding_column,
+**            default embedding): a JSON array of numbers, or a blob of
+**            little-endian float32 (numpy's tobytes()), e.g. computed by a
+**            language model outside the database.  Every vector must have
+**            the dimension of the first, finite values, not all zero, and
+**            each movie one vector; anything else is an error naming the
+**            movie.  Vectors are scaled to length 1.
+**
+**     CREATE TABLE movie_embeddings(movieId INTEGER PRIMARY KEY, embedding);
+**     INSERT INTO movie_embeddings VALUES (1, '[0.12, -0.5, 0.33]');
+**
+** The similarity of two movies is the dot product of their vectors (the
+** cosine).  Vectors are cached per connection, refcounted, and built again
+** when the database changes, like the ratings snapshot.
+*/
+#include "content.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A cached set of vectors, and when it was read. */
+typedef struct ContentSlot ContentSlot;
+struct ContentSlot {
+  MlrecVectors *p;
+  u64 version;           /* mlrecDataVersion() when it was read */
+  int bValid;            /* 0: read inside a write transaction */
+};
+
+struct MlrecContentCache {
+  ContentSlot aSlot[2];  /* MLREC_CONTENT_TFIDF, MLREC_CONTENT_EMBEDDING */
+};
+
+void mlrecVectorsUnref(MlrecVectors *p){
+  if( p==0 || --p->nRef>0 ) return;
+  sqlite3_free(p->aItemId);
+  sqlite3_free(p->aItemStart);
+  sqlite3_free(p->aItemToken);
+  sqlite3_free(p->aItemWeight);
+  sqlite3_free(p->aTokenStart);
+  sqlite3_free(p->aTokenItem);
+  sqlite3_free(p->aTokenWeight);
+  sqlite3_free(p->aVec);
+  sqlite3_free(p);
+}
+
+void mlrecContentCacheFree(MlrecContentCache *p){
+  if( p==0 ) return;
+  mlrecVectorsUnref(p->aSlot[0].p);
+  mlrecVectorsUnref(p->aSlot[1].p);
+  sqlite3_free(p);
+}
+
+static MlrecVectors *newVectors(void){
+  MlrecVectors *p = sqlite3_malloc64(sizeof(*p));
+  if( p ){
+    memset(p, 0, sizeof(*p));
+    p->nRef = 1;
+  }
+  return p;
+}
+
+/* Prepare zSql (freed here); on failure an error naming zWhat. */
+static int prepareOwned(sqlite3 *db, char *zSql, const char *zFunc,
+                        const char *zWhat, sqlite3_stmt **ppStmt,
+                        char **pzErr){
+  int rc = zSql ? sqlite3_prepare_v2(db, zSql, -1, ppStmt, 0) : SQLITE_NOMEM;
+  sqlite3_free(zSql);
+  if( rc!=SQLITE_OK && rc!=SQLITE_NOMEM ){
+    mlrecSetError(pzErr, "%s: cannot read the %s: %s", zFunc, zWhat,
+                  sqlite3_errmsg(db));
+  }
+  return rc;
+}
+
+/* Append iId to p->aItemId (growing it); *pnAlloc is its capacity. */
+static int appendItem(MlrecVectors *p, i64 iId, int *pnAlloc){
+  if( p->nItem==*pnAlloc ){
+    int nNew = *pnAlloc ? 2*(*pnAlloc) : 1024;
+    i64 *aNew = sqlite3_realloc64(p->aItemId, sizeof(i64)*nNew);
+    if( aNew==0 ) return SQLITE_NOMEM;
+    p->aItemId = aNew;
+    *pnAlloc = nNew;
+  }
+  p->aItemId[p->nItem++] = iId;
+  return SQLITE_OK;
+}
+
+/* The distinct integer ids of the movies table, ascending, into p. */
+static int readMovieIds(sqlite3 *db, const MlrecConfig *c, const char *zFunc,
+                        MlrecVectors *p, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int nAlloc = 0;
+  int rc = prepareOwned(db, sqlite3_mprintf("SELECT DISTINCT \"%w\".\"%w\" "
+      "FROM \"%w\" ORDER BY 1", c->zMovies, c->zMovie, c->zMovies),
+      zFunc, "movies table", &pStmt, pzErr);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    i64 iId;
+    if( mlrecArgToId(sqlite3_column_value(pStmt, 0), &iId)!=SQLITE_OK ){
+      mlrecSetError(pzErr, "%s: %s.%s must hold integer ids, got %s",
+                    zFunc, c->zMovies, c->zMovie,
+                    mlrecTypeName(sqlite3_column_type(pStmt, 0)));
+      rc = SQLITE_ERROR;
+      break;
+    }
+    if( p->nItem==0 || p->aItemId[p->nItem-1]!=iId ){
+      rc = appendItem(p, iId, &nAlloc);
+    }
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_finalize(pStmt);
+  else sqlite3_finalize(pStmt);
+  if( rc!=SQLITE_OK && *pzErr==0 && rc!=SQLITE_NOMEM ){
+    mlrecSetError(pzErr, "%s: reading the movies table: %s", zFunc,
+                  sqlite3_errmsg(db));
+  }
+  return rc;
+}
+
+/*
+** The SQL that lists (movie id, token, count) for every genre of the movies
+** table and every tag of the tags table (if bTags), ordered by token.
+*/
+static char *tokenSql(const MlrecConfig *c, int bTags){
+  sqlite3_str *pSql = sqlite3_str_new(0);
+  sqlite3_str_appendf(pSql,
+    "WITH RECURSIVE g(id, rest, tok) AS ("
+    " SELECT \"%w\".\"%w\", \"%w\".\"%w\" || '|', NULL FROM \"%w\""
+    " WHERE typeof(\"%w\".\"%w\") = 'text'"
+    " UNION ALL SELECT id, substr(rest, instr(rest, '|') + 1),"
+    " trim(substr(rest, 1, instr(rest, '|') - 1)) FROM g WHERE rest <> '')"
+    " SELECT id, 'genre:' || lower(tok) AS token, count(*) FROM g"
+    " WHERE tok <> '' AND tok <> '(no genres listed)' GROUP BY 1, 2",
+    c->zMovies, c->zMovie, c->zMovies, c->zGenres, c->zMovies,
+    c->zMovies, c->zGenres);
+  if( bTags ){
+    sqlite3_str_appendf(pSql,
+      " UNION ALL SELECT \"%w\".\"%w\", 'tag:' || lower(trim(\"%w\".\"%w\")),"
+      " count(*) FROM \"%w\" WHERE trim(\"%w\".\"%w\") <> '' GROUP BY 1, 2",
+      c->zTags, c->zMovie, c->zTags, c->zTag, c->zTags, c->zTags, c->zTag);
+  }
+  sqlite3_str_appendall(pSql, " ORDER BY 2, 1");
+  return sqlite3_str_finish(pSql);
+}
+
+/* One (movie, token, count) of the token query. */
+typedef struct Posting Posting;
+struct Posting {
+  int iItem, iToken;
+  float w;
+};
+
+static int cmpPostingByItem(const void *a, const void *b){
+  const Posting *x = (const Posting*)a, *y = (const Posting*)b;
+  if( x->iItem!=y->iItem ) return x->iItem<y->iItem ? -1 : 1;
+  return (x->iToken>y->iToken) - (x->iToken<y->iToken);
+}
+
+/* Read the postings (raw tf in w), numbering tokens in order of text. */
+static int readPostings(sqlite3 *db, const MlrecConfig *c, const char *zFunc,
+                        MlrecVectors *p, Posting **paPost, i64 *pnPost,
+                        char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  char *zPrev = 0;
+  i64 n = 0, nAlloc = 0;
+  Posting *a = 0;
+  int bTags = 0;
+  int rc = mlrecTableHas(db, c->zTags, 0, &bTags);
+  if( rc==SQLITE_OK ){
+    rc = prepareOwned(db, tokenSql(c, bTags), zFunc, "genres and tags",
+                      &pStmt, pzErr);
+  }
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    const char *zTok = (const char*)sqlite3_column_text(pStmt, 1);
+    i64 iId;
+    int i;
+    if( zTok==0 ){ rc = SQLITE_NOMEM; break; }
+    if( mlrecArgToId(sqlite3_column_value(pStmt, 0), &iId)!=SQLITE_OK ) continue;
+    i = mlrecFindId(p->aItemId, p->nItem, iId);
+    if( i<0 ) continue;   /* a tag of a movie that is not in the movies table */
+    if( zPrev==0 || strcmp(zPrev, zTok)!=0 ){
+      sqlite3_free(zPrev);
+      zPrev = sqlite3_mprintf("%s", zTok);
+      if( zPrev==0 ){ rc = SQLITE_NOMEM; break; }
+      p->nToken++;
+    }
+    if( n==nAlloc ){
+      Posting *aNew = sqlite3_realloc64(a, sizeof(Posting)*(2*nAlloc+1024));
+      if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
+      a = aNew;
+      nAlloc = 2*nAlloc+1024;
+    }
+    a[n].iItem = i;
+    a[n].iToken = p->nToken-1;
+    a[n].w = (float)(1.0 + log((double)sqlite3_column_int64(pStmt, 2)));
+    n++;
+  }
+  sqlite3_free(zPrev);
+  if( rc==SQLITE_OK ) rc = sqlite3_finalize(pStmt);
+  else sqlite3_finalize(pStmt);
+  if( rc!=SQLITE_OK ){
+    if( *pzErr==0 && rc!=SQLITE_NOMEM ){
+      mlrecSetError(pzErr, "%s: reading genres and tags: %s", zFunc,
+                    sqlite3_errmsg(db));
+    }
+    sqlite3_free(a);
+    return rc;
+  }
+  *paPost = a;
+  *pnPost = n;
+  return SQLITE_OK;
+}
+
+/*
+** Weigh the postings a (raw tf) by idf, scale each movie's vector to length
+** 1 and build both layouts of p: by movie and by token.
+*/
+static int buildTfidf(MlrecVectors *p, Posting *a, i64 n){
+  i64 k, *aNext;
+  int i;
+  p->aItemStart = sqlite3_malloc64(sizeof(i64)*((i64)p->nItem+1));
+  p->aTokenStart = sqlite3_malloc64(sizeof(i64)*((i64)p->nToken+1));
+  p->aItemToken = sqlite3_malloc64(sizeof(int)*(n+1));
+  p->aItemWeight = sqlite3_malloc64(sizeof(float)*(n+1));
+  p->aTokenItem = sqlite3_malloc64(sizeof(int)*(n+1));
+  p->aTokenWeight = sqlite3_malloc64(sizeof(float)*(n+1));
+  aNext = sqlite3_malloc64(sizeof(i64)*((i64)p->nToken+1));
+  if( !p->aItemStart || !p->aTokenStart || !p->aItemToken || !p->aItemWeight
+   || !p->aTokenItem || !p->aTokenWeight || !aNext ){
+    sqlite3_free(aNext);
+    return SQLITE_NOMEM;
+  }
+  memset(p->aItemStart, 0, sizeof(i64)*((i64)p->nItem+1));
+  memset(p->aTokenStart, 0, sizeof(i64)*((i64)p->nToken+1));
+  for(k=0; k<n; k++){
+    p->aItemStart[a[k].iItem+1]++;
+    p->aTokenStart[a[k].iToken+1]++;
+  }
+  for(i=0; i<p->nItem; i++) p->aItemStart[i+1] += p->aItemStart[i];
+  for(i=0; i<p->nToken; i++) p->aTokenStart[i+1] += p->aTokenStart[i];
+  for(k=0; k<n; k++){
+    double df = (double)(p->aTokenStart[a[k].iToken+1]
+                         - p->aTokenStart[a[k].iToken]);
+    a[k].w = (float)(a[k].w*log((double)p->nItem/df));
+  }
+  if( n>1 ) qsort(a, n, sizeof(Posting), cmpPostingByItem);
+  for(i=0; i<p->nItem; i++){
+    double rSq = 0.0;
+    for(k=p->aItemStart[i]; k<p->aItemStart[i+1]; k++) rSq += a[k].w*a[k].w;
+    for(k=p->aItemStart[i]; k<p->aItemStart[i+1]; k++){
+      p->aItemToken[k] = a[k].iToken;
+      p->aItemWeight[k] = rSq>0.0 ? (float)(a[k].w/sqrt(rSq)) : 0.0f;
+    }
+  }
+  memcpy(aNext, p->aTokenStart, sizeof(i64)*p->nToken);
+  for(i=0; i<p->nItem; i++){
+    for(k=p->aItemStart[i]; k<p->aItemStart[i+1]; k++){
+      i64 m = aNext[p->aItemToken[k]]++;
+      p->aTokenItem[m] = i;
+      p->aTokenWeight[m] = p->aItemWeight[k];
+    }
+  }
+  sqlite3_free(aNext);
+  return SQLITE_OK;
+}
+
+/* TF-IDF vectors of the genres and tags of every movie. */
+static int readTfidf(sqlite3 *db, const MlrecConfig *c, const char *zFunc,
+                     MlrecVectors *p, char **pzErr){
+  Posting *a = 0;
+  i64 n = 0;
+  int rc = readMovieIds(db, c, zFunc, p, pzErr);
+  if( rc==SQLITE_OK ) rc = readPostings(db, c, zFunc, p, &a, &n, pzErr);
+  if( rc==SQLITE_OK ) rc = buildTfidf(p, a, n);
+  sqlite3_free(a);
+  return rc;
+}
+
+/*
+** Read one vector, a JSON array of numbers (through pEach, json_each) or a
+** float32 blob, into aOut (nDim floats; *pnDim is set from the first
+** vector when 0).  Returns SQLITE_OK, SQLITE_NOMEM, or SQLITE_ERROR with
+** *pzWhy saying what is wrong.
+*/
+static int readVector(sqlite3_stmt *pEach, sqlite3_value *pVal, int *pnDim,
+                      float **paOut, int *pnAlloc, const char **pzWhy){
+  int n = 0, rc = SQLITE_OK;
+  if( sqlite3_value_type(pVal)==SQLITE_BLOB ){
+    int nByte = sqlite3_value_bytes(pVal);
+    if( nByte==0 || nByte%4 ){
+      *pzWhy = "is a blob whose size is not a multiple of 4 bytes (float32)";
+      return SQLITE_ERROR;
+    }
+    n = nByte/4;
+  }else if( sqlite3_value_type(pVal)!=SQLITE_TEXT ){
+    *pzWhy = "is neither a JSON array nor a float32 blob";
+    return SQLITE_ERROR;
+  }
+  if( n==0 ){
+    const char *z = (const char*)sqlite3_value_text(pVal);
+    while( z && (*z==' ' || *z=='\t' || *z=='\n' || *z=='\r') ) z++;
+    if( z==0 || *z!='[' ){
+      *pzWhy = "is not a JSON array of numbers";
+      return z ? SQLITE_ERROR : SQLITE_NOMEM;
+    }
+    sqlite3_bind_value(pEach, 1, pVal);
+    while( (rc = sqlite3_step(pEach))==SQLITE_ROW ){
+      const char *zType = (const char*)sqlite3_column_text(pEach, 0);
+      if( zType==0 || (strcmp(zType, "integer") && strcmp(zType, "real")) ){
+        *pzWhy = "is not a JSON array of numbers";
+        sqlite3_reset(pEach);
+        return SQLITE_ERROR;
+      }
+      if( n==*pnAlloc ){
+        float *aNew = sqlite3_realloc64(*paOut, sizeof(float)*(2*n+64));
+        if( aNew==0 ){ sqlite3_reset(pEach); return SQLITE_NOMEM; }
+        *paOut = aNew;
+        *pnAlloc = 2*n+64;
+      }
+      (*paOut)[n++] = (float)sqlite3_column_double(pEach, 1);
+    }
+    sqlite3_reset(pEach);
+    if( rc!=SQLITE_DONE || n==0 ){
+      *pzWhy = "is not a JSON array of numbers";
+      return rc==SQLITE_NOMEM ? rc : SQLITE_ERROR;
+    }
+  }else{
+    if( n>*pnAlloc ){
+      float *aNew = sqlite3_realloc64(*paOut, sizeof(float)*n);
+      if( aNew==0 ) return SQLITE_NOMEM;
+      *paOut = aNew;
+      *pnAlloc = n;
+    }
+    memcpy(*paOut, sqlite3_value_blob(pVal), sizeof(float)*n);
+  }
+  if( *pnDim==0 ) *pnDim = n;
+  if( n!=*pnDim ){
+    *pzWhy = "has a different dimension from the first vector";
+    return SQLITE_ERROR;
+  }
+  return SQLITE_OK;
+}
+
+/* Scale the n floats of a to length 1; SQLITE_ERROR if not finite or 0. */
+static int normalise(float *a, int n, const char **pzWhy){
+  double rSq = 0.0;
+  int d;
+  for(d=0; d<n; d++) rSq += (double)a[d]*a[d];
+  if( !isfinite(rSq) ){
+    *pzWhy = "has a value that is not a finite number";
+    return SQLITE_ERROR;
+  }
+  if( rSq==0.0 ){
+    *pzWhy = "is all zeros";
+    return SQLITE_ERROR;
+  }
+  for(d=0; d<n; d++) a[d] = (float)(a[d]/sqrt(rSq));
+  return SQLITE_OK;
+}
+
+/* Append the vector of aVec (p->nDim floats) to p->aVec. */
+static int appendVector(MlrecVectors *p, const float *aVec, i64 *pnAlloc){
+  if( (i64)p->nItem*p->nDim+p->nDim > *pnAlloc ){
+    i64 nNew = 2*(*pnAlloc) + 64*(i64)p->nDim;
+    float *aNew = sqlite3_realloc64(p->aVec, sizeof(float)*nNew);
+    if( aNew==0 ) return SQLITE_NOMEM;
+    p->aVec = aNew;
+    *pnAlloc = nNew;
+  }
+  memcpy(p->aVec + (i64)p->nItem*p->nDim, aVec, sizeof(float)*p->nDim);
+  return SQLITE_OK;
+}
+
+/* Embeddings of the embeddings table, validated and scaled. */
+static int readEmbeddings(sqlite3 *db, const MlrecConfig *c,
+                          const char *zFunc, MlrecVectors *p, char **pzErr){
+  sqlite3_stmt *pStmt = 0, *pEach = 0;
+  float *aVec = 0;
+  int nVecAlloc = 0, nIdAlloc = 0;
+  i64 nAlloc = 0, iId = 0;
+  const char *zWhy = 0;
+  int rc = prepareOwned(db, sqlite3_mprintf("SELECT \"%w\".\"%w\", "
+      "\"%w\".\"%w\" FROM \"%w\" ORDER BY 1", c->zEmbeddings, c->zMovie,
+      c->zEmbeddings, c->zEmbedding, c->zEmbeddings), zFunc,
+      "embeddings table", &pStmt, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_prepare_v2(db, "SELECT type, atom FROM json_each(?1)", -1,
+                            &pEach, 0);
+  }
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    if( mlrecArgToId(sqlite3_column_value(pStmt, 0), &iId)!=SQLITE_OK ){
+      mlrecSetError(pzErr, "%s: %s.%s must hold integer ids, got %s", zFunc,
+                    c->zEmbeddings, c->zMovie,
+                    mlrecTypeName(sqlite3_column_type(pStmt, 0)));
+      rc = SQLITE_ERROR;
+      break;
+    }
+    if( p->nItem && p->aItemId[p->nItem-1]==iId ){
+      zWhy = "is given twice";
+      rc = SQLITE_ERROR;
+      break;
+    }
+    rc = readVector(pEach, sqlite3_column_value(pStmt, 1), &p->nDim, &aVec,
+                    &nVecAlloc, &zWhy);
+    if( rc==SQLITE_OK ) rc = normalise(aVec, p->nDim, &zWhy);
+    if( rc==SQLITE_OK ) rc = appendVector(p, aVec, &nAlloc);
+    if( rc==SQLITE_OK ) rc = appendItem(p, iId, &nIdAlloc);
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_finalize(pStmt);
+  else sqlite3_finalize(pStmt);
+  sqlite3_finalize(pEach);
+  sqlite3_free(aVec);
+  if( rc==SQLITE_ERROR && zWhy ){
+    mlrecSetError(pzErr, "%s: the %s of movie %lld in %s %s", zFunc,
+                  c->zEmbedding, iId, c->zEmbeddings, zWhy);
+  }else if( rc!=SQLITE_OK && *pzErr==0 && rc!=SQLITE_NOMEM ){
+    mlrecSetError(pzErr, "%s: reading the embeddings table: %s", zFunc,
+                  sqlite3_errmsg(db));
+  }
+  return rc;
+}
+
+/*
+** Set *ppOut to a new reference to the vectors of source eSource
+** (MLREC_CONTENT_*), reading them again if the database may have changed.
+*/
+int mlrecContentVectors(MlrecState *pState, int eSource, const char *zFunc,
+                        MlrecVectors **ppOut, char **pzErr){
+  MlrecContentCache *pCache = pState->pContent;
+  ContentSlot *pSlot;
+  u64 v = mlrecDataVersion(pState->db);
+  *ppOut = 0;
+  if( pCache==0 ){
+    pCache = pState->pContent = sqlite3_malloc64(sizeof(*pCache));
+    if( pCache==0 ) return SQLITE_NOMEM;
+    memset(pCache, 0, sizeof(*pCache));
+  }
+  pSlot = &pCache->aSlot[eSource];
+  if( pSlot->p==0 || !pSlot->bValid || pSlot->version!=v ){
+    MlrecVectors *p = newVectors();
+    int rc;
+    if( p==0 ) return SQLITE_NOMEM;
+    rc = eSource==MLREC_CONTENT_TFIDF
+        ? readTfidf(pState->db, &pState->cfg, zFunc, p, pzErr)
+        : readEmbeddings(pState->db, &pState->cfg, zFunc, p, pzErr);
+    if( rc!=SQLITE_OK ){
+      mlrecVectorsUnref(p);
+      return rc;
+    }
+    mlrecVectorsUnref(pSlot->p);
+    pSlot->p = p;
+    pSlot->version = v;
+    /* read inside a write transaction: a ROLLBACK may undo it unseen */
+    pSlot->bValid = sqlite3_txn_state(pState->db, 0)!=SQLITE_TXN_WRITE;
+  }
+  pSlot->p->nRef++;
+  *ppOut = pSlot->p;
+  return SQLITE_OK;
+}
+
+/* aScore[j] = the cosine of movie indexes iItem and j, for every j of p. */
+void mlrecContentSimilar(const MlrecVectors *p, int iItem, double *aScore){
+  int j;
+  memset(aScore, 0, sizeof(double)*p->nItem);
+  if( p->nDim>0 ){
+    const float *a = p->aVec + (i64)iItem*p->nDim;
+    for(j=0; j<p->nItem; j++){
+      const float *b = p->aVec + (i64)j*p->nDim;
+      double s = 0.0;
+      int d;
+      for(d=0; d<p->nDim; d++) s += (double)a[d]*b[d];
+      aScore[j] = s;
+    }
+  }else{
+    i64 k, m;
+    for(k=p->aItemStart[iItem]; k<p->aItemStart[iItem+1]; k++){
+      int t = p->aItemToken[k];
+      double w = p->aItemWeight[k];
+      for(m=p->aTokenStart[t]; m<p->aTokenStart[t+1]; m++){
+        aScore[p->aTokenItem[m]] += w*p->aTokenWeight[m];
+      }
+    }
+  }
+}

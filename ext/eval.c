@@ -1,0 +1,369 @@
+/*
+** eval.c: measuring the recommender in SQL, in the spirit of BigQuery ML's
+** ML.EVALUATE.
+**
+**     -- a reproducible random 80/20 split
+**     CREATE TABLE test AS SELECT * FROM ratings
+**      WHERE mlrec_split_hash(userId, movieId, 42) < 0.2;
+**     CREATE TABLE train AS SELECT * FROM ratings
+**      WHERE mlrec_split_hash(userId, movieId, 42) >= 0.2;
+**     SELECT mlrec_config('{"ratings_table": "train"}');
+**     SELECT mlrec_evaluate('test');
+**       -> {"model":"ranking","k":10,"threshold":4,"ratings":20168,
+**           "rmse":0.84,"mae":0.65,"users":598,"precision":0.2,...}
+**
+** mlrec_split_hash(a, b [, seed]) is a hash of two integers and a seed
+** (default 0) to a REAL uniform in [0, 1): the same arguments always give
+** the same value, on every machine.  It is pure, so usable anywhere.
+**
+** mlrec_evaluate(test_table [, options]) scores the connection's models on
+** a table with the columns of the ratings table (mlrec_config's names),
+** and returns a JSON object:
+**
+**   ratings         rows of the test table
+**   rmse, mae       errors of predict() (the train_mf() model) on them
+**   users           users with at least one relevant test rating (rating
+**                   >= threshold); the top-k metrics average over them
+**   precision       relevant movies among the k recommended, / k
+**   recall          relevant movies among the k recommended, / relevant
+**   ndcg            discounted cumulative gain of the k, 1/log2(rank+1)
+**                   per relevant movie, / the best possible (binary gain)
+**   coverage        distinct movies recommended to them all, / movies the
+**                   model can recommend
+**
+** The k movies are exactly what recommend(user, k, {"model": model})
+** returns: the movies the user has not rated in the ratings table (the
+** training data), so the test ratings must not be in it.  Options: k
+** (default 10; 0 measures rmse and mae alone, the rest is null),
+** threshold (4), model ("ranking", "rating" or "popular").
+** Models not trained yet are trained with default options first; a model
+** trained on other ratings than the table holds now is an error.
+*/
+#include "recommend.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static u64 mixBits(u64 x){
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x>>30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x>>27)) * 0x94d049bb133111ebULL;
+  return x ^ (x>>31);
+}
+
+/* A hash of (a, b, seed) uniform in [0, 1). */
+double mlrecSplitHash(i64 a, i64 b, i64 seed){
+  u64 h = mixBits(mixBits(mixBits((u64)seed) ^ (u64)a) ^ (u64)b);
+  return (double)(h>>11) * (1.0/9007199254740992.0);
+}
+
+/* mlrec_split_hash(a, b [, seed]) */
+static void splitHashFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  i64 a[3] = { 0, 0, 0 };
+  int i;
+  for(i=0; i<argc; i++){
+    char *zErr;
+    if( sqlite3_value_type(argv[i])==SQLITE_NULL ) return;
+    if( mlrecArgToId(argv[i], &a[i])==SQLITE_OK ) continue;
+    zErr = mlrecBadIdMessage("mlrec_split_hash",
+                             i==0 ? "the first argument" :
+                             i==1 ? "the second argument" : "seed", argv[i]);
+    mlrecResultError(ctx, zErr ? SQLITE_MISMATCH : SQLITE_NOMEM, zErr);
+    sqlite3_free(zErr);
+    return;
+  }
+  sqlite3_result_double(ctx, mlrecSplitHash(a[0], a[1], a[2]));
+}
+
+/* Options of mlrec_evaluate(). */
+typedef struct EvalOptions EvalOptions;
+struct EvalOptions {
+  i64 k;
+  double threshold;
+  char *zModel;
+};
+
+static const MlrecOption aEvalOption[] = {
+  { "k",         'i', 0, 10000,      offsetof(EvalOptions, k) },
+  { "threshold", 'r', -1e30, 1e30,   offsetof(EvalOptions, threshold) },
+  { "model",     's', 0, 0,          offsetof(EvalOptions, zModel) },
+};
+#define N_EVAL_OPTION (int)(sizeof(aEvalOption)/sizeof(aEvalOption[0]))
+
+/* One test rating. */
+typedef struct TestRow TestRow;
+struct TestRow {
+  i64 iUser, iItem;
+  double r;
+};
+
+static int cmpTestRow(const void *a, const void *b){
+  const TestRow *x = (const TestRow*)a, *y = (const TestRow*)b;
+  if( x->iUser!=y->iUser ) return x->iUser<y->iUser ? -1 : 1;
+  return (x->iItem>y->iItem) - (x->iItem<y->iItem);
+}
+
+/* Read table zTest (columns named as the ratings') into *paRow. */
+static int readTest(MlrecState *p, const char *zTest, TestRow **paRow,
+                    i64 *pnRow, char **pzErr){
+  const MlrecConfig *c = &p->cfg;
+  sqlite3_stmt *pStmt = 0;
+  i64 n = 0, nAlloc = 0;
+  TestRow *a = 0;
+  char *zSql = sqlite3_mprintf("SELECT \"%w\".\"%w\", \"%w\".\"%w\", "
+      "\"%w\".\"%w\" FROM \"%w\"", zTest, c->zUser, zTest, c->zMovie, zTest,
+      c->zRating, zTest);
+  int rc = zSql ? sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0)
+                : SQLITE_NOMEM;
+  sqlite3_free(zSql);
+  if( rc!=SQLITE_OK && rc!=SQLITE_NOMEM ){
+    mlrecSetError(pzErr, "mlrec_evaluate: cannot read the test table: %s",
+                  sqlite3_errmsg(p->db));
+  }
+  while( rc==SQLITE_OK && (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
+    sqlite3_value *pR = sqlite3_column_value(pStmt, 2);
+    int eType = sqlite3_value_type(pR);
+    rc = SQLITE_OK;
+    if( n==nAlloc ){
+      TestRow *aNew = sqlite3_realloc64(a, sizeof(TestRow)*(nAlloc*2+1024));
+      if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
+      a = aNew;
+      nAlloc = nAlloc*2+1024;
+    }
+    a[n].r = sqlite3_value_double(pR);
+    if( mlrecArgToId(sqlite3_column_value(pStmt, 0), &a[n].iUser)
+     || mlrecArgToId(sqlite3_column_value(pStmt, 1), &a[n].iItem)
+     || (eType!=SQLITE_INTEGER && eType!=SQLITE_FLOAT) || !isfinite(a[n].r) ){
+      mlrecSetError(pzErr, "mlrec_evaluate: row %lld of %s needs integer ids "
+                    "and a finite rating", n+1, zTest);
+      rc = SQLITE_ERROR;
+      break;
+    }
+    n++;
+  }
+  if( rc==SQLITE_DONE ) rc = SQLITE_OK;
+  if( rc!=SQLITE_OK && *pzErr==0 && rc!=SQLITE_NOMEM ){
+    mlrecSetError(pzErr, "mlrec_evaluate: reading %s: %s", zTest,
+                  sqlite3_errmsg(p->db));
+  }
+  sqlite3_finalize(pStmt);
+  if( rc!=SQLITE_OK ){
+    sqlite3_free(a);
+    return rc;
+  }
+  if( n>1 ) qsort(a, n, sizeof(TestRow), cmpTestRow);
+  *paRow = a;
+  *pnRow = n;
+  return SQLITE_OK;
+}
+
+/* Sums of the metrics. */
+typedef struct EvalSums EvalSums;
+struct EvalSums {
+  double rSq, rAbs;          /* rating errors */
+  i64 nUser;                 /* users ranked */
+  double rPrecision, rRecall, rNdcg;
+  unsigned char *aShown;     /* per movie of the catalogue: recommended */
+};
+
+/*
+** An error unless a model trained on data of hash h and n ratings was
+** trained on the ratings of pR: evaluating a model trained on other data
+** (e.g. before mlrec_config() pointed at the training part, so on the test
+** ratings too) would give meaningless numbers.
+*/
+static int checkFresh(const MlrecRatings *pR, u64 h, i64 n,
+                      const char *zTrain, char **pzErr){
+  if( pR->hash==h && pR->nRating==n ) return SQLITE_OK;
+  mlrecSetError(pzErr, "mlrec_evaluate: the model of %s() was trained on "
+                "other ratings than the ratings table holds now; run SELECT "
+                "%s() first", zTrain, zTrain);
+  return SQLITE_ERROR;
+}
+
+/* RMSE and MAE sums of predict() over the n test rows. */
+static int ratingErrors(MlrecState *p, const MlrecRatings *pR,
+                        const TestRow *a, i64 n, EvalSums *pSum,
+                        char **pzErr){
+  MlrecModel *m = 0;
+  i64 k;
+  int rc = mlrecCurrentModel(p, &m, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = checkFresh(pR, m->dataHash, m->nRating, "train_mf", pzErr);
+  }
+  if( rc!=SQLITE_OK ){
+    mlrecModelUnref(m);
+    return rc;
+  }
+  for(k=0; rc==SQLITE_OK && k<n; k++){
+    double r;
+    rc = mlrecPredictRating(m, mlrecFindId(m->aUserId, m->nUser, a[k].iUser),
+                            mlrecFindId(m->aItemId, m->nItem, a[k].iItem),
+                            &r);
+    pSum->rSq += (a[k].r-r)*(a[k].r-r);
+    pSum->rAbs += fabs(a[k].r-r);
+  }
+  mlrecModelUnref(m);
+  return rc;
+}
+
+/*
+** Rank for the user of the nRow test rows a (sorted by movie) and add the
+** top-k metrics to pSum, if the user has a relevant test rating.
+*/
+static int rankOneUser(MlrecRecommender *pRec, const TestRow *a, i64 nRow,
+                       const EvalOptions *pOpt, MlrecTopK *pTop,
+                       EvalSums *pSum, char **pzErr){
+  i64 nRel = 0, t;
+  double rDcg = 0.0, rIdcg = 0.0;
+  int i, nHit = 0, rc;
+  for(t=0; t<nRow; t++) nRel += a[t].r>=pOpt->threshold;
+  if( nRel==0 ) return SQLITE_OK;
+  pTop->n = 0;
+  rc = mlrecRecommenderTop(pRec, a[0].iUser, 0, pTop, pzErr);
+  if( rc!=SQLITE_OK ) return rc;
+  for(i=0; i<pTop->n; i++){
+    i64 iId = pRec->aItemId[pTop->a[i].idx];
+    pSum->aShown[pTop->a[i].idx] = 1;
+    for(t=0; t<nRow && a[t].iItem<iId; t++){}
+    if( t<nRow && a[t].iItem==iId && a[t].r>=pOpt->threshold ){
+      nHit++;
+      rDcg += 1.0/log2(i+2.0);
+    }
+  }
+  for(i=0; i<pOpt->k && i<nRel; i++) rIdcg += 1.0/log2(i+2.0);
+  pSum->nUser++;
+  pSum->rPrecision += (double)nHit/(double)pOpt->k;
+  pSum->rRecall += (double)nHit/(double)nRel;
+  pSum->rNdcg += rDcg/rIdcg;
+  return SQLITE_OK;
+}
+
+/* The top-k metrics over every user of the test rows a. */
+static int rankingMetrics(MlrecState *p, MlrecRatings *pR, const TestRow *a,
+                          i64 n, const EvalOptions *pOpt, int eModel,
+                          EvalSums *pSum, int *pnItem, char **pzErr){
+  MlrecRecommender rec;
+  MlrecFilter none;
+  MlrecTopK top;
+  MlrecInterrupt intr;
+  i64 k, kEnd;
+  int rc;
+  memset(&rec, 0, sizeof(rec));
+  memset(&none, 0, sizeof(none));
+  memset(&top, 0, sizeof(top));
+  memset(&intr, 0, sizeof(intr));
+  rc = mlrecRecommenderOpen(p, pR, eModel, &none, 0, &rec, pzErr);
+  if( rc==SQLITE_OK && rec.pRanker ){
+    rc = checkFresh(pR, rec.pRanker->dataHash, rec.pRanker->nRating,
+                    "train_ranker", pzErr);
+  }
+  if( rc==SQLITE_OK ){
+    *pnItem = rec.nItem;
+    pSum->aShown = sqlite3_malloc64((i64)rec.nItem+1);
+    if( pSum->aShown==0 ) rc = SQLITE_NOMEM;
+    else memset(pSum->aShown, 0, (size_t)rec.nItem);
+  }
+  if( rc==SQLITE_OK ){
+    rc = mlrecTopKInit(&top, pOpt->k<rec.nItem ? (int)pOpt->k : rec.nItem);
+  }
+  if( rc==SQLITE_OK ) rc = mlrecInterruptBegin(p->db, &intr);
+  for(k=0; rc==SQLITE_OK && k<n; k=kEnd){
+    for(kEnd=k+1; kEnd<n && a[kEnd].iUser==a[k].iUser; kEnd++){}
+    rc = rankOneUser(&rec, a+k, kEnd-k, pOpt, &top, pSum, pzErr);
+    if( rc==SQLITE_OK ) rc = mlrecInterrupted(&intr);
+  }
+  mlrecInterruptEnd(&intr);
+  mlrecTopKFree(&top);
+  mlrecRecommenderClose(&rec);
+  return rc;
+}
+
+/* The JSON result of mlrec_evaluate(). */
+static char *evalJson(const EvalOptions *pOpt, const char *zModel, i64 n,
+                      const EvalSums *s, int nItem){
+  i64 nShown = 0;
+  double u = s->nUser ? (double)s->nUser : 1.0;
+  char *zRanking;
+  char *zOut;
+  int i;
+  for(i=0; i<nItem; i++) nShown += s->aShown[i];
+  zRanking = pOpt->k==0
+    ? sqlite3_mprintf("\"precision\":null,\"recall\":null,\"ndcg\":null,"
+                      "\"coverage\":null")
+    : sqlite3_mprintf("\"precision\":%!.15g,\"recall\":%!.15g,"
+                      "\"ndcg\":%!.15g,\"coverage\":%!.15g",
+                      s->rPrecision/u, s->rRecall/u, s->rNdcg/u,
+                      nItem ? (double)nShown/nItem : 0.0);
+  if( zRanking==0 ) return 0;
+  zOut = sqlite3_mprintf("{\"model\":\"%s\",\"k\":%lld,\"threshold\":%!.15g,"
+      "\"ratings\":%lld,\"rmse\":%!.15g,\"mae\":%!.15g,\"users\":%lld,%s}",
+      zModel, pOpt->k, pOpt->threshold, n,
+      n ? sqrt(s->rSq/(double)n) : 0.0, n ? s->rAbs/(double)n : 0.0,
+      s->nUser, zRanking);
+  sqlite3_free(zRanking);
+  return zOut;
+}
+
+/* mlrec_evaluate(test_table [, options]) */
+static void evaluateFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  static const char *azModel[] = { "ranking", "rating", "popular" };
+  MlrecState *p = (MlrecState*)sqlite3_user_data(ctx);
+  const char *zTest = (const char*)sqlite3_value_text(argv[0]);
+  EvalOptions opt;
+  EvalSums sum;
+  MlrecRatings *pR = 0;
+  TestRow *a = 0;
+  i64 n = 0;
+  char *zErr = 0, *zOut = 0;
+  int eModel = 0, nItem = 0, rc;
+  memset(&sum, 0, sizeof(sum));
+  opt.k = 10;
+  opt.threshold = 4.0;
+  opt.zModel = 0;
+  if( sqlite3_value_type(argv[0])!=SQLITE_TEXT || zTest==0 || zTest[0]==0 ){
+    sqlite3_result_error(ctx, "mlrec_evaluate: the first argument must be "
+                         "the name of the test table", -1);
+    return;
+  }
+  rc = mlrecParseOptions(p->db, "mlrec_evaluate", argc>1 ? argv[1] : 0,
+                         aEvalOption, N_EVAL_OPTION, &opt, &zErr);
+  if( rc==SQLITE_OK ){
+    rc = mlrecRankModel("mlrec_evaluate", opt.zModel, &eModel, &zErr);
+  }
+  if( rc==SQLITE_OK ) rc = readTest(p, zTest, &a, &n, &zErr);
+  if( rc==SQLITE_OK ) rc = mlrecRatingsCurrent(p, &pR, &zErr);
+  if( rc==SQLITE_OK ) rc = ratingErrors(p, pR, a, n, &sum, &zErr);
+  if( rc==SQLITE_OK && opt.k>0 ){
+    rc = rankingMetrics(p, pR, a, n, &opt, eModel, &sum, &nItem, &zErr);
+  }
+  if( rc==SQLITE_OK ){
+    zOut = evalJson(&opt, azModel[eModel], n, &sum, nItem);
+    if( zOut==0 ) rc = SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_result_text(ctx, zOut, -1, sqlite3_free);
+  }else{
+    if( zErr==0 && rc!=SQLITE_NOMEM ){
+      zErr = sqlite3_mprintf("mlrec_evaluate: %s", sqlite3_errstr(rc));
+    }
+    mlrecResultError(ctx, rc, zErr);
+  }
+  sqlite3_free(zErr);
+  mlrecRatingsUnref(pR);
+  sqlite3_free(a);
+  sqlite3_free(sum.aShown);
+  sqlite3_free(opt.zModel);
+}
+
+int mlrecRegisterEval(sqlite3 *db, MlrecState *p){
+  /* The hash is pure; the evaluation reads tables and trains models. */
+  int rc = mlrecCreateFunctions(db, "mlrec_split_hash", 2, 3,
+                                SQLITE_DETERMINISTIC|SQLITE_INNOCUOUS, p,
+                                splitHashFunc);
+  if( rc==SQLITE_OK ){
+    rc = mlrecCreateFunctions(db, "mlrec_evaluate", 1, 2, SQLITE_DIRECTONLY,
+                              p, evaluateFunc);
+  }
+  return rc;
+}

@@ -1,0 +1,175 @@
+/*
+** ials.c: implicit-feedback alternating least squares (Hu, Koren and
+** Volinsky, "Collaborative Filtering for Implicit Feedback Datasets", 2008),
+** the factor part of the ranking model behind recommend().
+**
+** Every (user, movie) pair is a preference: 1 if the user rated the movie,
+** 0 if not.  A rating is a positive whatever its value, but the confidence
+** in it grows with the value:
+**
+**     c(u,i) = 1 + alpha * x^2,    x = (rating - min) / (max - min)
+**
+** (x = 1 on a scale of one value, e.g. a table of "likes").  Unrated pairs
+** have confidence 1.  User factors X and movie factors Y minimise
+**
+**     sum over all pairs  c(u,i) (p(u,i) - x(u) . y(i))^2
+**       + regularization (|X|^2 + |Y|^2)
+**
+** by alternating exact least-squares solves: with Y fixed, each user's
+** factors are the solution of
+**
+**     (Y'Y + sum over rated i of (c-1) y(i) y(i)' + lambda I) x = sum c y(i)
+**
+** and the same for movies with X fixed.  The Y'Y trick makes a solve cost
+** O(ratings x factors^2), not O(movies x factors^2).  Only the movie
+** factors are kept: a user is "folded in" by the same solve at query time,
+** from the ratings the user has then, so a new user or a new rating counts
+** at once, without retraining.
+*/
+#include "ranker.h"
+#include <math.h>
+#include <string.h>
+
+/* Confidence minus one of a rating: alpha * x^2. */
+double mlrecIalsConfidence(const MlrecRanker *r, double rating){
+  double x = r->rMax>r->rMin ? (rating - r->rMin)/(r->rMax - r->rMin) : 1.0;
+  return r->opt.alpha*x*x;
+}
+
+/* Y'Y (lower triangle) of the n rows of f factors in aY. */
+static void gramOf(const float *aY, int n, int f, double *aG){
+  int i;
+  memset(aG, 0, sizeof(double)*f*f);
+  for(i=0; i<n; i++) mlrecAddOuter(aG, f, 1.0, aY + (i64)i*f);
+}
+
+/*
+** Solve  (G + lambda I + sum aConf[t] y y') x = sum (1 + aConf[t]) y  over
+** the n movies aItem[t] (-1 entries are skipped) into aX, leaving the
+** Cholesky factor in aL.  G is the Gram matrix of the factors aY.
+*/
+static int solveOne(const double *aG, const float *aY, int f, double lambda,
+                    int n, const int *aItem, const float *aRating,
+                    const double *aConf, const MlrecRanker *r,
+                    double *aL, double *aX){
+  int t, d;
+  memcpy(aL, aG, sizeof(double)*f*f);
+  for(d=0; d<f; d++){
+    aL[(i64)d*f+d] += lambda;
+    aX[d] = 0.0;
+  }
+  for(t=0; t<n; t++){
+    const float *y;
+    double c;
+    if( aItem[t]<0 ) continue;
+    y = aY + (i64)aItem[t]*f;
+    c = aConf ? aConf[t] : mlrecIalsConfidence(r, aRating[t]);
+    mlrecAddOuter(aL, f, c, y);
+    for(d=0; d<f; d++) aX[d] += (1.0+c)*y[d];
+  }
+  if( mlrecCholesky(aL, f)!=SQLITE_OK ) return SQLITE_ERROR;
+  mlrecCholeskySolve(aL, f, aX);
+  return SQLITE_OK;
+}
+
+/*
+** One half-iteration: the nRow rows of a CSR (aStart, aIdx, aVal) solved
+** against the fixed factors aOther (nOther rows) into aOut.
+*/
+static int solveSide(MlrecInterrupt *pIntr, const MlrecRanker *r, int nRow,
+                     const i64 *aStart, const int *aIdx, const float *aVal,
+                     const float *aOther, int nOther, float *aOut,
+                     double *aWork, char **pzErr){
+  int f = r->nFactor;
+  double *aG = aWork, *aL = aG + (i64)f*f, *aX = aL + (i64)f*f;
+  int u, d, rc = SQLITE_OK;
+  gramOf(aOther, nOther, f, aG);
+  for(u=0; rc==SQLITE_OK && u<nRow; u++){
+    i64 k0 = aStart[u];
+    if( (u & 255)==255 && (rc = mlrecInterrupted(pIntr))!=SQLITE_OK ) break;
+    rc = solveOne(aG, aOther, f, r->opt.regularization,
+                  (int)(aStart[u+1]-k0), aIdx+k0, aVal+k0, 0, r, aL, aX);
+    if( rc!=SQLITE_OK ){
+      mlrecSetError(pzErr, "train_ranker: the least-squares system is "
+                    "singular (the factors overflowed); use a larger "
+                    "regularization");
+    }
+    for(d=0; d<f; d++) aOut[(i64)u*f+d] = (float)aX[d];
+  }
+  return rc;
+}
+
+/*
+** Train the movie factors of r on snapshot pR: r->aItemFactor and its Gram
+** matrix r->aGram.  Deterministic for a given seed.
+*/
+int mlrecIalsTrain(sqlite3 *db, const MlrecRatings *pR, MlrecRanker *r,
+                   char **pzErr){
+  int f = r->nFactor;
+  float *aUser = sqlite3_malloc64(sizeof(float)*((i64)pR->nUser*f+1));
+  double *aWork = sqlite3_malloc64(sizeof(double)*(3*(i64)f*f+f));
+  MlrecInterrupt intr;
+  i64 k, iIter;
+  int rc;
+  r->aItemFactor = sqlite3_malloc64(sizeof(float)*((i64)pR->nItem*f+1));
+  r->aGram = sqlite3_malloc64(sizeof(double)*(i64)f*f);
+  if( !aUser || !aWork || !r->aItemFactor || !r->aGram ){
+    sqlite3_free(aUser);
+    sqlite3_free(aWork);
+    return SQLITE_NOMEM;
+  }
+  /* Small uniform factors with standard deviation 0.01. */
+  for(k=0; k<(i64)pR->nItem*f; k++){
+    r->aItemFactor[k] = (float)(0.0346*(mlrecSplitHash(k, 0, r->opt.seed)-0.5));
+  }
+  rc = mlrecInterruptBegin(db, &intr);
+  for(iIter=0; rc==SQLITE_OK && iIter<r->opt.nIter; iIter++){
+    rc = solveSide(&intr, r, pR->nUser, pR->aUserStart, pR->aUserItem,
+                   pR->aUserValue, r->aItemFactor, pR->nItem, aUser, aWork,
+                   pzErr);
+    if( rc==SQLITE_OK ){
+      rc = solveSide(&intr, r, pR->nItem, pR->aItemStart, pR->aItemUser,
+                     pR->aItemValue, aUser, pR->nUser, r->aItemFactor, aWork,
+                     pzErr);
+    }
+  }
+  mlrecInterruptEnd(&intr);
+  if( rc==SQLITE_OK ) gramOf(r->aItemFactor, pR->nItem, f, r->aGram);
+  sqlite3_free(aUser);
+  sqlite3_free(aWork);
+  return rc;
+}
+
+/*
+** Fold a user in: the factors aX of a user who rated the n movies aItem
+** (indexes of r, -1 for movies r does not know) with confidences minus
+** one aConf.  aL receives the Cholesky factor, for mlrecIalsExplain().
+*/
+int mlrecIalsFoldIn(const MlrecRanker *r, int n, const int *aItem,
+                    const double *aConf, double *aL, double *aX){
+  return solveOne(r->aGram, r->aItemFactor, r->nFactor,
+                  r->opt.regularization, n, aItem, 0, aConf, r, aL, aX);
+}
+
+/*
+** Split the folded-in score of movie iItem over the rated movies: the score
+** x . y(i) is sum over t of (1 + aConf[t]) y(i)' A^-1 y(aItem[t]).  aV is
+** work space of nFactor doubles; aContrib[t] receives each term.
+*/
+void mlrecIalsExplain(const MlrecRanker *r, const double *aL, int iItem,
+                      int n, const int *aItem, const double *aConf,
+                      double *aV, double *aContrib){
+  int f = r->nFactor, t, d;
+  const float *y = r->aItemFactor + (i64)iItem*f;
+  for(d=0; d<f; d++) aV[d] = y[d];
+  mlrecCholeskySolve(aL, f, aV);
+  for(t=0; t<n; t++){
+    const float *yt;
+    double s = 0.0;
+    aContrib[t] = 0.0;
+    if( aItem[t]<0 ) continue;
+    yt = r->aItemFactor + (i64)aItem[t]*f;
+    for(d=0; d<f; d++) s += aV[d]*yt[d];
+    aContrib[t] = (1.0+aConf[t])*s;
+  }
+}

@@ -1,0 +1,493 @@
+/*
+** ranker.c: the ranking model behind recommend(), and train_ranker().
+**
+**     SELECT train_ranker();
+**     SELECT train_ranker('{"factors": 64, "sequence_weight": 0}');
+**       -> {"users":610,"items":9724,"ratings":100836,"timed":1,
+**           "factors":64,...,"seconds":1.2}
+**
+** A model trained only to predict ratings ranks obscure movies with two
+** five-star ratings first.  This one is trained to rank, from two parts
+** (ranker.h): implicit ALS (ials.c), whose user factors are folded in from
+** the user's ratings at query time, and time sequences (sequence.c).  For a
+** user, each part scores every movie; each score is standardised over the
+** movies the user has not rated (mean 0, standard deviation 1) and the
+** blend is
+**
+**     score = als_weight * z(als) + sequence_weight * z(sequence)
+**
+** Recent ratings count more: a rating's fold-in confidence is multiplied
+** by 0.5^(age/recency), its sequence weight by 0.5^(age/sequence_recency),
+** where age is the number of ratings the user made after it.  Without a
+** time column (mlrec_config's time_column) the ALS part alone ranks, with
+** all ratings alike.  A user with no rating of a movie the model knows gets
+** the most rated movies.  The defaults were chosen by measurement on
+** MovieLens (README, "Recommendation quality").
+**
+** recommend() trains a model with default options on first use; the model
+** is kept until train_ranker() runs again.  Since users are folded in at
+** query time, ratings added after training count at once.
+*/
+#include "ranker.h"
+#include <math.h>
+#include <string.h>
+
+const MlrecOption mlrecRankerOptionSpec[] = {
+  { "factors",        'i', 1, 1024,  offsetof(MlrecRankerOptions, nFactor) },
+  { "iterations",     'i', 1, 1000,  offsetof(MlrecRankerOptions, nIter) },
+  { "alpha",          'r', 0, 1e6,   offsetof(MlrecRankerOptions, alpha) },
+  { "regularization", 'r', 1e-6, 1e9,
+                                offsetof(MlrecRankerOptions, regularization) },
+  { "recency",        'r', 1e-3, 1e12, offsetof(MlrecRankerOptions, recency) },
+  { "window",         'i', 1, 10000, offsetof(MlrecRankerOptions, window) },
+  { "window_decay",   'r', 1e-3, 1e12,
+                                   offsetof(MlrecRankerOptions, windowDecay) },
+  { "sequence_recency", 'r', 1e-3, 1e12,
+                               offsetof(MlrecRankerOptions, sequenceRecency) },
+  { "popularity_exponent", 'r', 0, 2,
+                            offsetof(MlrecRankerOptions, popularityExponent) },
+  { "als_weight",     'r', 0, 1e6,   offsetof(MlrecRankerOptions, alsWeight) },
+  { "sequence_weight", 'r', 0, 1e6,
+                                offsetof(MlrecRankerOptions, sequenceWeight) },
+  { "seed",           'i', -9223372036854775808.0, 9223372036854775807.0,
+                                          offsetof(MlrecRankerOptions, seed) },
+};
+const int mlrecRankerOptionCount =
+  (int)(sizeof(mlrecRankerOptionSpec)/sizeof(mlrecRankerOptionSpec[0]));
+
+void mlrecRankerDefaults(MlrecRankerOptions *p){
+  p->nFactor = 32;
+  p->nIter = 5;
+  p->alpha = 8.0;
+  p->regularization = 20.0;
+  p->recency = 10.0;
+  p->window = 100;
+  p->windowDecay = 20.0;
+  p->sequenceRecency = 2.0;
+  p->popularityExponent = 0.3;
+  p->alsWeight = 1.0;
+  p->sequenceWeight = 1.0;
+  p->seed = 42;
+}
+
+/* The options of r as a JSON object, with "timed" (1 if sequences). */
+char *mlrecRankerOptionsJson(const MlrecRanker *r){
+  const MlrecRankerOptions *p = &r->opt;
+  return sqlite3_mprintf("{\"factors\":%lld,\"iterations\":%lld,"
+    "\"alpha\":%!.15g,\"regularization\":%!.15g,\"recency\":%!.15g,"
+    "\"window\":%lld,\"window_decay\":%!.15g,\"sequence_recency\":%!.15g,"
+    "\"popularity_exponent\":%!.15g,\"als_weight\":%!.15g,"
+    "\"sequence_weight\":%!.15g,\"seed\":%lld,\"timed\":%d}",
+    p->nFactor, p->nIter, p->alpha, p->regularization, p->recency,
+    p->window, p->windowDecay, p->sequenceRecency, p->popularityExponent,
+    p->alsWeight, p->sequenceWeight, p->seed, r->bTimed);
+}
+
+void mlrecRankerUnref(MlrecRanker *r){
+  if( r==0 || --r->nRef>0 ) return;
+  sqlite3_free(r->aItemId);
+  sqlite3_free(r->aItemCount);
+  sqlite3_free(r->aItemFactor);
+  sqlite3_free(r->aGram);
+  sqlite3_free(r->aSeqStart);
+  sqlite3_free(r->aSeqItem);
+  sqlite3_free(r->aItemStart);
+  sqlite3_free(r->aItemUser);
+  sqlite3_free(r->aItemPos);
+  sqlite3_free(r->aDecay);
+  sqlite3_free(r->aItemDamp);
+  sqlite3_free(r);
+}
+
+/* A model sized for snapshot pR, with ids, counts and dampings. */
+static MlrecRanker *newRanker(const MlrecRatings *pR,
+                              const MlrecRankerOptions *pOpt){
+  MlrecRanker *r = sqlite3_malloc64(sizeof(*r));
+  int i;
+  if( r==0 ) return 0;
+  memset(r, 0, sizeof(*r));
+  r->nRef = 1;
+  r->opt = *pOpt;
+  r->nUser = pR->nUser;
+  r->nItem = pR->nItem;
+  r->nFactor = (int)pOpt->nFactor;
+  r->aItemId = sqlite3_malloc64(sizeof(i64)*((i64)pR->nItem+1));
+  r->aItemCount = sqlite3_malloc64(sizeof(int)*((i64)pR->nItem+1));
+  r->aItemDamp = sqlite3_malloc64(sizeof(double)*((i64)pR->nItem+1));
+  if( !r->aItemId || !r->aItemCount || !r->aItemDamp ){
+    mlrecRankerUnref(r);
+    return 0;
+  }
+  memcpy(r->aItemId, pR->aItemId, sizeof(i64)*pR->nItem);
+  for(i=0; i<pR->nItem; i++){
+    r->aItemCount[i] = (int)(pR->aItemStart[i+1] - pR->aItemStart[i]);
+    r->aItemDamp[i] = pow((double)r->aItemCount[i], -pOpt->popularityExponent);
+  }
+  r->rMin = pR->rMin;
+  r->rMax = pR->rMax;
+  r->nRating = pR->nRating;
+  r->dataHash = pR->hash;
+  return r;
+}
+
+/* Train a ranking model on the ratings table with options pOpt. */
+static int trainRanker(MlrecState *p, const MlrecRankerOptions *pOpt,
+                       MlrecRanker **ppOut, char **pzErr){
+  double t0 = mlrecClock();
+  MlrecRatings *pR = 0;
+  MlrecRanker *r = 0;
+  int rc = mlrecRatingsCurrent(p, &pR, pzErr);
+  *ppOut = 0;
+  if( rc==SQLITE_OK && pR->nRating==0 ){
+    mlrecSetError(pzErr, "train_ranker: the ratings table is empty; there is "
+                  "nothing to train on");
+    rc = SQLITE_ERROR;
+  }
+  if( rc==SQLITE_OK ){
+    r = newRanker(pR, pOpt);
+    if( r==0 ) rc = SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK ) rc = mlrecSequenceBuild(p->db, &p->cfg, pR, r, pzErr);
+  if( rc==SQLITE_OK ) rc = mlrecIalsTrain(p->db, pR, r, pzErr);
+  mlrecRatingsUnref(pR);
+  if( rc!=SQLITE_OK ){
+    mlrecRankerUnref(r);
+    if( *pzErr==0 && rc!=SQLITE_NOMEM ){
+      mlrecSetError(pzErr, "train_ranker: %s", sqlite3_errstr(rc));
+    }
+    return rc;
+  }
+  r->trainedAt = mlrecNow();
+  r->seconds = mlrecClock() - t0;
+  *ppOut = r;
+  return SQLITE_OK;
+}
+
+/* Set *ppOut to a new reference to the ranker, training one if needed. */
+int mlrecCurrentRanker(MlrecState *p, MlrecRanker **ppOut, char **pzErr){
+  *ppOut = 0;
+  if( p->pRanker==0 ){
+    MlrecRankerOptions opt;
+    int rc;
+    mlrecRankerDefaults(&opt);
+    rc = trainRanker(p, &opt, &p->pRanker, pzErr);
+    if( rc!=SQLITE_OK ) return rc;
+  }
+  p->pRanker->nRef++;
+  *ppOut = p->pRanker;
+  return SQLITE_OK;
+}
+
+/* train_ranker([options]) */
+static void trainRankerFunc(sqlite3_context *ctx, int argc,
+                            sqlite3_value **argv){
+  MlrecState *p = (MlrecState*)sqlite3_user_data(ctx);
+  MlrecRankerOptions opt;
+  MlrecRanker *r = 0;
+  char *zErr = 0, *zOpt = 0, *zOut = 0;
+  int rc;
+  mlrecRankerDefaults(&opt);
+  rc = mlrecParseOptions(p->db, "train_ranker", argc ? argv[0] : 0,
+                         mlrecRankerOptionSpec, mlrecRankerOptionCount, &opt,
+                         &zErr);
+  if( rc==SQLITE_OK ) rc = trainRanker(p, &opt, &r, &zErr);
+  if( rc!=SQLITE_OK ){
+    mlrecResultError(ctx, rc, zErr);
+    sqlite3_free(zErr);
+    return;
+  }
+  mlrecRankerUnref(p->pRanker);
+  p->pRanker = r;
+  zOpt = mlrecRankerOptionsJson(r);
+  if( zOpt ){
+    zOut = sqlite3_mprintf("{\"users\":%d,\"items\":%d,\"ratings\":%lld,%.*s,"
+                           "\"seconds\":%!.6g}", r->nUser, r->nItem,
+                           r->nRating, (int)strlen(zOpt)-2, zOpt+1,
+                           r->seconds);
+    sqlite3_free(zOpt);
+  }
+  if( zOut==0 ){
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  sqlite3_result_text(ctx, zOut, -1, sqlite3_free);
+}
+
+int mlrecRegisterRanker(sqlite3 *db, MlrecState *p){
+  /* Reads tables and changes the connection's model. */
+  return mlrecCreateFunctions(db, "train_ranker", 0, 1, SQLITE_DIRECTONLY, p,
+                              trainRankerFunc);
+}
+
+/*
+** Prepare the statement that reads a user's ratings in time order, oldest
+** first (ties by movie id).  An index on the user column (MovieLens' primary
+** key) makes it a lookup, not a scan.
+*/
+int mlrecHistoryOpen(MlrecState *p, MlrecHistoryReader *pRd, char **pzErr){
+  const MlrecConfig *c = &p->cfg;
+  char *zSql = sqlite3_mprintf("SELECT \"%w\".\"%w\", \"%w\".\"%w\" FROM \"%w\""
+      " WHERE \"%w\".\"%w\" = ?1 ORDER BY \"%w\".\"%w\", \"%w\".\"%w\"",
+      c->zRatings, c->zMovie, c->zRatings, c->zRating, c->zRatings,
+      c->zRatings, c->zUser, c->zRatings, c->zTime, c->zRatings, c->zMovie);
+  int rc;
+  pRd->pStmt = 0;
+  if( zSql==0 ) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(p->db, zSql, -1, &pRd->pStmt, 0);
+  sqlite3_free(zSql);
+  if( rc!=SQLITE_OK ){
+    mlrecSetError(pzErr, "mlrec: cannot read the ratings of a user: %s",
+                  sqlite3_errmsg(p->db));
+  }
+  return rc;
+}
+
+/* Make room in pHist for n ratings. */
+static int historyReserve(MlrecHistory *pHist, int n){
+  if( n>pHist->nAlloc ){
+    int nNew = n>2*pHist->nAlloc ? n : 2*pHist->nAlloc;
+    i64 *aId = sqlite3_realloc64(pHist->aId, sizeof(i64)*nNew);
+    float *aRating = aId ? sqlite3_realloc64(pHist->aRating,
+                                             sizeof(float)*nNew) : 0;
+    if( aId ) pHist->aId = aId;
+    if( aRating==0 ) return SQLITE_NOMEM;
+    pHist->aRating = aRating;
+    pHist->nAlloc = nNew;
+  }
+  return SQLITE_OK;
+}
+
+/*
+** The ratings of user iUser in snapshot pR, by movie id: the history when
+** there is no time column to order it.
+*/
+int mlrecHistoryFromSnapshot(const MlrecRatings *pR, i64 iUser,
+                             MlrecHistory *pHist){
+  int u = mlrecFindId(pR->aUserId, pR->nUser, iUser);
+  i64 k, k0 = u>=0 ? pR->aUserStart[u] : 0;
+  int n = u>=0 ? (int)(pR->aUserStart[u+1] - k0) : 0;
+  int rc = historyReserve(pHist, n);
+  if( rc!=SQLITE_OK ) return rc;
+  for(k=0; k<n; k++){
+    pHist->aId[k] = pR->aItemId[pR->aUserItem[k0+k]];
+    pHist->aRating[k] = pR->aUserValue[k0+k];
+  }
+  pHist->n = n;
+  return SQLITE_OK;
+}
+
+/* Read the ratings of user iUser into pHist (replacing its content). */
+int mlrecHistoryRead(MlrecHistoryReader *pRd, i64 iUser, MlrecHistory *pHist,
+                     char **pzErr){
+  int rc;
+  pHist->n = 0;
+  sqlite3_reset(pRd->pStmt);
+  sqlite3_bind_int64(pRd->pStmt, 1, iUser);
+  while( (rc = sqlite3_step(pRd->pStmt))==SQLITE_ROW ){
+    if( historyReserve(pHist, pHist->n+1)!=SQLITE_OK ){
+      sqlite3_reset(pRd->pStmt);
+      return SQLITE_NOMEM;
+    }
+    pHist->aId[pHist->n] = sqlite3_column_int64(pRd->pStmt, 0);
+    pHist->aRating[pHist->n] = (float)sqlite3_column_double(pRd->pStmt, 1);
+    pHist->n++;
+  }
+  if( rc==SQLITE_DONE ) return SQLITE_OK;
+  mlrecSetError(pzErr, "mlrec: reading the ratings of user %lld: %s", iUser,
+                sqlite3_errmsg(sqlite3_db_handle(pRd->pStmt)));
+  return rc;
+}
+
+void mlrecHistoryClose(MlrecHistoryReader *pRd){
+  sqlite3_finalize(pRd->pStmt);
+  pRd->pStmt = 0;
+}
+
+void mlrecHistoryFree(MlrecHistory *pHist){
+  sqlite3_free(pHist->aId);
+  sqlite3_free(pHist->aRating);
+  memset(pHist, 0, sizeof(*pHist));
+}
+
+/* Work space of one user's scoring, and what explaining it needs. */
+struct MlrecRankWork {
+  int nItem, nFactor, nHist;  /* sizes the arrays were allocated for */
+  double *aAls, *aSeq;        /* nItem scores of each part */
+  double *aL, *aX, *aV;       /* fold-in: Cholesky factor, user, work */
+  int *aItem;                 /* per rating: movie index, or -1 */
+  double *aConf;              /* per rating: fold-in confidence minus one */
+  double *aWeight;            /* per rating: sequence weight */
+  double *aContrib;           /* per rating: share of an explained score */
+  double rAls, rSeq;          /* weight/stddev of each part, 0 if unused */
+  int bPersonal;              /* the last user had ratings the model knows */
+};
+
+void mlrecRankWorkFree(MlrecRankWork *w){
+  if( w==0 ) return;
+  sqlite3_free(w->aAls);
+  sqlite3_free(w->aSeq);
+  sqlite3_free(w->aL);
+  sqlite3_free(w->aItem);
+  sqlite3_free(w->aConf);
+  sqlite3_free(w);
+}
+
+/* Make *ppWork big enough for model r and a history of nHist ratings. */
+static int workFor(const MlrecRanker *r, int nHist, MlrecRankWork **ppWork){
+  MlrecRankWork *w = *ppWork;
+  int f = r->nFactor;
+  if( w && (w->nItem!=r->nItem || w->nFactor!=f) ){
+    mlrecRankWorkFree(w);
+    *ppWork = w = 0;
+  }
+  if( w==0 ){
+    *ppWork = w = sqlite3_malloc64(sizeof(*w));
+    if( w==0 ) return SQLITE_NOMEM;
+    memset(w, 0, sizeof(*w));
+    w->nItem = r->nItem;
+    w->nFactor = f;
+    w->aAls = sqlite3_malloc64(sizeof(double)*((i64)r->nItem+1));
+    w->aSeq = sqlite3_malloc64(sizeof(double)*((i64)r->nItem+1));
+    w->aL = sqlite3_malloc64(sizeof(double)*((i64)f*f+2*f));
+    if( !w->aAls || !w->aSeq || !w->aL ) return SQLITE_NOMEM;
+    w->aX = w->aL + (i64)f*f;
+    w->aV = w->aX + f;
+  }
+  if( nHist>w->nHist ){
+    int *aItem = sqlite3_realloc64(w->aItem, sizeof(int)*(i64)nHist);
+    double *aConf = sqlite3_realloc64(w->aConf, sizeof(double)*3*(i64)nHist);
+    if( aItem ) w->aItem = aItem;
+    if( aConf ) w->aConf = aConf;
+    if( !aItem || !aConf ) return SQLITE_NOMEM;
+    w->nHist = nHist;
+  }
+  w->aWeight = w->aConf + w->nHist;
+  w->aContrib = w->aWeight + w->nHist;
+  return SQLITE_OK;
+}
+
+/* Rating scaled to [0, 1] on the model's scale. */
+static double scaledRating(const MlrecRanker *r, double rating){
+  return r->rMax>r->rMin ? (rating - r->rMin)/(r->rMax - r->rMin) : 1.0;
+}
+
+/* Weights of the ratings of pHist in each part, by rating and age. */
+static void weighHistory(const MlrecRanker *r, const MlrecHistory *pHist,
+                         MlrecRankWork *w){
+  int t;
+  for(t=0; t<pHist->n; t++){
+    double age = pHist->n-1-t;
+    double rSeqDecay = pow(0.5, age/r->opt.sequenceRecency);
+    w->aConf[t] = mlrecIalsConfidence(r, pHist->aRating[t]);
+    if( r->bTimed ) w->aConf[t] *= pow(0.5, age/r->opt.recency);
+    /* sequence weights below 1/1000 of the newest are not worth a walk */
+    w->aWeight[t] = rSeqDecay<1e-3 ? 0.0
+                  : rSeqDecay*scaledRating(r, pHist->aRating[t]);
+  }
+}
+
+/*
+** Standardise aPart over the movies not in aSeen and add it to aScore with
+** weight rWeight.  Returns rWeight / standard deviation (0 if constant).
+*/
+static double addStandardised(const double *aPart, const unsigned char *aSeen,
+                              int n, double rWeight, double *aScore){
+  double rSum = 0.0, rSq = 0.0, rMean, rStd;
+  int j, nFree = 0;
+  for(j=0; j<n; j++){
+    if( aSeen[j] ) continue;
+    rSum += aPart[j];
+    nFree++;
+  }
+  if( nFree==0 ) return 0.0;
+  rMean = rSum/nFree;
+  for(j=0; j<n; j++){
+    if( !aSeen[j] ) rSq += (aPart[j]-rMean)*(aPart[j]-rMean);
+  }
+  rStd = sqrt(rSq/nFree);
+  if( !(rStd>0.0) ) return 0.0;
+  for(j=0; j<n; j++) aScore[j] += rWeight*(aPart[j]-rMean)/rStd;
+  return rWeight/rStd;
+}
+
+/*
+** Score every movie of r for the user whose ratings are pHist: aScore and
+** aSeen have r->nItem entries; aSeen must be zero and gets 1 for the movies
+** rated.  *pbPersonal is 0 if no rating was of a movie r knows: the scores
+** are then the movies' numbers of ratings.
+*/
+int mlrecRankerScore(const MlrecRanker *r, const MlrecHistory *pHist,
+                     MlrecRankWork **ppWork, double *aScore,
+                     unsigned char *aSeen, int *pbPersonal){
+  MlrecRankWork *w;
+  int t, j, nKnown = 0;
+  int rc = workFor(r, pHist->n, ppWork);
+  if( rc!=SQLITE_OK ) return rc;
+  w = *ppWork;
+  for(t=0; t<pHist->n; t++){
+    w->aItem[t] = mlrecFindId(r->aItemId, r->nItem, pHist->aId[t]);
+    if( w->aItem[t]>=0 ){
+      aSeen[w->aItem[t]] = 1;
+      nKnown++;
+    }
+  }
+  w->bPersonal = *pbPersonal = nKnown>0;
+  w->rAls = w->rSeq = 0.0;
+  if( nKnown==0 ){
+    for(j=0; j<r->nItem; j++) aScore[j] = r->aItemCount[j];
+    return SQLITE_OK;
+  }
+  weighHistory(r, pHist, w);
+  memset(aScore, 0, sizeof(double)*r->nItem);
+  if( r->opt.alsWeight>0.0 ){
+    const int f = r->nFactor;
+    if( mlrecIalsFoldIn(r, pHist->n, w->aItem, w->aConf, w->aL, w->aX) ){
+      return SQLITE_ERROR;
+    }
+    for(j=0; j<r->nItem; j++){
+      const float *y = r->aItemFactor + (i64)j*f;
+      double s = 0.0;
+      int d;
+      for(d=0; d<f; d++) s += w->aX[d]*y[d];
+      w->aAls[j] = s;
+    }
+    w->rAls = addStandardised(w->aAls, aSeen, r->nItem, r->opt.alsWeight,
+                              aScore);
+  }
+  if( r->bTimed && r->opt.sequenceWeight>0.0 ){
+    memset(w->aSeq, 0, sizeof(double)*r->nItem);
+    mlrecSequenceScore(r, pHist->n, w->aItem, w->aWeight, w->aSeq);
+    w->rSeq = addStandardised(w->aSeq, aSeen, r->nItem,
+                              r->opt.sequenceWeight, aScore);
+  }
+  return SQLITE_OK;
+}
+
+/*
+** Store in *piOut the rated movie (an id of pHist) that contributed most to
+** the score of movie index iItem in the last mlrecRankerScore() call with
+** w, and return 1; return 0 if that score was not personal.
+*/
+int mlrecRankerBecause(const MlrecRanker *r, const MlrecHistory *pHist,
+                       MlrecRankWork *w, int iItem, i64 *piOut){
+  int t, iBest = -1;
+  if( !w->bPersonal ) return 0;
+  memset(w->aContrib, 0, sizeof(double)*pHist->n);
+  if( w->rAls>0.0 ){
+    mlrecIalsExplain(r, w->aL, iItem, pHist->n, w->aItem, w->aConf, w->aV,
+                     w->aContrib);
+    for(t=0; t<pHist->n; t++) w->aContrib[t] *= w->rAls;
+  }
+  for(t=0; t<pHist->n; t++){
+    if( w->aItem[t]<0 ) continue;
+    if( w->rSeq>0.0 && w->aWeight[t]>0.0 ){
+      w->aContrib[t] += w->rSeq*w->aWeight[t]
+                        *mlrecSequencePair(r, w->aItem[t], iItem);
+    }
+    /* ties go to the more recent rating */
+    if( iBest<0 || w->aContrib[t]>=w->aContrib[iBest] ) iBest = t;
+  }
+  if( iBest<0 ) return 0;
+  *piOut = pHist->aId[iBest];
+  return 1;
+}

@@ -1,0 +1,121 @@
+/*
+** ranker.h: the ranking model behind recommend() (ranker.c), made of two
+** parts that are trained together and blended per user at query time:
+**
+**   implicit ALS (ials.c)   item factors trained on "who rated what", each
+**                           rating a positive with a confidence that grows
+**                           with the rating; a user is folded in at query
+**                           time from the ratings the user has now.
+**   sequences (sequence.c)  movies that other users rated close in time to
+**                           the movies this user rated last.
+**
+** A model is immutable and reference counted, like MlrecModel.
+*/
+#ifndef MLREC_RANKER_H
+#define MLREC_RANKER_H
+
+#include "mlrec.h"
+
+/* Options of train_ranker(); see ranker.c for their meaning and ranges. */
+typedef struct MlrecRankerOptions MlrecRankerOptions;
+struct MlrecRankerOptions {
+  i64 nFactor;               /* latent factors of the ALS part */
+  i64 nIter;                 /* ALS iterations */
+  double alpha;              /* confidence of the best rating, minus one */
+  double regularization;     /* ALS ridge penalty */
+  double recency;            /* half-life, in ratings, of fold-in weights */
+  i64 window;                /* sequence window, in ratings */
+  double windowDecay;        /* e-folding distance inside the window */
+  double sequenceRecency;    /* half-life of a user's sequence weights */
+  double popularityExponent; /* damping of popular movies in sequences */
+  double alsWeight;          /* weights of the two parts in the blend */
+  double sequenceWeight;
+  i64 seed;
+};
+
+/* A trained ranking model (typedef in mlrec.h). */
+struct MlrecRanker {
+  int nRef;
+  MlrecRankerOptions opt;
+  int nUser, nItem, nFactor;
+  i64 *aItemId;          /* ids of the movies trained on, ascending */
+  int *aItemCount;       /* ratings of each movie (its popularity) */
+  float *aItemFactor;    /* nItem x nFactor, row-major */
+  double *aGram;         /* Y'Y of the item factors, nFactor^2 */
+  double rMin, rMax;     /* rating scale of the training data */
+  int bTimed;            /* the ratings had a time column */
+  /* Sequences, only when bTimed: */
+  i64 *aSeqStart;        /* nUser+1 offsets into aSeqItem */
+  int *aSeqItem;         /* each user's movies, oldest first */
+  i64 *aItemStart;       /* nItem+1 offsets into aItemUser/aItemPos */
+  int *aItemUser;        /* users of each movie, ascending */
+  int *aItemPos;         /* position of the movie in that user's sequence */
+  double *aDecay;        /* window+1 weights of a distance in a sequence */
+  double *aItemDamp;     /* count^-popularity_exponent of each movie */
+  i64 nRating;           /* ratings trained on */
+  u64 dataHash;          /* MlrecRatings.hash of the training data */
+  double seconds;        /* training time */
+  i64 trainedAt;         /* unix time */
+};
+
+/* The movies a user has rated now, oldest first (ranker.c). */
+typedef struct MlrecHistory MlrecHistory;
+struct MlrecHistory {
+  int n, nAlloc;
+  i64 *aId;              /* movie ids */
+  float *aRating;
+};
+
+/* Reads histories with one prepared statement (ranker.c). */
+typedef struct MlrecHistoryReader MlrecHistoryReader;
+struct MlrecHistoryReader {
+  sqlite3_stmt *pStmt;
+};
+
+/* Work space of one user's scoring, kept between calls (ranker.c). */
+typedef struct MlrecRankWork MlrecRankWork;
+
+/* ranker.c */
+extern const MlrecOption mlrecRankerOptionSpec[];
+extern const int mlrecRankerOptionCount;
+void mlrecRankerDefaults(MlrecRankerOptions*);
+int mlrecCurrentRanker(MlrecState*, MlrecRanker **ppOut, char **pzErr);
+int mlrecHistoryOpen(MlrecState*, MlrecHistoryReader*, char **pzErr);
+int mlrecHistoryFromSnapshot(const MlrecRatings*, i64 iUser, MlrecHistory*);
+int mlrecHistoryRead(MlrecHistoryReader*, i64 iUser, MlrecHistory*,
+                     char **pzErr);
+void mlrecHistoryClose(MlrecHistoryReader*);
+void mlrecHistoryFree(MlrecHistory*);
+int mlrecRankerScore(const MlrecRanker*, const MlrecHistory*,
+                     MlrecRankWork **ppWork, double *aScore,
+                     unsigned char *aSeen, int *pbPersonal);
+int mlrecRankerBecause(const MlrecRanker*, const MlrecHistory*,
+                       MlrecRankWork*, int iItem, i64 *piOut);
+void mlrecRankWorkFree(MlrecRankWork*);
+
+/* ials.c: implicit-feedback alternating least squares */
+int mlrecIalsTrain(sqlite3*, const MlrecRatings*, MlrecRanker*,
+                   char **pzErr);
+double mlrecIalsConfidence(const MlrecRanker*, double rating);
+int mlrecIalsFoldIn(const MlrecRanker*, int n, const int *aItem,
+                    const double *aConf, double *aL, double *aX);
+void mlrecIalsExplain(const MlrecRanker*, const double *aL, int iItem,
+                      int n, const int *aItem, const double *aConf,
+                      double *aV, double *aContrib);
+
+/* sequence.c: movies rated close in time by other users */
+int mlrecSequenceBuild(sqlite3*, const MlrecConfig*, const MlrecRatings*,
+                       MlrecRanker*, char **pzErr);
+void mlrecSequenceScore(const MlrecRanker*, int n, const int *aItem,
+                        const double *aWeight, double *aScore);
+double mlrecSequencePair(const MlrecRanker*, int iFrom, int iTo);
+
+/* linalg.c */
+int mlrecCholesky(double *A, int n);
+void mlrecCholeskySolve(const double *L, int n, double *b);
+void mlrecAddOuter(double *A, int n, double w, const float *y);
+
+/* eval.c: a hash in [0, 1) of two ids and a seed, also used to initialise */
+double mlrecSplitHash(i64 a, i64 b, i64 seed);
+
+#endif /* MLREC_RANKER_H */

@@ -1,0 +1,54 @@
+/*
+** recommend.h: the top-k selection behind recommend(), shared with
+** mlrec_evaluate() (eval.c) so that what is measured is what is served.
+*/
+#ifndef MLREC_RECOMMEND_H
+#define MLREC_RECOMMEND_H
+
+#include "ranker.h"
+#include "filter.h"
+
+/* Which model ranks: option "model" of recommend() and mlrec_evaluate(). */
+#define MLREC_RANK_RANKING 0   /* train_ranker()'s model, the default */
+#define MLREC_RANK_RATING  1   /* train_mf()'s predicted ratings */
+#define MLREC_RANK_POPULAR 2   /* number of ratings */
+
+typedef struct MlrecRecommender MlrecRecommender;
+struct MlrecRecommender {
+  int eModel;                /* MLREC_RANK_* */
+  MlrecRanker *pRanker;      /* MLREC_RANK_RANKING */
+  MlrecModel *pModel;        /* MLREC_RANK_RATING */
+  MlrecRatings *pRatings;    /* the ratings snapshot */
+  int nItem;                 /* the catalogue of the model */
+  const i64 *aItemId;
+  MlrecHistoryReader reader; /* reads histories in time order, if timed */
+  MlrecHistory hist;         /* ratings of the last user */
+  MlrecRankWork *pWork;
+  double *aScore;            /* nItem ranking keys of the last user */
+  unsigned char *aSeen;      /* nItem: rated by the last user */
+  unsigned char *aAllow;     /* nItem: allowed by the filter */
+  int bPersonal;             /* the last user's scores are personal */
+};
+
+/*
+** The models a recommend() statement took at its first row, kept until it
+** ends: one statement uses one model, even if a model is retrained or
+** loaded between the rows of a lateral join.
+*/
+typedef struct MlrecRecommendPin MlrecRecommendPin;
+struct MlrecRecommendPin {
+  MlrecRanker *pRanker;
+  MlrecModel *pModel;
+};
+
+int mlrecRankModel(const char *zFunc, const char *zModel, int *peModel,
+                   char **pzErr);
+int mlrecRecommenderOpen(MlrecState*, MlrecRatings*, int eModel,
+                         const MlrecFilter*, MlrecRecommendPin*,
+                         MlrecRecommender*, char **pzErr);
+int mlrecRecommenderTop(MlrecRecommender*, i64 iUser, int bIncludeRated,
+                        MlrecTopK *pTop, char **pzErr);
+int mlrecRecommenderBecause(MlrecRecommender*, int iItem, i64 *piOut);
+void mlrecRecommenderClose(MlrecRecommender*);
+
+#endif /* MLREC_RECOMMEND_H */
