@@ -352,7 +352,7 @@ static double timeSql(sqlite3 *db, const char *zSql){
 
 #define MODEL_ANSWERS "SELECT round(predict(1, 1), 12), round(predict(7, 30), 12);" \
   "SELECT model, options FROM mlrec_models WHERE model = 'mf';" \
-  "SELECT movieId, round(score, 12) FROM recommend(2, 3);"
+  "SELECT movieId, round(score, 12) FROM recommend(2, 3, '{\"model\": \"rating\"}');"
 
 static void testInterrupt(const char *zFile){
   sqlite3 *db = openDb(zFile);
@@ -427,7 +427,7 @@ static void *workerMain(void *pArg){
       case 2:
         snprintf(zSql, sizeof(zSql), "SELECT count(*), count(DISTINCT movieId), "
                  "min(rank), max(rank), sum(score BETWEEN 0.5 AND 5) "
-                 "FROM recommend(%d, 5);"
+                 "FROM recommend(%d, 5, '{\"model\": \"rating\"}');"
                  "SELECT predict(%d, 3) BETWEEN 0.5 AND 5", iUser, iUser);
         execCheck(db, "concurrent", zSql, "5|5|1|5|5\n1\n");
         break;
@@ -522,21 +522,35 @@ static void cursorCase(sqlite3 *db, const char *zTest, const char *zJoin,
   sqlite3_free(zNew);
 }
 
+#define CURSOR_USERS "FROM (SELECT value FROM json_each('[1,2,3,4,5,6,7,8]')) u, "
+
 static void testCursor(const char *zFile){
   sqlite3 *db = openDb(zFile);
   execCheck(db, "cursor", "SELECT json_extract(train_mf('{\"factors\": 4, "
-            "\"epochs\": 5, \"seed\": 1}'), '$.seed')", "1\n");
-  cursorCase(db, "cursor recommend",
-      "SELECT u.value, r.movieId, round(r.score, 12) "
-      "FROM (SELECT value FROM json_each('[1,2,3,4,5,6,7,8]')) u, "
-      "recommend(u.value, 3) r",
+            "\"epochs\": 5, \"seed\": 3}'), '$.seed');"
+            "SELECT json_extract(mlrec_save_model('other'), '$.name');"
+            "SELECT json_extract(train_mf('{\"factors\": 4, \"epochs\": 5, "
+            "\"seed\": 1}'), '$.seed');"
+            "SELECT json_extract(train_ranker('{\"factors\": 4, "
+            "\"iterations\": 2, \"seed\": 1}'), '$.seed')", "3\nother\n1\n1\n");
+  cursorCase(db, "cursor recommend rating, train_mf",
+      "SELECT u.value, r.movieId, round(r.score, 12) " CURSOR_USERS
+      "recommend(u.value, 3, '{\"model\": \"rating\"}') r",
       "SELECT train_mf('{\"factors\": 4, \"epochs\": 5, \"seed\": 2}')");
-  cursorCase(db, "cursor similar_movies",
-      "SELECT m.value, s.movieId, round(s.score, 12) "
-      "FROM (SELECT value FROM json_each('[1,2,3,4,5,6,7,8]')) m, "
-      "similar_movies(m.value, 3) s",
+  cursorCase(db, "cursor recommend rating, mlrec_load_model",
+      "SELECT u.value, r.movieId, round(r.score, 12) " CURSOR_USERS
+      "recommend(u.value, 3, '{\"model\": \"rating\"}') r",
+      "SELECT mlrec_load_model('other')");
+  cursorCase(db, "cursor recommend ranking, train_ranker",
+      "SELECT u.value, r.movieId, round(r.score, 12) " CURSOR_USERS
+      "recommend(u.value, 3) r",
+      "SELECT train_ranker('{\"factors\": 4, \"iterations\": 2, \"seed\": 2}')");
+  cursorCase(db, "cursor similar_movies, ratings changed",
+      "SELECT u.value, s.movieId, round(s.score, 12) " CURSOR_USERS
+      "similar_movies(u.value, 3) s",
       "UPDATE ratings SET rating = 6 - rating WHERE userId <= 30");
-  execCheck(db, "cursor", "UPDATE ratings SET rating = 6 - rating WHERE userId <= 30", 0);
+  execCheck(db, "cursor", "UPDATE ratings SET rating = 6 - rating WHERE userId <= 30;"
+            "DELETE FROM mlrec_saved_vectors; DELETE FROM mlrec_saved_models", 0);
   sqlite3_close(db);
 }
 
@@ -549,8 +563,9 @@ static void testClose(const char *zFile){
   execCheck(db, "close", "SELECT count(*) > 0 FROM similar_movies(3);"
             "SELECT json_extract(train_mf('{\"factors\": 8}'), '$.factors');"
             "SELECT count(*) FROM recommend(1, 5);"
-            "SELECT count(*) FROM mlrec_models;",
-            "1\n8\n5\n2\n");
+            "SELECT count(*) FROM recommend(1, 5, '{\"model\": \"rating\"}');"
+            "SELECT group_concat(model) FROM mlrec_models;",
+            "1\n8\n5\n5\nknn,mf,ranker\n");
   check(sqlite3_memory_used()>nBefore, "close", "memory in use while open", 0, 0);
   check(sqlite3_close(db)==SQLITE_OK, "close", "sqlite3_close()", 0, 0);
   snprintf(z, sizeof(z), "%lld bytes", (long long)(sqlite3_memory_used()-nBefore));

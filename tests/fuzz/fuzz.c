@@ -9,10 +9,11 @@
 **     MLREC_FUZZ_TRACE=1 build/fuzz-replay FILE   print the SQL an input runs
 **
 ** An input is a small program.  Its first bytes fill a ratings table (typed
-** or untyped columns, optionally behind a view) and two tables of factors
-** in Spark's layout; the rest is a sequence of operations, each one SQL
-** statement calling a function of mlrec (similar_movies, recommend,
-** predict, train_mf, mlrec_config, mlrec_models, mlrec_save_model,
+** or untyped columns, optionally behind a view), two tables of factors in
+** Spark's layout, and maybe movies with genres and tags; the rest is a sequence of operations, each one SQL
+** statement calling a function of mlrec (similar_movies, recommend, with
+** and without options, predict, train_mf, train_ranker, mlrec_config,
+** mlrec_models, mlrec_evaluate, mlrec_split_hash, mlrec_save_model,
 ** mlrec_load_model, mlrec_import_factors) or changing the data (insert,
 ** delete, update, damage a saved model, transactions).  Arguments are
 ** values of every type: NULLs, small ids that collide, huge and negative
@@ -21,11 +22,13 @@
 **
 ** Besides the sanitizers, the harness checks what the answers must satisfy:
 ** an error has a message and is never SQLITE_CORRUPT, SQLITE_INTERNAL,
-** SQLITE_MISUSE or SQLITE_NOMEM; similar_movies() returns at most k
-** distinct movies, never the query movie, ranked 1, 2, ... by scores that
+** SQLITE_MISUSE or SQLITE_NOMEM; a NULL id or k gives no rows and a bad one
+** an error; similar_movies() returns at most k distinct movies with finite
+** scores, never the query movie, and without options ranked by scores that
 ** equal the cosines computed independently in SQL; recommend() at most k
-** distinct movies with finite scores; predict() a finite number, NULL only
-** for a NULL argument; the connection closes cleanly.  A violation aborts.
+** distinct movies, and without options none the user has rated; predict()
+** a finite number, NULL only for a NULL argument; the connection closes
+** cleanly.  A violation aborts.
 **
 ** A statement runs for at most 200 ms (a progress handler, as any
 ** application may install, interrupts it): training with 10000 epochs is
@@ -140,7 +143,8 @@ static void bindValue(sqlite3_stmt *pStmt, int iParam, Input *p){
 static void appendJsonValue(sqlite3_str *pStr, Input *p){
   static const char *azName[] = {
     "ratings", "r0", "su", "si", "userId", "movieId", "rating", "x", "",
-    "mlrec_saved_models", "id", "features"
+    "mlrec_saved_models", "id", "features", "ranking", "rating", "popular",
+    "content", "hybrid", "Drama", "embedding", "timestamp"
   };
   unsigned int k = nextByte(p) % 10;
   switch( k ){
@@ -174,7 +178,12 @@ static char *optionsText(Input *p){
   static const char *azKey[] = {
     "factors", "epochs", "learning_rate", "regularization",
     "bias_regularization", "init_std", "seed", "ratings_table",
-    "user_column", "movie_column", "rating_column", "factor", ""
+    "user_column", "movie_column", "rating_column", "factor", "",
+    "threads", "validation", "patience", "knn_weight", "neighbors",
+    "shrinkage", "iterations", "alpha", "recency", "window", "als_weight",
+    "sequence_weight", "model", "genre", "movies", "include_rated", "method",
+    "content", "content_weight", "k", "threshold", "time_column",
+    "movies_table", "tags_table", "embeddings_table"
   };
   sqlite3_str *pStr = sqlite3_str_new(0);
   unsigned int k = nextByte(p);
@@ -374,48 +383,69 @@ static double sqlCosine(Run *pRun, sqlite3_int64 iQuery, sqlite3_int64 iOther){
   return r;
 }
 
-/* predict(user, movie) as a double, or NAN on error or NULL. */
-static double sqlPredict(Run *pRun, sqlite3_value *pUser, sqlite3_int64 iMovie){
-  sqlite3_stmt *pStmt = 0;
-  double r = NAN;
+/*
+** 1 if user iUser has rated movie iMovie in the table the extension reads,
+** 0 if not, -1 if that cannot be told.
+*/
+static int sqlRated(Run *pRun, sqlite3_int64 iUser, sqlite3_int64 iMovie){
+  sqlite3_stmt *pCfg = 0, *pStmt = 0;
+  char *zSql = 0;
+  int bRated = -1;
+  if( sqlite3_prepare_v2(pRun->db, "SELECT json_extract(c, '$.ratings_table'),"
+        " json_extract(c, '$.user_column'), json_extract(c, '$.movie_column')"
+        " FROM (SELECT mlrec_config() AS c)", -1, &pCfg, 0)==SQLITE_OK
+   && sqlite3_step(pCfg)==SQLITE_ROW ){
+    const char *zTab = (const char*)sqlite3_column_text(pCfg, 0);
+    zSql = sqlite3_mprintf("SELECT count(*)>0 FROM \"%w\" WHERE \"%w\".\"%w\" = ?1"
+                           " AND \"%w\".\"%w\" = ?2", zTab, zTab,
+                           sqlite3_column_text(pCfg, 1), zTab,
+                           sqlite3_column_text(pCfg, 2));
+  }
+  sqlite3_finalize(pCfg);
   pRun->tStart = now();
-  if( sqlite3_prepare_v2(pRun->db, "SELECT predict(?1, ?2)", -1, &pStmt, 0)
-      ==SQLITE_OK ){
-    sqlite3_bind_value(pStmt, 1, pUser);
+  if( zSql && sqlite3_prepare_v2(pRun->db, zSql, -1, &pStmt, 0)==SQLITE_OK ){
+    sqlite3_bind_int64(pStmt, 1, iUser);
     sqlite3_bind_int64(pStmt, 2, iMovie);
-    if( sqlite3_step(pStmt)==SQLITE_ROW
-     && sqlite3_column_type(pStmt, 0)==SQLITE_FLOAT ){
-      r = sqlite3_column_double(pStmt, 0);
-    }
+    if( sqlite3_step(pStmt)==SQLITE_ROW ) bRated = sqlite3_column_int(pStmt, 0);
   }
   sqlite3_finalize(pStmt);
-  return r;
+  sqlite3_free(zSql);
+  return bRated;
 }
 
 /* ---- Operations ------------------------------------------------------------ */
 
 /*
-** similar_movies(id [, k]) or recommend(id [, k]), and what its rows must
-** satisfy given its arguments.
+** similar_movies(id [, k [, options]]) or recommend(id [, k [, options]]),
+** and what its rows must satisfy given its arguments.  Without options,
+** similar_movies() scores are the cosines, and recommend() never returns a
+** movie the user has rated.
 */
 static void opTopK(Run *pRun, Input *p, int bSimilar, int nArg){
   static Row aRow[MAX_ROWS];
-  static const char *azSql[2][2] = {
+  static const char *azSql[2][3] = {
     { "SELECT movieId, score, rank FROM recommend(?1)",
-      "SELECT movieId, score, rank FROM recommend WHERE user_id = ?1 AND k = ?2" },
+      "SELECT movieId, score, rank FROM recommend WHERE user_id = ?1 AND k = ?2",
+      "SELECT movieId, score, rank FROM recommend(?1, ?2, ?3)" },
     { "SELECT movieId, score, rank FROM similar_movies(?1)",
-      "SELECT movieId, score, rank FROM similar_movies(?1, ?2)" },
+      "SELECT movieId, score, rank FROM similar_movies(?1, ?2)",
+      "SELECT movieId, score, rank FROM similar_movies(?1, ?2, ?3)" },
   };
   sqlite3_stmt *pStmt = prepare(pRun, azSql[bSimilar][nArg-1]);
+  char *zOpt = 0;
   Args a;
   sqlite3_int64 iQuery = 0, k = 10;
   int bNull, bBad, n, i;
   if( pStmt==0 ) return;
-  argsDecode(pRun, p, &a, nArg);
-  argsBind(&a, pStmt, nArg);
+  argsDecode(pRun, p, &a, nArg<3 ? nArg : 2);
+  argsBind(&a, pStmt, nArg<3 ? nArg : 2);
+  if( nArg==3 ){
+    zOpt = optionsText(p);
+    sqlite3_bind_text(pStmt, 3, zOpt, -1, sqlite3_free);
+  }
   bNull = sqlite3_value_type(arg(&a, 0))==SQLITE_NULL
-       || (nArg==2 && sqlite3_value_type(arg(&a, 1))==SQLITE_NULL);
-  bBad = !asId(arg(&a, 0), &iQuery) || (nArg==2 && (!asId(arg(&a, 1), &k) || k<0));
+       || (nArg>=2 && sqlite3_value_type(arg(&a, 1))==SQLITE_NULL);
+  bBad = !asId(arg(&a, 0), &iQuery) || (nArg>=2 && (!asId(arg(&a, 1), &k) || k<0));
   n = stepAll(pRun, pStmt, aRow);
   if( bNull ){
     if( n!=0 ) fail("a NULL argument must give no rows", 0);
@@ -430,9 +460,12 @@ static void opTopK(Run *pRun, Input *p, int bSimilar, int nArg){
       for(j=0; j<i; j++){
         if( aRow[j].iMovie==aRow[i].iMovie ) fail("a movie appears twice", 0);
       }
+      if( bSimilar && aRow[i].iMovie==iQuery ){
+        fail("a movie is its own neighbour", 0);
+      }
+      if( nArg==3 ) continue;
       if( bSimilar ){
         double rTrue = sqlCosine(pRun, iQuery, aRow[i].iMovie);
-        if( aRow[i].iMovie==iQuery ) fail("a movie is its own neighbour", 0);
         if( i>0 && aRow[i].rScore>aRow[i-1].rScore+1e-9 ){
           fail("scores are not in decreasing order", 0);
         }
@@ -441,13 +474,8 @@ static void opTopK(Run *pRun, Input *p, int bSimilar, int nArg){
           snprintf(z, sizeof(z), "%.17g instead of %.17g", aRow[i].rScore, rTrue);
           fail("similar_movies() score is not the cosine", z);
         }
-      }else{
-        double rPred = sqlPredict(pRun, arg(&a, 0), aRow[i].iMovie);
-        if( !(fabs(rPred - aRow[i].rScore)<=1e-9*(1.0+fabs(rPred))) ){
-          char z[100];
-          snprintf(z, sizeof(z), "%.17g, predict() %.17g", aRow[i].rScore, rPred);
-          fail("recommend() score is not predict()", z);
-        }
+      }else if( sqlRated(pRun, iQuery, aRow[i].iMovie)==1 ){
+        fail("recommend() returned a movie the user has rated", 0);
       }
     }
   }
@@ -578,10 +606,21 @@ static void opTransaction(Run *pRun, Input *p){
   execSql(pRun, azSql[nextByte(p) % COUNT(azSql)]);
 }
 
+/* mlrec_evaluate(table, options) on one of the tables of the input. */
+static void opEvaluate(Run *pRun, Input *p){
+  static const char *azTable[] = { "ratings", "r0", "su", "nope" };
+  sqlite3_stmt *pStmt = prepare(pRun, "SELECT mlrec_evaluate(?1, ?2)");
+  if( pStmt==0 ) return;
+  sqlite3_bind_text(pStmt, 1, azTable[nextByte(p) % COUNT(azTable)], -1,
+                    SQLITE_STATIC);
+  sqlite3_bind_text(pStmt, 2, optionsText(p), -1, sqlite3_free);
+  stepAll(pRun, pStmt, 0);
+}
+
 static void runOps(Run *pRun, Input *p){
   int nOp;
   for(nOp=0; nOp<32 && !atEnd(p); nOp++){
-    switch( nextByte(p) % 20 ){
+    switch( nextByte(p) % 25 ){
       case 0:  opTopK(pRun, p, 1, 1); break;
       case 1:  opTopK(pRun, p, 1, 2); break;
       case 2:  opTopK(pRun, p, 0, 1); break;
@@ -610,8 +649,45 @@ static void runOps(Run *pRun, Input *p){
       case 16: opFactorRow(pRun, p); break;
       case 17: opChangeRatings(pRun, p); break;
       case 18: opDamage(pRun, p); break;
-      default: opTransaction(pRun, p); break;
+      case 19: opTransaction(pRun, p); break;
+      case 20: opTopK(pRun, p, 1, 3); break;
+      case 21: opTopK(pRun, p, 0, 3); break;
+      case 22: opOptions(pRun, p, "train_ranker"); break;
+      case 23: opEvaluate(pRun, p); break;
+      default:
+        if( nextByte(p)%2 ){
+          opWithArgs(pRun, p, "SELECT mlrec_split_hash(?1, ?2)", 2);
+        }else{
+          opWithArgs(pRun, p, "SELECT mlrec_split_hash(?1, ?2, ?3)", 3);
+        }
+        break;
     }
+  }
+}
+
+/* Movies 0 to 11 with genres, and a few tags: what content vectors read. */
+static void createMovies(Run *pRun, Input *p){
+  static const char *azGenre[] = {
+    "Drama", "Comedy|Drama", "Horror", "", "(no genres listed)", "Comedy"
+  };
+  static const char *azTag[] = { "scary", "Scary", "funny", "", "dark" };
+  sqlite3_stmt *pIns = 0;
+  int i;
+  execSql(pRun, "CREATE TABLE movies(movieId INTEGER PRIMARY KEY, title, genres)");
+  execSql(pRun, "CREATE TABLE tags(userId, movieId, tag)");
+  for(i=0; i<12; i++){
+    char *zSql = sqlite3_mprintf("INSERT INTO movies VALUES(%d, 'm%d', %Q)", i, i,
+                                 azGenre[nextByte(p) % COUNT(azGenre)]);
+    execSql(pRun, zSql);
+    sqlite3_free(zSql);
+  }
+  for(i=(int)(nextByte(p) % 8); i>0; i--){
+    pIns = prepare(pRun, "INSERT INTO tags VALUES(?1, ?2, ?3)");
+    if( pIns==0 ) return;
+    bindValue(pIns, 1, p);
+    bindValue(pIns, 2, p);
+    sqlite3_bind_text(pIns, 3, azTag[nextByte(p) % COUNT(azTag)], -1, SQLITE_STATIC);
+    stepAll(pRun, pIns, 0);
   }
 }
 
@@ -630,6 +706,7 @@ static void createTables(Run *pRun, Input *p){
   if( flags & 2 ) execSql(pRun, "CREATE VIEW ratings AS SELECT * FROM r0");
   execSql(pRun, "CREATE TABLE su(id INTEGER, features)");
   execSql(pRun, "CREATE TABLE si(id INTEGER, features)");
+  if( flags & 4 ) createMovies(pRun, p);
   zSql = sqlite3_mprintf("INSERT INTO \"%w\" VALUES(?1, ?2, ?3)", pRun->zBase);
   for(i=0; i<nRow && !atEnd(p); i++){
     pIns = prepare(pRun, zSql);

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""tests/fuzz/seeds.py: writes the hand-made seed inputs of the fuzzer into tests/fuzz/seeds/.
+"""tests/fuzz/seeds.py: writes the hand-made inputs of the fuzzer: seeds into tests/fuzz/seeds/,
+and the inputs that found bugs, as readable programs, into tests/fuzz/regress/.
 
 Each seed is a small program in the byte format that tests/fuzz/fuzz.c decodes (see the
 functions of that file: createTables, runOps, bindValue, optionsText, appendJsonValue).  The
@@ -29,11 +30,18 @@ def j_special(i):      return bytes([3, i])
 def j_real(x):         return bytes([4, x])            # x / 64
 def j_literal(i):      return bytes([5, i])            # 1e400, -0.0, 1e-7, 0.5, 2.5e-3, 1.5
 def j_name(i):         return bytes([6, i])            # ratings, r0, su, si, userId, ...
+NAMES = ["ratings", "r0", "su", "si", "userId", "movieId", "rating", "x", "",
+         "mlrec_saved_models", "id", "features", "ranking", "rating", "popular",
+         "content", "hybrid", "Drama", "embedding", "timestamp"]
 def j_misc(i):         return bytes([8, i])            # null, true, [1], {}, "\u0000"
 
 KEYS = ["factors", "epochs", "learning_rate", "regularization", "bias_regularization",
         "init_std", "seed", "ratings_table", "user_column", "movie_column", "rating_column",
-        "factor", ""]
+        "factor", "", "threads", "validation", "patience", "knn_weight", "neighbors",
+        "shrinkage", "iterations", "alpha", "recency", "window", "als_weight",
+        "sequence_weight", "model", "genre", "movies", "include_rated", "method",
+        "content", "content_weight", "k", "threshold", "time_column",
+        "movies_table", "tags_table", "embeddings_table"]
 
 def options(*pairs):
     """A JSON object of at most 3 (key, json value) pairs."""
@@ -75,9 +83,22 @@ def delete_user(u):    return bytes([17, 1]) + u
 def set_rating(r, m):  return bytes([17, 2]) + r + m
 def damage(k, *vals):  return bytes([18, k]) + b"".join(vals)
 def txn(k):            return bytes([19, k])   # BEGIN COMMIT ROLLBACK SAVEPOINT ROLLBACK-TO RELEASE
+def similar_opts(v, k, opts):    return bytes([20]) + v + k + opts
+def recommend_opts(v, k, opts):  return bytes([21]) + v + k + opts
+def train_ranker(opts):          return bytes([22]) + opts
+def evaluate(table, opts):       return bytes([23, table]) + opts   # ratings r0 su nope
+def split_hash(a, b):            return bytes([24, 1]) + a + b
 
-def tables(rows, typed=True, view=False, factors=()):
-    b = bytes([(1 if typed else 0) | (2 if view else 0), len(rows)])
+GENRES = ["Drama", "Comedy|Drama", "Horror", "", "(no genres listed)", "Comedy"]
+
+def tables(rows, typed=True, view=False, factors=(), genres=None, tags=()):
+    """genres: 12 indexes into GENRES for movies 0..11 (then a movies table is made),
+    tags: (user value, movie value, tag index) rows."""
+    b = bytes([(1 if typed else 0) | (2 if view else 0) | (4 if genres else 0), len(rows)])
+    if genres:
+        b += bytes(genres) + bytes([len(tags)])
+        for u, m, t in tags:
+            b += u + m + bytes([t])
     for u, m, r in rows:
         b += u + m + r
     b += bytes([len(factors)])
@@ -144,14 +165,38 @@ SEEDS = {
     "spark_bad": tables(FIXTURE, factors=[(True, small(1), [j_misc(2), j_int(1)]),
                                           (False, small(1), None), (True, small(2), [])])
         + import_m() + load_m(),
+    "models_and_options": tables(FIXTURE, genres=[0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 5],
+                                 tags=[(small(1), small(2), 0), (small(2), small(7), 1)])
+        + train_ranker(options(("factors", j_int(2))))
+        + recommend_opts(small(1), small(3), options(("model", j_name(NAMES.index("rating")))))
+        + recommend_opts(small(2), small(5), options(("include_rated", j_misc(1))))
+        + recommend_opts(small(2), small(5), options(("model", j_name(NAMES.index("popular")))))
+        + similar_opts(small(1), small(3), options(("method", j_name(NAMES.index("content")))))
+        + similar_opts(small(2), small(3), options(("genre", j_name(NAMES.index("Drama")))))
+        + train(options(("knn_weight", j_literal(3)), ("neighbors", j_int(2))))
+        + predict(small(1), small(4)) + train(options(("validation", j_literal(3))))
+        + evaluate(0, options(("k", j_int(2)))) + split_hash(small(1), small(2))
+        + save_m() + load_m() + recommend(small(3)) + models(),
+}
+
+# Inputs that found a bug, written out as programs (see tests/robust.test).
+REGRESS = {
+    # a rating too small for a float became 0: similar_movies() said 0 for a cosine of 1
+    "tiny-rating-rounds-to-zero": tables([(small(3), small(3), half(4)),
+                                          (small(3), small(5), real(2.26239394021168e-76))])
+        + similar_k(small(5), real(5.0)),
+    # recommend() for a user with no ratings: pointer arithmetic on NULL in the ranking model's
+    # work space (clang's UBSan; make test's libFuzzer run replays this directory)
+    "ranker-empty-history": tables([(small(6), real(4.0), half(4))]) + recommend(small(1)),
 }
 
 def main():
-    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "seeds")
-    os.makedirs(out, exist_ok=True)
-    for name, data in SEEDS.items():
-        with open(os.path.join(out, name), "wb") as f:
-            f.write(data)
+    here = os.path.dirname(os.path.abspath(__file__))
+    for sub, inputs in (("seeds", SEEDS), ("regress", REGRESS)):
+        os.makedirs(os.path.join(here, sub), exist_ok=True)
+        for name, data in inputs.items():
+            with open(os.path.join(here, sub, name), "wb") as f:
+                f.write(data)
 
 if __name__ == "__main__":
     main()
