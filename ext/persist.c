@@ -223,7 +223,7 @@ static u64 modelChecksum(const Header *pH, const Side *pUser,
   return c.h;
 }
 
-/* Side p over arrays it shares (not to be freed). */
+/* Side p over arrays it shares (not to be freed), or empty. */
 static void sideOver(Side *p, const char *zName, int n, int nFactor,
                      i64 *aId, float *aBias, float *aFactor){
   memset(p, 0, sizeof(*p));
@@ -680,10 +680,8 @@ static int loadModel(sqlite3 *db, const char *zName, MlrecModel **ppOut,
   int rc;
   *ppOut = 0;
   memset(&s, 0, sizeof(s));
-  memset(&user, 0, sizeof(user));
-  memset(&item, 0, sizeof(item));
-  user.zName = "user";
-  item.zName = "item";
+  sideOver(&user, "user", 0, 0, 0, 0, 0);
+  sideOver(&item, "item", 0, 0, 0, 0, 0);
   rc = readHeader(db, zName, &s, pzErr);
   if( rc==SQLITE_OK ){
     user.nFactor = item.nFactor = (int)s.h.nFactor;
@@ -1015,11 +1013,9 @@ static void importFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   char *zErr = 0;
   int rc;
   if( zItems==0 ) return;
-  memset(&user, 0, sizeof(user));
-  memset(&item, 0, sizeof(item));
+  sideOver(&user, "user", 0, 0, 0, 0, 0);
+  sideOver(&item, "item", 0, 0, 0, 0, 0);
   memset(&h, 0, sizeof(h));
-  user.zName = "user";
-  item.zName = "item";
   rc = readFactorTable(p->db, zUsers, &user, &zErr);
   if( rc==SQLITE_OK ) rc = readFactorTable(p->db, zItems, &item, &zErr);
   if( rc==SQLITE_OK && (user.n==0 || item.n==0) ){
