@@ -147,8 +147,9 @@ fuzz: build/fuzz
 	build/fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=2048 -timeout=20 -rss_limit_mb=2048 \
 	  -print_final_stats=1 -artifact_prefix=build/fuzz-crashes/ build/fuzz-corpus $(FUZZ_INPUTS)
 
-# sqlite3_interrupt() latency of train_mf() and the index build on 25M synthetic ratings (the
-# size of MovieLens 25M; generated once into tests/tmp, about 1 GB): at most 100 ms.
+# sqlite3_interrupt() latency of train_mf(), train_ranker() and the index build on 25M synthetic
+# ratings (the size of MovieLens 25M; generated once into tests/tmp, 520 MB; about 8 minutes):
+# at most 100 ms of CPU each.
 bench-interrupt: build/threads
 	mkdir -p tests/tmp
 	build/threads -ratings 25000000 -points 8 -max-ms 100 interrupt
