@@ -11,6 +11,8 @@
 #   make learning-curve  redraw docs/learning_curve.svg from the training log (gnuplot)
 #   make eval     recommendation quality on MovieLens (sql/eval.sql): the README's numbers
 #   make install  mlrec.so, libmlrec.a and mlrec_static.h under $(DESTDIR)$(PREFIX)/lib, /include
+#   make fuzz     libFuzzer on every function for FUZZ_SECONDS (default 60)
+#   make bench-interrupt  sqlite3_interrupt() latency on 25M synthetic ratings
 #   make uninstall, make clean
 
 CC      ?= cc
@@ -52,13 +54,15 @@ buildinfo = -DMLREC_GIT_COMMIT='"$(or $(GIT_COMMIT),unknown)"' \
 DB ?= movielens.db
 
 .PHONY: all deps demo test bench generator static example install uninstall learning-curve \
-  eval clean
+  eval clean bench-interrupt fuzz
 
 # Debian packages: compiler, SQLite and its shell, Tcl with its SQLite binding (the test
 # harness), scikit-learn (the notebook's kNN, checked against), curl/unzip (MovieLens download),
-# gnuplot-nox (the learning curve of docs/learning_curve.sh).
+# gnuplot-nox (the learning curve of docs/learning_curve.sh), valgrind (tests/threads.c), clang
+# and its sanitizer runtimes (libFuzzer, tests/fuzz).
 DEB_PACKAGES = build-essential libsqlite3-dev sqlite3 tcl libsqlite3-tcl \
-  python3 python3-numpy python3-scipy python3-sklearn curl unzip ca-certificates gnuplot-nox
+  python3 python3-numpy python3-scipy python3-sklearn curl unzip ca-certificates gnuplot-nox \
+  valgrind clang libclang-rt-dev
 
 all: $(LIB)
 
@@ -116,6 +120,43 @@ build/oom: tests/oom.c $(SRC) $(HDR)
 	mkdir -p build
 	$(CC) $(TEST_CFLAGS) -o $@ tests/oom.c $(SRC) -lsqlite3 $(LDLIBS)
 
+build/threads: tests/threads.c $(SRC) $(HDR)
+	mkdir -p build
+	$(CC) -DSQLITE_CORE -O2 -g -pthread $(WARN) -o $@ tests/threads.c $(SRC) -lsqlite3 $(LDLIBS)
+
+build/threads-tsan: tests/threads.c $(SRC) $(HDR)
+	mkdir -p build
+	$(CC) -DSQLITE_CORE -O1 -g -fsanitize=thread -pthread $(WARN) -o $@ tests/threads.c $(SRC) \
+	  -lsqlite3 $(LDLIBS)
+
+# Fuzzing (tests/fuzz/fuzz.c): `make fuzz FUZZ_SECONDS=300` runs libFuzzer on the committed
+# seeds and corpus, keeps what it finds in build/fuzz-corpus and crashes in build/fuzz-crashes/.
+# build/fuzz-replay runs every committed input once (make test), built with clang as well: its
+# UBSan checks more (e.g. arithmetic on a NULL pointer) than gcc's.
+FUZZ_SECONDS ?= 60
+FUZZ_INPUTS = tests/fuzz/seeds tests/fuzz/corpus tests/fuzz/regress
+
+build/fuzz: tests/fuzz/fuzz.c $(SRC) $(HDR)
+	mkdir -p build
+	clang -DSQLITE_CORE -O1 -g -fsanitize=fuzzer,address,undefined \
+	  -fno-sanitize-recover=undefined $(WARN) -o $@ tests/fuzz/fuzz.c $(SRC) -lsqlite3 $(LDLIBS)
+
+build/fuzz-replay: tests/fuzz/fuzz.c $(SRC) $(HDR)
+	mkdir -p build
+	clang -DMLREC_FUZZ_REPLAY $(TEST_CFLAGS) -o $@ tests/fuzz/fuzz.c $(SRC) -lsqlite3 $(LDLIBS)
+
+fuzz: build/fuzz
+	mkdir -p build/fuzz-corpus build/fuzz-crashes
+	build/fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=2048 -timeout=20 -rss_limit_mb=2048 \
+	  -print_final_stats=1 -artifact_prefix=build/fuzz-crashes/ build/fuzz-corpus $(FUZZ_INPUTS)
+
+# sqlite3_interrupt() latency of train_mf(), train_ranker() and the index build on 25M synthetic
+# ratings (the size of MovieLens 25M; generated once into tests/tmp, 520 MB; about 8 minutes):
+# at most 100 ms of CPU each.
+bench-interrupt: build/threads
+	mkdir -p tests/tmp
+	build/threads -ratings 25000000 -points 8 -max-ms 100 interrupt
+
 $(DB): sql/load_movielens.sql data/movielens.sh
 	rm -f $@.tmp
 	cd "$$(bash data/movielens.sh)" && sqlite3 "$(CURDIR)/$@.tmp" < "$(CURDIR)/sql/load_movielens.sql"
@@ -135,7 +176,8 @@ eval: $(LIB) $(DB)
 	sqlite3 $(DB) < sql/eval.sql > build/eval.txt; status=$$?; cat build/eval.txt; \
 	  test $$status -eq 0 && ! grep -q '^FAIL' build/eval.txt
 
-test: $(LIB) build/asan/mlrec.so build/oom $(DB) $(EXAMPLE) build/generate
+test: $(LIB) build/asan/mlrec.so build/oom build/threads build/threads-tsan build/fuzz-replay \
+  build/fuzz $(DB) $(EXAMPLE) build/generate
 	bash tests/run
 
 # The synthetic data generator (data/generate.c) and its presets.

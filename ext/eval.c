@@ -253,7 +253,7 @@ static int rankingMetrics(MlrecState *p, MlrecRatings *pR, const TestRow *a,
   memset(&none, 0, sizeof(none));
   memset(&top, 0, sizeof(top));
   memset(&intr, 0, sizeof(intr));
-  rc = mlrecRecommenderOpen(p, pR, eModel, &none, &rec, pzErr);
+  rc = mlrecRecommenderOpen(p, pR, eModel, &none, 0, &rec, pzErr);
   if( rc==SQLITE_OK && rec.pRanker ){
     rc = checkFresh(pR, rec.pRanker->dataHash, rec.pRanker->nRating,
                     "train_ranker", pzErr);

@@ -37,10 +37,15 @@ double mlrecIalsConfidence(const MlrecRanker *r, double rating){
 }
 
 /* Y'Y (lower triangle) of the n rows of f factors in aY. */
-static void gramOf(const float *aY, int n, int f, double *aG){
-  int i;
+static int gramOf(MlrecInterrupt *pIntr, const float *aY, int n, int f,
+                  double *aG){
+  int i, rc = SQLITE_OK;
   memset(aG, 0, sizeof(double)*f*f);
-  for(i=0; i<n; i++) mlrecAddOuter(aG, f, 1.0, aY + (i64)i*f);
+  for(i=0; rc==SQLITE_OK && i<n; i++){
+    mlrecAddOuter(aG, f, 1.0, aY + (i64)i*f);
+    rc = mlrecInterruptedEvery(pIntr, i+1);
+  }
+  return rc;
 }
 
 /*
@@ -82,11 +87,15 @@ static int solveSide(MlrecInterrupt *pIntr, const MlrecRanker *r, int nRow,
                      double *aWork, char **pzErr){
   int f = r->nFactor;
   double *aG = aWork, *aL = aG + (i64)f*f, *aX = aL + (i64)f*f;
-  int u, d, rc = SQLITE_OK;
-  gramOf(aOther, nOther, f, aG);
+  i64 kProbe = 0;    /* probe again once the rows reach this rating */
+  int u, d, rc = gramOf(pIntr, aOther, nOther, f, aG);
   for(u=0; rc==SQLITE_OK && u<nRow; u++){
     i64 k0 = aStart[u];
-    if( (u & 255)==255 && (rc = mlrecInterrupted(pIntr))!=SQLITE_OK ) break;
+    /* every 256 rows or 4096 ratings: a few milliseconds of work */
+    if( (u & 255)==255 || k0>=kProbe ){
+      kProbe = k0 + 4096;
+      if( (rc = mlrecInterrupted(pIntr))!=SQLITE_OK ) break;
+    }
     rc = solveOne(aG, aOther, f, r->opt.regularization,
                   (int)(aStart[u+1]-k0), aIdx+k0, aVal+k0, 0, r, aL, aX);
     if( rc!=SQLITE_OK ){
@@ -133,8 +142,10 @@ int mlrecIalsTrain(sqlite3 *db, const MlrecRatings *pR, MlrecRanker *r,
                      pzErr);
     }
   }
+  if( rc==SQLITE_OK ){
+    rc = gramOf(&intr, r->aItemFactor, pR->nItem, f, r->aGram);
+  }
   mlrecInterruptEnd(&intr);
-  if( rc==SQLITE_OK ) gramOf(r->aItemFactor, pR->nItem, f, r->aGram);
   sqlite3_free(aUser);
   sqlite3_free(aWork);
   return rc;

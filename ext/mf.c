@@ -18,9 +18,10 @@
 ** threads that run them, are the business of sgd.c: blocks of the rating
 ** matrix in an order drawn from the seed.  The same seed, options and data
 ** give the same model, bit for bit, whatever the number of threads.
-** Training steps a probe statement every few milliseconds so that
-** sqlite3_interrupt() stops it.  Around the epochs, monitor.c holds out the
-** validation fraction, keeps the training log and stops early.
+** Training steps a probe statement every few milliseconds, in every loop
+** over the ratings or the parameters, so that sqlite3_interrupt() stops it.
+** Around the epochs, monitor.c holds out the validation fraction, keeps the
+** training log and stops early.
 */
 #include "mlrec.h"
 #include <math.h>
@@ -109,11 +110,12 @@ void mlrecModelUnref(MlrecModel *p){
   sqlite3_free(p->aUserFactor);
   sqlite3_free(p->aItemFactor);
   sqlite3_free(p->aLog);
+  sqlite3_free(p->zOptions);
   mlrecNeighboursFree(p->pNeighbours);
   sqlite3_free(p);
 }
 
-/* A model sized for pR, with ids copied and parameters initialised. */
+/* A model sized for pR, with ids copied and biases zero. */
 static MlrecModel *newModel(const MlrecRatings *pR, const MlrecMfOptions *pOpt){
   MlrecModel *p = sqlite3_malloc64(sizeof(*p));
   i64 nF = pOpt->nFactor;
@@ -148,24 +150,6 @@ static MlrecModel *newModel(const MlrecRatings *pR, const MlrecMfOptions *pOpt){
 }
 
 /*
-** True if training has blown up: an overflow reaches the biases through the
-** error term within one epoch, so checking them is enough and cheap.
-*/
-static int diverged(const MlrecModel *m){
-  double rSum = 0.0;
-  int i;
-  for(i=0; i<m->nUser; i++) rSum += m->aUserBias[i];
-  for(i=0; i<m->nItem; i++) rSum += m->aItemBias[i];
-  return !isfinite(rSum);
-}
-
-/*
-** Run the epochs of SGD on model m.  Stops with SQLITE_INTERRUPT if asked
-** to, and with an error if the parameters overflow (learning rate too
-** large).  Each epoch ends with the model complete and consistent: the
-** place where pMon looks at it, and may stop training early.
-*/
-/*
 ** Draw the initial factors of m, users then movies, from N(0, init_std^2)
 ** and the seed, stepping the probe every INIT_CHUNK values.
 */
@@ -188,31 +172,45 @@ static int initFactors(MlrecModel *m, MlrecInterrupt *pIntr){
   return rc;
 }
 
-static int runEpochs(sqlite3 *db, MlrecMonitor *pMon, MlrecModel *m,
-                     char **pzErr){
-  MlrecInterrupt intr;
+/*
+** True if training has blown up: an overflow reaches the biases through the
+** error term within one epoch, so checking them is enough and cheap.
+*/
+static int diverged(const MlrecModel *m){
+  double rSum = 0.0;
+  int i;
+  for(i=0; i<m->nUser; i++) rSum += m->aUserBias[i];
+  for(i=0; i<m->nItem; i++) rSum += m->aItemBias[i];
+  return !isfinite(rSum);
+}
+
+/*
+** Run the epochs of SGD on model m.  Stops with SQLITE_INTERRUPT if asked
+** to, and with an error if the parameters overflow (learning rate too
+** large).  Each epoch ends with the model complete and consistent: the
+** place where pMon looks at it, and may stop training early.
+*/
+static int runEpochs(MlrecInterrupt *pIntr, MlrecMonitor *pMon,
+                     MlrecModel *m, char **pzErr){
   MlrecSgd *pSgd = 0;
   i64 iEpoch;
   int bStop = 0;
-  int rc = mlrecInterruptBegin(db, &intr);
-  if( rc==SQLITE_OK ) rc = initFactors(m, &intr);
-  if( rc==SQLITE_OK ){
-    rc = mlrecSgdBegin(pMon->pTrain, m, (int)m->opt.nThread, &intr, &pSgd);
-  }
+  int rc = mlrecSgdBegin(pMon->pTrain, m, (int)m->opt.nThread, pIntr, &pSgd);
   if( rc==SQLITE_OK ) m->opt.nThread = mlrecSgdThreads(pSgd);
   for(iEpoch=0; rc==SQLITE_OK && !bStop && iEpoch<m->opt.nEpoch; iEpoch++){
-    rc = mlrecSgdEpoch(pSgd, &intr);
-    if( rc==SQLITE_OK ) rc = mlrecInterrupted(&intr);
+    rc = mlrecSgdEpoch(pSgd, pIntr);
+    if( rc==SQLITE_OK ) rc = mlrecInterrupted(pIntr);
     if( rc==SQLITE_OK && diverged(m) ){
       mlrecSetError(pzErr, "train_mf: training diverged in epoch %lld (the "
                     "parameters overflowed); use a smaller learning_rate "
                     "than %g", iEpoch+1, m->opt.learningRate);
       rc = SQLITE_ERROR;
     }
-    if( rc==SQLITE_OK ) mlrecMonitorEpoch(pMon, m, mlrecSgdLoss(pSgd), &bStop);
+    if( rc==SQLITE_OK ){
+      rc = mlrecMonitorEpoch(pMon, m, mlrecSgdLoss(pSgd), &bStop);
+    }
   }
   mlrecSgdEnd(pSgd);
-  mlrecInterruptEnd(&intr);
   return rc;
 }
 
@@ -225,6 +223,7 @@ int mlrecMfTrain(
   char **pzErr
 ){
   double t0 = mlrecClock();
+  MlrecInterrupt intr;
   MlrecMonitor mon;
   MlrecModel *m = 0;
   int rc;
@@ -234,14 +233,17 @@ int mlrecMfTrain(
                   "nothing to train on");
     return SQLITE_ERROR;
   }
-  rc = mlrecMonitorBegin(&mon, pR, pOpt, pzErr);
+  memset(&mon, 0, sizeof(mon));
+  rc = mlrecInterruptBegin(db, &intr);
+  if( rc==SQLITE_OK ) rc = mlrecMonitorBegin(&mon, pR, pOpt, &intr, pzErr);
   if( rc==SQLITE_OK ){
     m = newModel(mon.pTrain, pOpt);
-    if( m==0 ) rc = SQLITE_NOMEM;
+    rc = m ? initFactors(m, &intr) : SQLITE_NOMEM;
   }
-  if( rc==SQLITE_OK ) rc = runEpochs(db, &mon, m, pzErr);
-  if( rc==SQLITE_OK ) mlrecMonitorEnd(&mon, m);
+  if( rc==SQLITE_OK ) rc = runEpochs(&intr, &mon, m, pzErr);
+  if( rc==SQLITE_OK ) rc = mlrecMonitorEnd(&mon, m);
   mlrecMonitorFree(&mon);
+  mlrecInterruptEnd(&intr);
   if( rc!=SQLITE_OK ){
     mlrecModelUnref(m);
     if( *pzErr==0 ) mlrecSetError(pzErr, "train_mf: %s", sqlite3_errstr(rc));

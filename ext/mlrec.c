@@ -12,6 +12,8 @@
 **     SELECT * FROM mlrec_models;                 -- what is in memory
 **     SELECT * FROM mlrec_training_log;           -- epochs of the model
 **     SELECT mlrec_config('{"ratings_table": "my_ratings"}');
+**     SELECT mlrec_save_model('prod');            -- into tables of the database
+**     SELECT mlrec_load_model('prod');            -- on any connection
 **     SELECT mlrec_version(), mlrec_debug();
 **
 ** It reads a ratings(userId, movieId, rating) table in the MovieLens layout
@@ -83,6 +85,7 @@ static int registerAll(sqlite3 *db, MlrecState *p){
   if( rc==SQLITE_OK ) rc = mlrecRegisterSimilarMovies(db, p);
   if( rc==SQLITE_OK ) rc = mlrecRegisterRecommend(db, p);
   if( rc==SQLITE_OK ) rc = mlrecRegisterModels(db, p);
+  if( rc==SQLITE_OK ) rc = mlrecRegisterPersist(db, p);
   if( rc==SQLITE_OK ) rc = mlrecRegisterRanker(db, p);
   if( rc==SQLITE_OK ) rc = mlrecRegisterEval(db, p);
   return rc;

@@ -130,13 +130,16 @@ struct MlrecModel {
   double rMin, rMax;     /* rating scale of the training data, for clipping */
   i64 nRating;           /* ratings trained on */
   u64 dataHash;          /* MlrecRatings.hash of the training data */
-  double rmse;           /* RMSE on the training data of the model */
+  double rmse;           /* RMSE on the training data of the model, < 0 if
+                         ** unknown (imported, persist.c) */
   i64 nHeldOut;          /* ratings of nRating held out, not trained on */
   MlrecEpoch *aLog;      /* the training log, one entry per epoch run */
   int nLog;
   int iKept;             /* the epoch (from 0) whose parameters it holds */
   double seconds;        /* training time */
   i64 trainedAt;         /* unix time */
+  char *zOptions;        /* options JSON shown instead of opt's, for a
+                         ** model loaded from tables (persist.c), or NULL */
   MlrecNeighbours *pNeighbours;  /* NULL if knn_weight is 0 */
 };
 
@@ -223,6 +226,7 @@ struct MlrecInterrupt {
 };
 int mlrecInterruptBegin(sqlite3*, MlrecInterrupt*);
 int mlrecInterrupted(MlrecInterrupt*);
+int mlrecInterruptedEvery(MlrecInterrupt*, i64 iStep);
 void mlrecInterruptEnd(MlrecInterrupt*);
 
 /* config.c: mlrec_config() and JSON option parsing */
@@ -297,17 +301,18 @@ struct MlrecMonitor {
   int iBest;                   /* epoch with the lowest held-out RMSE */
   float *aBest;                /* its parameters, kept for early stopping */
   double tEpoch;               /* clock at the start of the current epoch */
+  MlrecInterrupt *pIntr;       /* probe stepped by its loops over ratings */
 };
 int mlrecMonitorBegin(MlrecMonitor*, const MlrecRatings*,
-                      const MlrecMfOptions*, char **pzErr);
-void mlrecMonitorEpoch(MlrecMonitor*, MlrecModel*, double rTrainLoss,
-                       int *pbStop);
-void mlrecMonitorEnd(MlrecMonitor*, MlrecModel*);
+                      const MlrecMfOptions*, MlrecInterrupt*, char **pzErr);
+int mlrecMonitorEpoch(MlrecMonitor*, MlrecModel*, double rTrainLoss,
+                      int *pbStop);
+int mlrecMonitorEnd(MlrecMonitor*, MlrecModel*);
 void mlrecMonitorFree(MlrecMonitor*);
 
 /* neighbours.c: baseline-corrected item kNN, and the blend of predict() */
-int mlrecNeighboursTrain(MlrecRatings*, i64 nNeighbour, double shrinkage,
-                         MlrecNeighbours **ppOut);
+int mlrecNeighboursTrain(sqlite3*, MlrecRatings*, i64 nNeighbour,
+                         double shrinkage, MlrecNeighbours **ppOut);
 void mlrecNeighboursFree(MlrecNeighbours*);
 int mlrecNeighboursPredict(MlrecNeighbours*, int iUser, int iItem,
                            double *prOut);
@@ -351,6 +356,9 @@ struct MlrecTvf {
 };
 int mlrecRegisterTvf(sqlite3*, MlrecState*, const MlrecTvf*);
 int mlrecTvfSetRows(MlrecTvfCursor*, const MlrecTopK*, const i64 *aId);
+
+/* persist.c: mlrec_save_model(), mlrec_load_model(), mlrec_import_factors() */
+int mlrecRegisterPersist(sqlite3*, MlrecState*);
 
 /* version.c: mlrec_version() and mlrec_debug() */
 int mlrecRegisterVersion(sqlite3*);

@@ -186,7 +186,8 @@ static int mfRow(ModelRow *pRow, const MlrecModel *m, int stale){
   pRow->nRating = m->nRating;
   pRow->nUser = m->nUser;
   pRow->nItem = m->nItem;
-  pRow->zOptions = mlrecMfOptionsJson(&m->opt);
+  pRow->zOptions = m->zOptions ? sqlite3_mprintf("%s", m->zOptions)
+                              : mlrecMfOptionsJson(&m->opt);
   pRow->seconds = m->seconds;
   pRow->rmse = m->rmse;
   pRow->stale = stale;

@@ -58,7 +58,7 @@ static int splitRatings(MlrecMonitor *p, const MlrecRatings *pR, i64 nHeld){
   i64 nTrain = pR->nRating - nHeld, nChosen = 0, nKept = 0, k;
   u64 rng = (u64)p->pOpt->seed ^ 0x2545f4914f6cdd1dULL;
   double rSum = 0.0;
-  int u, i;
+  int u, i, rc = SQLITE_OK;
   *s = *pR;
   s->nRef = 1;
   s->nRating = nTrain;
@@ -75,9 +75,9 @@ static int splitRatings(MlrecMonitor *p, const MlrecRatings *pR, i64 nHeld){
     return SQLITE_NOMEM;
   }
   memset(s->aItemStart, 0, sizeof(i64)*((i64)pR->nItem+1));
-  for(u=0; u<pR->nUser; u++){
+  for(u=0; rc==SQLITE_OK && u<pR->nUser; u++){
     s->aUserStart[u] = nKept;
-    for(k=pR->aUserStart[u]; k<pR->aUserStart[u+1]; k++){
+    for(k=pR->aUserStart[u]; rc==SQLITE_OK && k<pR->aUserStart[u+1]; k++){
       /* algorithm S: take it with probability (still needed)/(still left) */
       if( mlrecRandomBelow(&rng, pR->nRating-k)<nHeld-nChosen ){
         MlrecHeldOut *h = &p->aHeld[nChosen++];
@@ -91,13 +91,14 @@ static int splitRatings(MlrecMonitor *p, const MlrecRatings *pR, i64 nHeld){
         rSum += pR->aUserValue[k];
         nKept++;
       }
+      rc = mlrecInterruptedEvery(p->pIntr, k);
     }
   }
   s->aUserStart[pR->nUser] = nKept;
   for(i=0; i<pR->nItem; i++) s->aItemStart[i+1] += s->aItemStart[i];
   s->rMean = rSum/(double)nTrain;
   p->nHeld = nHeld;
-  return SQLITE_OK;
+  return rc;
 }
 
 /*
@@ -106,11 +107,14 @@ static int splitRatings(MlrecMonitor *p, const MlrecRatings *pR, i64 nHeld){
 ** caller still calls mlrecMonitorFree().
 */
 int mlrecMonitorBegin(MlrecMonitor *p, const MlrecRatings *pR,
-                      const MlrecMfOptions *pOpt, char **pzErr){
+                      const MlrecMfOptions *pOpt, MlrecInterrupt *pIntr,
+                      char **pzErr){
   i64 nHeld = (i64)floor(pOpt->validation*(double)pR->nRating);
   i64 nParam = ((i64)pR->nUser + pR->nItem)*(pOpt->nFactor+1);
+  int rc;
   memset(p, 0, sizeof(*p));
   p->pOpt = pOpt;
+  p->pIntr = pIntr;
   p->pTrain = pR;
   p->iBest = -1;
   if( pOpt->patience>0 && pOpt->validation==0.0 ){
@@ -126,7 +130,8 @@ int mlrecMonitorBegin(MlrecMonitor *p, const MlrecRatings *pR,
     return SQLITE_ERROR;
   }
   if( nHeld>0 ){
-    if( splitRatings(p, pR, nHeld)!=SQLITE_OK ) return SQLITE_NOMEM;
+    rc = splitRatings(p, pR, nHeld);
+    if( rc!=SQLITE_OK ) return rc;
     p->pTrain = &p->split;
   }
   p->aLog = sqlite3_malloc64(sizeof(MlrecEpoch)*pOpt->nEpoch);
@@ -140,28 +145,35 @@ int mlrecMonitorBegin(MlrecMonitor *p, const MlrecRatings *pR,
 }
 
 /* Root mean squared error of m on the by-user ratings of pR, unclipped. */
-static double ratingsRmse(const MlrecModel *m, const MlrecRatings *pR){
+static int ratingsRmse(const MlrecModel *m, const MlrecRatings *pR,
+                       MlrecInterrupt *pIntr, double *pRmse){
   double rSum = 0.0;
   i64 k;
-  int u;
-  for(u=0; u<pR->nUser; u++){
-    for(k=pR->aUserStart[u]; k<pR->aUserStart[u+1]; k++){
+  int u, rc = SQLITE_OK;
+  for(u=0; rc==SQLITE_OK && u<pR->nUser; u++){
+    for(k=pR->aUserStart[u]; rc==SQLITE_OK && k<pR->aUserStart[u+1]; k++){
       double e = pR->aUserValue[k] - mlrecModelPredict(m, u, pR->aUserItem[k]);
       rSum += e*e;
+      rc = mlrecInterruptedEvery(pIntr, k);
     }
   }
-  return pR->nRating ? sqrt(rSum/(double)pR->nRating) : 0.0;
+  *pRmse = pR->nRating ? sqrt(rSum/(double)pR->nRating) : 0.0;
+  return rc;
 }
 
 /* Root mean squared error of predict() (clipped) on the held-out ratings. */
-static double heldOutRmse(const MlrecModel *m, const MlrecHeldOut *a, i64 n){
+static int heldOutRmse(const MlrecModel *m, const MlrecHeldOut *a, i64 n,
+                       MlrecInterrupt *pIntr, double *pRmse){
   double rSum = 0.0;
   i64 k;
-  for(k=0; k<n; k++){
+  int rc = SQLITE_OK;
+  for(k=0; rc==SQLITE_OK && k<n; k++){
     double e = a[k].r - mlrecModelClip(m, mlrecModelPredict(m, a[k].u, a[k].i));
     rSum += e*e;
+    rc = mlrecInterruptedEvery(pIntr, k);
   }
-  return sqrt(rSum/(double)n);
+  *pRmse = sqrt(rSum/(double)n);
+  return rc;
 }
 
 /* Copy the parameters of m to aBest (bRestore==0) or back (bRestore==1). */
@@ -199,16 +211,17 @@ static void printProgress(const MlrecMonitor *p, int e){
 /*
 ** Log the epoch that model m has just finished, with training loss
 ** rTrainLoss, print it if asked, and set *pbStop when early stopping says
-** to stop.
+** to stop.  Returns SQLITE_INTERRUPT if interrupted while measuring.
 */
-void mlrecMonitorEpoch(MlrecMonitor *p, MlrecModel *m, double rTrainLoss,
-                       int *pbStop){
+int mlrecMonitorEpoch(MlrecMonitor *p, MlrecModel *m, double rTrainLoss,
+                      int *pbStop){
   MlrecEpoch *x = &p->aLog[p->nLog];
   int e = p->nLog++;
   x->trainRmse = rTrainLoss;
   x->validRmse = -1.0;
   if( p->nHeld>0 ){
-    x->validRmse = heldOutRmse(m, p->aHeld, p->nHeld);
+    int rc = heldOutRmse(m, p->aHeld, p->nHeld, p->pIntr, &x->validRmse);
+    if( rc!=SQLITE_OK ) return rc;
     if( p->iBest<0 || x->validRmse<p->aLog[p->iBest].validRmse ){
       p->iBest = e;
       if( p->aBest ) copyParameters(m, p->aBest, 0);
@@ -218,13 +231,15 @@ void mlrecMonitorEpoch(MlrecMonitor *p, MlrecModel *m, double rTrainLoss,
   if( p->pOpt->bProgress ) printProgress(p, e);
   *pbStop = p->aBest!=0 && e - p->iBest >= p->pOpt->patience;
   p->tEpoch = mlrecClock();
+  return SQLITE_OK;
 }
 
 /*
 ** Training is over: with early stopping, give m the parameters of the best
 ** epoch; measure its RMSE on the training ratings; hand the log over to m.
+** Returns SQLITE_INTERRUPT if interrupted while measuring.
 */
-void mlrecMonitorEnd(MlrecMonitor *p, MlrecModel *m){
+int mlrecMonitorEnd(MlrecMonitor *p, MlrecModel *m){
   m->iKept = p->nLog-1;
   if( p->aBest && p->iBest!=m->iKept ){
     copyParameters(m, p->aBest, 1);
@@ -233,8 +248,8 @@ void mlrecMonitorEnd(MlrecMonitor *p, MlrecModel *m){
   m->aLog = p->aLog;
   m->nLog = p->nLog;
   m->nHeldOut = p->nHeld;
-  m->rmse = ratingsRmse(m, p->pTrain);
   p->aLog = 0;
+  return ratingsRmse(m, p->pTrain, p->pIntr, &m->rmse);
 }
 
 void mlrecMonitorFree(MlrecMonitor *p){

@@ -58,53 +58,64 @@ void mlrecNeighboursFree(MlrecNeighbours *p){
 }
 
 /* Fit the baselines by alternating ridge regressions. */
-static void fitBaselines(MlrecNeighbours *p){
+static int fitBaselines(MlrecNeighbours *p, MlrecInterrupt *pIntr){
   const MlrecRatings *pR = p->pR;
-  int iRound, u, i;
+  int iRound, u, i, rc = SQLITE_OK;
   i64 k;
-  for(iRound=0; iRound<BASELINE_ROUNDS; iRound++){
-    for(i=0; i<pR->nItem; i++){
+  for(iRound=0; rc==SQLITE_OK && iRound<BASELINE_ROUNDS; iRound++){
+    for(i=0; rc==SQLITE_OK && i<pR->nItem; i++){
       double s = 0.0;
-      for(k=pR->aItemStart[i]; k<pR->aItemStart[i+1]; k++){
+      for(k=pR->aItemStart[i]; rc==SQLITE_OK && k<pR->aItemStart[i+1]; k++){
         s += pR->aItemValue[k] - p->mu - p->aUserBias[pR->aItemUser[k]];
+        rc = mlrecInterruptedEvery(pIntr, k);
       }
       p->aItemBias[i] = s/(BASELINE_REG_ITEM + (double)(pR->aItemStart[i+1]
                                                         - pR->aItemStart[i]));
     }
-    for(u=0; u<pR->nUser; u++){
+    for(u=0; rc==SQLITE_OK && u<pR->nUser; u++){
       double s = 0.0;
-      for(k=pR->aUserStart[u]; k<pR->aUserStart[u+1]; k++){
+      for(k=pR->aUserStart[u]; rc==SQLITE_OK && k<pR->aUserStart[u+1]; k++){
         s += pR->aUserValue[k] - p->mu - p->aItemBias[pR->aUserItem[k]];
+        rc = mlrecInterruptedEvery(pIntr, k);
       }
       p->aUserBias[u] = s/(BASELINE_REG_USER + (double)(pR->aUserStart[u+1]
                                                         - pR->aUserStart[u]));
     }
   }
+  return rc;
 }
 
 /* The residual of every rating, in both orders of the snapshot. */
-static void computeResiduals(MlrecNeighbours *p){
+static int computeResiduals(MlrecNeighbours *p, MlrecInterrupt *pIntr){
   const MlrecRatings *pR = p->pR;
-  int u, i;
+  int u, i, rc = SQLITE_OK;
   i64 k;
-  for(u=0; u<pR->nUser; u++){
-    for(k=pR->aUserStart[u]; k<pR->aUserStart[u+1]; k++){
+  for(u=0; rc==SQLITE_OK && u<pR->nUser; u++){
+    for(k=pR->aUserStart[u]; rc==SQLITE_OK && k<pR->aUserStart[u+1]; k++){
       p->aUserResid[k] = (float)(pR->aUserValue[k] - p->mu - p->aUserBias[u]
                                  - p->aItemBias[pR->aUserItem[k]]);
+      rc = mlrecInterruptedEvery(pIntr, k);
     }
   }
-  for(i=0; i<pR->nItem; i++){
-    for(k=pR->aItemStart[i]; k<pR->aItemStart[i+1]; k++){
+  for(i=0; rc==SQLITE_OK && i<pR->nItem; i++){
+    for(k=pR->aItemStart[i]; rc==SQLITE_OK && k<pR->aItemStart[i+1]; k++){
       p->aItemResid[k] = (float)(pR->aItemValue[k] - p->mu - p->aItemBias[i]
                                  - p->aUserBias[pR->aItemUser[k]]);
+      rc = mlrecInterruptedEvery(pIntr, k);
     }
   }
+  return rc;
 }
 
-/* Fit the neighbourhood model on snapshot pR into *ppOut. */
-int mlrecNeighboursTrain(MlrecRatings *pR, i64 nNeighbour, double shrinkage,
-                         MlrecNeighbours **ppOut){
+/*
+** Fit the neighbourhood model on snapshot pR into *ppOut, stepping a probe
+** on db so that sqlite3_interrupt() stops it.
+*/
+int mlrecNeighboursTrain(sqlite3 *db, MlrecRatings *pR, i64 nNeighbour,
+                         double shrinkage, MlrecNeighbours **ppOut){
   MlrecNeighbours *p = sqlite3_malloc64(sizeof(*p));
+  MlrecInterrupt intr;
+  int rc;
   *ppOut = 0;
   if( p==0 ) return SQLITE_NOMEM;
   memset(p, 0, sizeof(*p));
@@ -126,8 +137,16 @@ int mlrecNeighboursTrain(MlrecRatings *pR, i64 nNeighbour, double shrinkage,
   }
   memset(p->aUserBias, 0, sizeof(double)*pR->nUser);
   memset(p->aHas, 0, (size_t)pR->nUser);
-  fitBaselines(p);
-  computeResiduals(p);
+  rc = mlrecInterruptBegin(db, &intr);
+  if( rc==SQLITE_OK ){
+    rc = fitBaselines(p, &intr);
+    if( rc==SQLITE_OK ) rc = computeResiduals(p, &intr);
+    mlrecInterruptEnd(&intr);
+  }
+  if( rc!=SQLITE_OK ){
+    mlrecNeighboursFree(p);
+    return rc;
+  }
   *ppOut = p;
   return SQLITE_OK;
 }

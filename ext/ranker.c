@@ -353,9 +353,11 @@ static int workFor(const MlrecRanker *r, int nHist, MlrecRankWork **ppWork){
     w->aX = w->aL + (i64)f*f;
     w->aV = w->aX + f;
   }
-  if( nHist>w->nHist ){
-    int *aItem = sqlite3_realloc64(w->aItem, sizeof(int)*(i64)nHist);
-    double *aConf = sqlite3_realloc64(w->aConf, sizeof(double)*3*(i64)nHist);
+  /* allocated even for an empty history: no arithmetic on NULL below */
+  if( nHist>w->nHist || w->aConf==0 ){
+    int *aItem = sqlite3_realloc64(w->aItem, sizeof(int)*((i64)nHist+1));
+    double *aConf = sqlite3_realloc64(w->aConf,
+                                      sizeof(double)*3*((i64)nHist+1));
     if( aItem ) w->aItem = aItem;
     if( aConf ) w->aConf = aConf;
     if( !aItem || !aConf ) return SQLITE_NOMEM;

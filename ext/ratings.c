@@ -8,9 +8,9 @@
 **
 ** (names from mlrec_config(), quoted as identifiers; a view works too).
 ** Ids must be integers (a REAL with an integral value is accepted), ratings
-** finite numbers.  Anything else, and two ratings for the same (user,
-** movie), is an error that names the offending row: the extension never
-** guesses what a bad row meant.
+** numbers that a float holds (0, or 1e-30 to 1e30 in magnitude).  Anything
+** else, and two ratings for the same (user, movie), is an error that names
+** the offending row: the extension never guesses what a bad row meant.
 **
 ** HOW IT WORKS
 **
@@ -32,6 +32,9 @@
 ** the same, the old snapshot (and anything derived from it) is kept.
 ** A snapshot read inside a write transaction is checked again on every
 ** use, since a ROLLBACK changes neither counter.
+**
+** sqlite3_interrupt() stops the scan (SQLite checks it while stepping) and
+** every loop that builds the layouts (a probe statement, util.c).
 */
 #include "mlrec.h"
 #include <math.h>
@@ -268,10 +271,11 @@ static void adoptUserRows(MlrecRatings *p, Triples *pT){
 ** order and in movie order within a user, as a table with PRIMARY KEY
 ** (userId, movieId) returns them.  Frees the arrays of pT.
 */
-static int buildCsr(MlrecRatings *p, Triples *pT, int bSorted){
+static int buildCsr(MlrecRatings *p, Triples *pT, int bSorted,
+                    MlrecInterrupt *pIntr){
   i64 n = pT->n, k;
   i64 *aNext;
-  int u, i;
+  int u, i, rc = SQLITE_OK;
   p->aUserStart = countStarts(pT->aUser, n, p->nUser);
   p->aItemStart = countStarts(pT->aItem, n, p->nItem);
   aNext = sqlite3_malloc64(sizeof(i64)*((i64)(p->nUser > p->nItem ?
@@ -289,38 +293,40 @@ static int buildCsr(MlrecRatings *p, Triples *pT, int bSorted){
   }
   /* Group by user, in table order within a user. */
   memcpy(aNext, p->aUserStart, sizeof(i64)*p->nUser);
-  for(k=0; !bSorted && k<n; k++){
+  for(k=0; !bSorted && rc==SQLITE_OK && k<n; k++){
     i64 pos = aNext[pT->aUser[k]]++;
     p->aUserItem[pos] = pT->aItem[k];
     p->aUserValue[pos] = pT->aValue[k];
+    rc = mlrecInterruptedEvery(pIntr, k);
   }
   triplesFree(pT);
   p->aItemUser = sqlite3_malloc64(sizeof(int)*(n+1));
   p->aItemValue = sqlite3_malloc64(sizeof(float)*(n+1));
-  if( p->aItemUser==0 || p->aItemValue==0 ){
-    sqlite3_free(aNext);
-    return SQLITE_NOMEM;
+  if( rc==SQLITE_OK && (p->aItemUser==0 || p->aItemValue==0) ){
+    rc = SQLITE_NOMEM;
   }
   /* Group by movie; visiting users in order sorts each movie's row. */
   memcpy(aNext, p->aItemStart, sizeof(i64)*p->nItem);
-  for(u=0; u<p->nUser; u++){
-    for(k=p->aUserStart[u]; k<p->aUserStart[u+1]; k++){
+  for(u=0; rc==SQLITE_OK && u<p->nUser; u++){
+    for(k=p->aUserStart[u]; rc==SQLITE_OK && k<p->aUserStart[u+1]; k++){
       i64 pos = aNext[p->aUserItem[k]]++;
       p->aItemUser[pos] = u;
       p->aItemValue[pos] = p->aUserValue[k];
+      rc = mlrecInterruptedEvery(pIntr, k);
     }
   }
   /* Regroup by user from the movie rows, which sorts each user's row. */
   memcpy(aNext, p->aUserStart, sizeof(i64)*p->nUser);
-  for(i=0; !bSorted && i<p->nItem; i++){
-    for(k=p->aItemStart[i]; k<p->aItemStart[i+1]; k++){
+  for(i=0; !bSorted && rc==SQLITE_OK && i<p->nItem; i++){
+    for(k=p->aItemStart[i]; rc==SQLITE_OK && k<p->aItemStart[i+1]; k++){
       i64 pos = aNext[p->aItemUser[k]]++;
       p->aUserItem[pos] = i;
       p->aUserValue[pos] = p->aItemValue[k];
+      rc = mlrecInterruptedEvery(pIntr, k);
     }
   }
   sqlite3_free(aNext);
-  return SQLITE_OK;
+  return rc;
 }
 
 /* Error if some user rated some movie twice (rows are sorted by movie). */
@@ -343,10 +349,10 @@ static int checkDuplicates(const MlrecRatings *p, const MlrecConfig *pCfg,
 }
 
 /* Norms of the movie vectors and the range and mean of the ratings. */
-static int computeStatistics(MlrecRatings *p){
+static int computeStatistics(MlrecRatings *p, MlrecInterrupt *pIntr){
   double rSum = 0.0;
   i64 k;
-  int i;
+  int i, rc = SQLITE_OK;
   p->aItemNorm = sqlite3_malloc64(sizeof(double)*((i64)p->nItem+1));
   p->aItemInvNorm = sqlite3_malloc64(sizeof(float)*((i64)p->nItem+1));
   if( p->aItemNorm==0 || p->aItemInvNorm==0 ) return SQLITE_NOMEM;
@@ -355,21 +361,22 @@ static int computeStatistics(MlrecRatings *p){
   /* Multiples of 1/2 up to 1024 in size: their products are multiples of
   ** 1/4 below 2^20, so sums of fewer than 2^28 of them are exact doubles. */
   p->bExactDots = p->nUser < (1<<28);
-  for(i=0; i<p->nItem; i++){
+  for(i=0; rc==SQLITE_OK && i<p->nItem; i++){
     double rSq = 0.0;
-    for(k=p->aItemStart[i]; k<p->aItemStart[i+1]; k++){
+    for(k=p->aItemStart[i]; rc==SQLITE_OK && k<p->aItemStart[i+1]; k++){
       double r = p->aItemValue[k];
       rSq += r*r;
       rSum += r;
       if( r<p->rMin ) p->rMin = r;
       if( r>p->rMax ) p->rMax = r;
       if( 2.0*r!=floor(2.0*r) || fabs(r)>1024.0 ) p->bExactDots = 0;
+      rc = mlrecInterruptedEvery(pIntr, k);
     }
     p->aItemNorm[i] = sqrt(rSq);
     p->aItemInvNorm[i] = rSq>0.0 ? (float)(1.0/p->aItemNorm[i]) : 0.0f;
   }
   p->rMean = p->nRating ? rSum/(double)p->nRating : 0.0;
-  return SQLITE_OK;
+  return rc;
 }
 
 /*
@@ -433,10 +440,18 @@ static int readRating(sqlite3_stmt *pStmt, const MlrecConfig *pCfg,
   char *zVal;
   if( eType==SQLITE_INTEGER || eType==SQLITE_FLOAT ){
     double r = sqlite3_value_double(pVal);
-    /* |r| < 1e30 also rules out infinities and keeps float conversion finite */
-    if( r>-1e30 && r<1e30 ){
+    /* Ratings are held as floats: |r| < 1e30 keeps them finite (and rules
+    ** out infinities), |r| > 1e-30 keeps them from rounding to 0. */
+    if( r==0.0 || (fabs(r)>1e-30 && fabs(r)<1e30) ){
       *prOut = r;
       return SQLITE_OK;
+    }
+    if( isfinite(r) ){
+      mlrecSetError(pzErr, "mlrec: %s.%s must be 0 or between 1e-30 and 1e30 "
+        "in magnitude (ratings are held as floats), got %!.17g for "
+        "%s=%lld, %s=%lld", pCfg->zRatings, pCfg->zRating, r, pCfg->zUser,
+        iUser, pCfg->zMovie, iItem);
+      return SQLITE_ERROR;
     }
   }
   zVal = describeValue(pVal);
@@ -483,7 +498,7 @@ static int scanRows(sqlite3_stmt *pStmt, const MlrecConfig *pCfg,
 
 /* Renumber users and movies by ascending id and build the layouts. */
 static int buildSnapshot(MlrecRatings *p, IdMap *pUsers, IdMap *pItems,
-                         Triples *pT){
+                         Triples *pT, MlrecInterrupt *pIntr){
   int *aRemapUser = sqlite3_malloc64(sizeof(int)*((i64)pUsers->nId+1));
   int *aRemapItem = sqlite3_malloc64(sizeof(int)*((i64)pItems->nId+1));
   int rc = SQLITE_NOMEM, bSorted = 1;
@@ -497,20 +512,19 @@ static int buildSnapshot(MlrecRatings *p, IdMap *pUsers, IdMap *pItems,
   }
   idMapFree(pUsers);
   idMapFree(pItems);
-  if( rc==SQLITE_OK ){
-    for(k=0; k<pT->n; k++){
-      pT->aUser[k] = aRemapUser[pT->aUser[k]];
-      pT->aItem[k] = aRemapItem[pT->aItem[k]];
-      if( k>0 && (pT->aUser[k]<pT->aUser[k-1] || (pT->aUser[k]==pT->aUser[k-1]
-                                         && pT->aItem[k]<=pT->aItem[k-1])) ){
-        bSorted = 0;
-      }
+  for(k=0; rc==SQLITE_OK && k<pT->n; k++){
+    pT->aUser[k] = aRemapUser[pT->aUser[k]];
+    pT->aItem[k] = aRemapItem[pT->aItem[k]];
+    if( k>0 && (pT->aUser[k]<pT->aUser[k-1] || (pT->aUser[k]==pT->aUser[k-1]
+                                       && pT->aItem[k]<=pT->aItem[k-1])) ){
+      bSorted = 0;
     }
+    rc = mlrecInterruptedEvery(pIntr, k);
   }
   sqlite3_free(aRemapUser);
   sqlite3_free(aRemapItem);
-  if( rc==SQLITE_OK ) rc = buildCsr(p, pT, bSorted);
-  if( rc==SQLITE_OK ) rc = computeStatistics(p);
+  if( rc==SQLITE_OK ) rc = buildCsr(p, pT, bSorted, pIntr);
+  if( rc==SQLITE_OK ) rc = computeStatistics(p, pIntr);
   if( rc==SQLITE_OK ) rc = buildHalfStars(p);
   return rc;
 }
@@ -520,6 +534,7 @@ static int loadRatings(sqlite3 *db, const MlrecConfig *pCfg,
                        MlrecRatings **ppOut, char **pzErr){
   double t0 = mlrecClock();
   sqlite3_stmt *pStmt = 0;
+  MlrecInterrupt intr;
   IdMap users, items;
   Triples rows;
   MlrecRatings *p;
@@ -555,7 +570,11 @@ static int loadRatings(sqlite3 *db, const MlrecConfig *pCfg,
     }
   }
   sqlite3_finalize(pStmt);
-  if( rc==SQLITE_OK ) rc = buildSnapshot(p, &users, &items, &rows);
+  if( rc==SQLITE_OK ) rc = mlrecInterruptBegin(db, &intr);
+  if( rc==SQLITE_OK ){
+    rc = buildSnapshot(p, &users, &items, &rows, &intr);
+    mlrecInterruptEnd(&intr);
+  }
   if( rc==SQLITE_OK ) rc = checkDuplicates(p, pCfg, pzErr);
   idMapFree(&users);
   idMapFree(&items);

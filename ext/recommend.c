@@ -71,23 +71,36 @@ int mlrecRankModel(const char *zFunc, const char *zModel, int *peModel,
 
 /*
 ** Get ready to rank for model eModel: take a reference to the model
-** (training it if needed), prepare the history statement, allocate arrays
-** and apply the filter.  pR is the current ratings snapshot.
+** (training it if needed, or the one in pPin if any, pinning it there
+** otherwise), prepare the history statement, allocate arrays and apply
+** the filter.  pR is the current ratings snapshot.
 */
 int mlrecRecommenderOpen(MlrecState *p, MlrecRatings *pR, int eModel,
-                         const MlrecFilter *pFilter, MlrecRecommender *pRec,
-                         char **pzErr){
+                         const MlrecFilter *pFilter, MlrecRecommendPin *pPin,
+                         MlrecRecommender *pRec, char **pzErr){
   int rc = SQLITE_OK;
   memset(pRec, 0, sizeof(*pRec));
   pRec->eModel = eModel;
   if( eModel==MLREC_RANK_RANKING ){
-    rc = mlrecCurrentRanker(p, &pRec->pRanker, pzErr);
+    if( pPin && pPin->pRanker ){
+      pRec->pRanker = pPin->pRanker;
+      pRec->pRanker->nRef++;
+    }else{
+      rc = mlrecCurrentRanker(p, &pRec->pRanker, pzErr);
+      if( rc==SQLITE_OK && pPin ) (pPin->pRanker = pRec->pRanker)->nRef++;
+    }
     if( rc==SQLITE_OK ){
       pRec->nItem = pRec->pRanker->nItem;
       pRec->aItemId = pRec->pRanker->aItemId;
     }
   }else if( eModel==MLREC_RANK_RATING ){
-    rc = mlrecCurrentModel(p, &pRec->pModel, pzErr);
+    if( pPin && pPin->pModel ){
+      pRec->pModel = pPin->pModel;
+      pRec->pModel->nRef++;
+    }else{
+      rc = mlrecCurrentModel(p, &pRec->pModel, pzErr);
+      if( rc==SQLITE_OK && pPin ) (pPin->pModel = pRec->pModel)->nRef++;
+    }
     if( rc==SQLITE_OK ){
       pRec->nItem = pRec->pModel->nItem;
       pRec->aItemId = pRec->pModel->aItemId;
@@ -207,10 +220,16 @@ int mlrecRecommenderBecause(MlrecRecommender *pRec, int iItem, i64 *piOut){
 }
 
 static int recommendCompute(MlrecTvfCursor *pCur, char **pzErr){
+  MlrecRecommendPin *pPin = (MlrecRecommendPin*)pCur->pWork;
   RecommendOptions opt;
   MlrecRecommender rec;
   MlrecTopK top;
   int eModel, rc, i;
+  if( pPin==0 ){
+    pCur->pWork = pPin = sqlite3_malloc64(sizeof(*pPin));
+    if( pPin==0 ) return SQLITE_NOMEM;
+    memset(pPin, 0, sizeof(*pPin));
+  }
   memset(&opt, 0, sizeof(opt));
   memset(&rec, 0, sizeof(rec));
   memset(&top, 0, sizeof(top));
@@ -223,7 +242,7 @@ static int recommendCompute(MlrecTvfCursor *pCur, char **pzErr){
   }
   if( rc==SQLITE_OK ){
     rc = mlrecRecommenderOpen(pCur->pState, pCur->pRatings, eModel,
-                              &opt.filter, &rec, pzErr);
+                              &opt.filter, pPin, &rec, pzErr);
   }
   if( rc==SQLITE_OK ){
     rc = mlrecTopKInit(&top, pCur->k < rec.nItem ? (int)pCur->k : rec.nItem);
@@ -244,8 +263,16 @@ static int recommendCompute(MlrecTvfCursor *pCur, char **pzErr){
   return rc;
 }
 
+static void recommendFreeWork(void *pWork){
+  MlrecRecommendPin *pPin = (MlrecRecommendPin*)pWork;
+  mlrecRankerUnref(pPin->pRanker);
+  mlrecModelUnref(pPin->pModel);
+  sqlite3_free(pPin);
+}
+
 static const MlrecTvf recommendTvf = {
-  "recommend", "user_id", "because", "1, 10", recommendCompute, 0
+  "recommend", "user_id", "because", "1, 10", recommendCompute,
+  recommendFreeWork
 };
 
 int mlrecRegisterRecommend(sqlite3 *db, MlrecState *p){

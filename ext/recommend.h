@@ -30,11 +30,22 @@ struct MlrecRecommender {
   int bPersonal;             /* the last user's scores are personal */
 };
 
+/*
+** The models a recommend() statement took at its first row, kept until it
+** ends: one statement uses one model, even if a model is retrained or
+** loaded between the rows of a lateral join.
+*/
+typedef struct MlrecRecommendPin MlrecRecommendPin;
+struct MlrecRecommendPin {
+  MlrecRanker *pRanker;
+  MlrecModel *pModel;
+};
+
 int mlrecRankModel(const char *zFunc, const char *zModel, int *peModel,
                    char **pzErr);
 int mlrecRecommenderOpen(MlrecState*, MlrecRatings*, int eModel,
-                         const MlrecFilter*, MlrecRecommender*,
-                         char **pzErr);
+                         const MlrecFilter*, MlrecRecommendPin*,
+                         MlrecRecommender*, char **pzErr);
 int mlrecRecommenderTop(MlrecRecommender*, i64 iUser, int bIncludeRated,
                         MlrecTopK *pTop, char **pzErr);
 int mlrecRecommenderBecause(MlrecRecommender*, int iItem, i64 *piOut);

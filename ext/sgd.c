@@ -46,7 +46,6 @@
 #define SGD_RATINGS_PER_THREAD 200000      /* fewer: not worth a thread */
 #define SGD_WAIT_NS 5000000                /* probe period while waiting */
 #define SGD_AHEAD 4                        /* prefetch distance, in ratings */
-#define SGD_SETUP_POLL (1<<18)             /* setup steps between probes */
 #define SGD_LOOKAHEAD 4                    /* strata a thread may run ahead */
 
 /* Four floats, handled as one SSE/NEON register. */
@@ -375,14 +374,6 @@ static int dealGroups(const i64 *aStart, int n, int nGrid, SgdGroups *pG,
   return SQLITE_OK;
 }
 
-/* Step the probe pIntr once per SGD_SETUP_POLL units of setup work. */
-static int setupInterrupted(MlrecInterrupt *pIntr, i64 *pnWork, i64 nAdd){
-  *pnWork += nAdd;
-  if( *pnWork<SGD_SETUP_POLL ) return SQLITE_OK;
-  *pnWork = 0;
-  return mlrecInterrupted(pIntr);
-}
-
 /* Lay the ratings of pR out block by block. */
 static int buildGrid(MlrecSgd *p, const MlrecRatings *pR,
                      MlrecInterrupt *pIntr){
@@ -392,7 +383,7 @@ static int buildGrid(MlrecSgd *p, const MlrecRatings *pR,
   unsigned short *aUserPos = sqlite3_malloc64(2*((i64)pR->nUser+1));
   unsigned short *aItemPos = sqlite3_malloc64(2*((i64)pR->nItem+1));
   i64 *aNext = sqlite3_malloc64(sizeof(i64)*((i64)p->nBlock+1));
-  i64 k, nWork = 0;
+  i64 k;
   int rc = SQLITE_NOMEM, u, j;
   p->aEntry = sqlite3_malloc64(sizeof(SgdEntry)*(pR->nRating+1));
   if( aUserGroup && aItemGroup && aUserPos && aItemPos && aNext && p->aEntry ){
@@ -406,24 +397,24 @@ static int buildGrid(MlrecSgd *p, const MlrecRatings *pR,
   if( rc==SQLITE_OK ){
     memset(p->aBlock, 0, sizeof(i64)*((i64)p->nBlock+1));
     for(u=0; rc==SQLITE_OK && u<pR->nUser; u++){
-      for(k=pR->aUserStart[u]; k<pR->aUserStart[u+1]; k++){
+      for(k=pR->aUserStart[u]; rc==SQLITE_OK && k<pR->aUserStart[u+1]; k++){
         p->aBlock[aUserGroup[u]*nGrid + aItemGroup[pR->aUserItem[k]] + 1]++;
+        rc = mlrecInterruptedEvery(pIntr, k);
       }
-      rc = setupInterrupted(pIntr, &nWork, k - pR->aUserStart[u]);
     }
   }
   if( rc==SQLITE_OK ){
     for(j=0; j<p->nBlock; j++) p->aBlock[j+1] += p->aBlock[j];
     memcpy(aNext, p->aBlock, sizeof(i64)*p->nBlock);
     for(u=0; rc==SQLITE_OK && u<pR->nUser; u++){
-      for(k=pR->aUserStart[u]; k<pR->aUserStart[u+1]; k++){
+      for(k=pR->aUserStart[u]; rc==SQLITE_OK && k<pR->aUserStart[u+1]; k++){
         int i = pR->aUserItem[k];
         SgdEntry *e = &p->aEntry[aNext[aUserGroup[u]*nGrid + aItemGroup[i]]++];
         e->u = aUserPos[u];
         e->i = aItemPos[i];
         e->r = pR->aUserValue[k];
+        rc = mlrecInterruptedEvery(pIntr, k);
       }
-      rc = setupInterrupted(pIntr, &nWork, k - pR->aUserStart[u]);
     }
   }
   sqlite3_free(aUserGroup);
@@ -440,18 +431,17 @@ static int buildGrid(MlrecSgd *p, const MlrecRatings *pR,
 ** them instead of waiting for one to finish before the next can start.
 */
 static int shuffleBlocks(MlrecSgd *p, MlrecInterrupt *pIntr){
-  i64 nWork = 0;
   int j, rc = SQLITE_OK;
   for(j=0; rc==SQLITE_OK && j<p->nBlock; j++){
     SgdEntry *a = p->aEntry + p->aBlock[j];
     i64 n = p->aBlock[j+1] - p->aBlock[j], k;
-    for(k=n-1; k>0; k--){
+    for(k=n-1; rc==SQLITE_OK && k>0; k--){
       i64 x = mlrecRandomBelow(&p->rng, k+1);
       SgdEntry t = a[k];
       a[k] = a[x];
       a[x] = t;
+      rc = mlrecInterruptedEvery(pIntr, p->aBlock[j] + k);
     }
-    rc = setupInterrupted(pIntr, &nWork, n);
   }
   return rc;
 }

@@ -31,7 +31,7 @@ static int trainAndKeep(MlrecState *p, const MlrecMfOptions *pOpt,
   int rc = mlrecRatingsCurrent(p, &pR, pzErr);
   if( rc==SQLITE_OK ) rc = mlrecMfTrain(p->db, pR, pOpt, &m, pzErr);
   if( rc==SQLITE_OK && pOpt->knnWeight>0.0 ){
-    rc = mlrecNeighboursTrain(pR, pOpt->nNeighbour, pOpt->shrinkage,
+    rc = mlrecNeighboursTrain(p->db, pR, pOpt->nNeighbour, pOpt->shrinkage,
                               &m->pNeighbours);
     if( rc!=SQLITE_OK ) mlrecModelUnref(m);
   }

@@ -108,6 +108,14 @@ int mlrecInterrupted(MlrecInterrupt *p){
   return rc==SQLITE_ROW ? SQLITE_OK : rc;
 }
 
+/*
+** In a long loop with counter iStep: steps the probe once every 16384
+** iterations (a few milliseconds of work at most), else returns SQLITE_OK.
+*/
+int mlrecInterruptedEvery(MlrecInterrupt *p, i64 iStep){
+  return (iStep & 0x3fff)==0 ? mlrecInterrupted(p) : SQLITE_OK;
+}
+
 void mlrecInterruptEnd(MlrecInterrupt *p){
   sqlite3_finalize(p->pProbe);
   p->pProbe = 0;

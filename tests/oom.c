@@ -167,6 +167,10 @@ struct Scenario {
 };
 
 #define TRAIN_SMALL "SELECT json_remove(train_mf('{\"factors\": 3, \"epochs\": 5}'), '$.seconds');"
+#define SPARK "CREATE TABLE su(id INTEGER PRIMARY KEY, features TEXT);" \
+  "CREATE TABLE si(id INTEGER PRIMARY KEY, features TEXT);" \
+  "INSERT INTO su VALUES(1, '[1.0, 0.5]'), (2, '[0.25, 1.0]');" \
+  "INSERT INTO si VALUES(10, '[2.0, 1.0]'), (20, '[0.5, 2.5]'), (30, '[1.5, 0.5]');"
 #define TIMED "CREATE TABLE timed AS SELECT *, movieId * 10 + userId AS timestamp FROM ratings;" \
   "INSERT INTO timed VALUES (4, 10, 5, 1), (4, 30, 4, 2);" \
   "SELECT mlrec_config('{\"ratings_table\": \"timed\"}');" \
@@ -241,6 +245,22 @@ static const Scenario aScenario[] = {
     "INSERT INTO movie_embeddings VALUES (10, '[1, 0]'), (20, '[1, 1]'), (30, x'0000803f0000803f');",
     "SELECT movieId, round(score, 9) FROM similar_movies(10, 3, "
     "'{\"method\": \"content\", \"content\": \"embedding\"}');" },
+  { "save", TRAIN_SMALL,
+    "SELECT mlrec_save_model('m');"
+    "SELECT name, users, items, factors, length(checksum) FROM mlrec_saved_models;"
+    "SELECT count(*), sum(length(factors)) FROM mlrec_saved_vectors;" },
+  { "load", TRAIN_SMALL "SELECT mlrec_save_model('m');" SPARK,
+    "SELECT mlrec_load_model('m');" MODELS
+    "SELECT round(predict(1, 40), 9), round(predict(3, 10), 9);" },
+  { "load_damaged", TRAIN_SMALL "SELECT mlrec_save_model('m');"
+    "UPDATE mlrec_saved_vectors SET bias = 0.5 WHERE side = 'user' AND id = 2;",
+    "SELECT mlrec_load_model('m');" },
+  { "import", SPARK,
+    "SELECT mlrec_import_factors('s', 'su', 'si');"
+    "SELECT mlrec_load_model('s');"
+    "SELECT round(predict(1, 10), 9), round(predict(2, 30), 9);" },
+  { "import_bad", SPARK "INSERT INTO si VALUES(70, '[1, 2, 3]');",
+    "SELECT mlrec_import_factors('s', 'su', 'si');" },
 };
 #define N_SCENARIO (int)(sizeof(aScenario)/sizeof(aScenario[0]))
 

@@ -1,0 +1,625 @@
+/*
+** tests/threads.c: interrupts, concurrency and connection lifetime.
+**
+**     build/threads [-ratings N] [-max-ms MS] [-points P] [-threads T] TEST...
+**
+**   interrupt   sqlite3_interrupt() from another thread stops train_mf() (with
+**               and without validation), train_ranker() and the index build
+**               (the first similar_movies() of a connection, which reads the
+**               ratings table), at P moments (default 12) spread over the
+**               work.  Fails if the CPU time the process
+**               spends from sqlite3_interrupt() to the return exceeds
+**               -max-ms (default 1000), and prints it with the wall-clock
+**               latency; checks that the previous model still serves.
+**   concurrent  T threads (default 8), each with its own connection to one
+**               database, train, query and write at once; answers that the
+**               writes cannot change must equal those of a quiet connection.
+**   cursor      retraining, or changing the ratings, on a connection whose
+**               recommend()/similar_movies() cursor (a lateral join) is
+**               still open: the cursor keeps the model and the snapshot it
+**               started with.
+**   close       closing a connection gives back every byte it used
+**               (sqlite3_memory_used() is back where it was).
+**
+** The ratings are synthetic, generated into tests/tmp/threads-N.db (kept
+** for the next run): -ratings N ratings (default 20000) by N/154 users over
+** about N/423 movies, the proportions of MovieLens 25M.  `make
+** bench-interrupt` runs the interrupt test on 25,000,000 ratings with
+** -max-ms 100.  The extension is compiled in (-DSQLITE_CORE) and
+** registered on every connection with sqlite3_auto_extension().
+**
+** Prints "threads TEST...: N passed, N failed".
+*/
+#include <sqlite3.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+int sqlite3_mlrec_init(sqlite3*, char**, const sqlite3_api_routines*);
+
+static int nPass, nFail;
+static pthread_mutex_t countMutex = PTHREAD_MUTEX_INITIALIZER;
+
+static void check(int bOk, const char *zTest, const char *zWhat,
+                  const char *zGot, const char *zWant){
+  pthread_mutex_lock(&countMutex);
+  if( bOk ){
+    nPass++;
+  }else{
+    nFail++;
+    printf("FAIL threads %s: %s\n", zTest, zWhat);
+    if( zGot ) printf("  got:      %s\n", zGot);
+    if( zWant ) printf("  expected: %s\n", zWant);
+  }
+  pthread_mutex_unlock(&countMutex);
+}
+
+static double now(void){
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9*(double)ts.tv_nsec;
+}
+
+/* CPU seconds used by the process (all threads): unlike the wall clock, it
+** does not count the time the machine gave to other processes. */
+static double cpuNow(void){
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + 1e-9*(double)ts.tv_nsec;
+}
+
+static void sleepSeconds(double s){
+  struct timespec ts;
+  ts.tv_sec = (time_t)s;
+  ts.tv_nsec = (long)((s - (double)ts.tv_sec)*1e9);
+  nanosleep(&ts, 0);
+}
+
+/* ---- SQL helpers ---------------------------------------------------------- */
+
+/*
+** Run zSql and return its output, rows "a|b\n", or "error: <message>", in
+** memory from sqlite3_malloc (the caller frees it).  *pRc gets the code.
+*/
+static char *query(sqlite3 *db, const char *zSql, int *pRc){
+  sqlite3_str *pOut = sqlite3_str_new(db);
+  const char *zTail = zSql;
+  int rc = SQLITE_OK;
+  while( rc==SQLITE_OK && zTail[0] ){
+    sqlite3_stmt *pStmt = 0;
+    rc = sqlite3_prepare_v2(db, zTail, -1, &pStmt, &zTail);
+    if( pStmt==0 ) break;
+    while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
+      int i;
+      for(i=0; i<sqlite3_column_count(pStmt); i++){
+        const char *z = (const char*)sqlite3_column_text(pStmt, i);
+        sqlite3_str_appendf(pOut, "%s%s", i ? "|" : "", z ? z : "NULL");
+      }
+      sqlite3_str_appendchar(pOut, 1, '\n');
+    }
+    if( rc==SQLITE_DONE ) rc = SQLITE_OK;
+    sqlite3_finalize(pStmt);
+  }
+  if( rc!=SQLITE_OK ) sqlite3_str_appendf(pOut, "error: %s", sqlite3_errmsg(db));
+  if( pRc ) *pRc = rc;
+  return sqlite3_str_finish(pOut);
+}
+
+/* Run zSql, which must succeed, and check its output against zWant (if any). */
+static void execCheck(sqlite3 *db, const char *zTest, const char *zSql,
+                      const char *zWant){
+  int rc;
+  char *z = query(db, zSql, &rc);
+  check(rc==SQLITE_OK && (zWant==0 || strcmp(z, zWant)==0), zTest, zSql, z,
+        zWant ? zWant : "no error");
+  sqlite3_free(z);
+}
+
+static sqlite3 *openDb(const char *zFile){
+  sqlite3 *db = 0;
+  if( sqlite3_open(zFile, &db)!=SQLITE_OK ){
+    fprintf(stderr, "cannot open %s: %s\n", zFile, sqlite3_errmsg(db));
+    exit(2);
+  }
+  sqlite3_busy_timeout(db, 10000);
+  return db;
+}
+
+/* ---- Synthetic ratings ---------------------------------------------------- */
+
+static unsigned long long mix(unsigned long long x){
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x>>30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x>>27)) * 0x94d049bb133111ebULL;
+  return x ^ (x>>31);
+}
+
+static int isPrime(long long n){
+  long long d;
+  if( n<2 ) return 0;
+  for(d=2; d*d<=n; d++) if( n%d==0 ) return 0;
+  return 1;
+}
+
+/*
+** Fill table ratings of db with nRating synthetic ratings.  User u rates
+** c(u) distinct movies a, a+b, a+2b, ... modulo a prime number of movies.
+*/
+static void generateRatings(sqlite3 *db, long long nRating){
+  long long nMovie = nRating/423 > 200 ? nRating/423 : 200;
+  long long n = 0, u;
+  sqlite3_stmt *pIns = 0;
+  while( !isPrime(nMovie) ) nMovie++;
+  sqlite3_exec(db, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+               "DROP TABLE IF EXISTS ratings; DROP TABLE IF EXISTS gen;"
+               "CREATE TABLE ratings(userId INTEGER, movieId INTEGER, rating REAL);"
+               "BEGIN;", 0, 0, 0);
+  sqlite3_prepare_v2(db, "INSERT INTO ratings VALUES(?1, ?2, ?3)", -1, &pIns, 0);
+  for(u=1; n<nRating; u++){
+    unsigned long long h = mix((unsigned long long)u);
+    long long c = 20 + (long long)(h % 269), j;
+    long long a = (long long)((h>>20) % (unsigned long long)nMovie);
+    long long b = 1 + (long long)((h>>40) % (unsigned long long)(nMovie-1));
+    if( c>nMovie/2 ) c = nMovie/2;
+    if( c>nRating-n ) c = nRating-n;
+    for(j=0; j<c; j++){
+      sqlite3_bind_int64(pIns, 1, u);
+      sqlite3_bind_int64(pIns, 2, 1 + (a + j*b) % nMovie);
+      sqlite3_bind_double(pIns, 3, 0.5*(double)(1 + mix(h+(unsigned long long)j) % 10));
+      sqlite3_step(pIns);
+      sqlite3_reset(pIns);
+    }
+    n += c;
+  }
+  sqlite3_finalize(pIns);
+  sqlite3_exec(db, "CREATE TABLE gen(n INTEGER); COMMIT;", 0, 0, 0);
+  {
+    char *zSql = sqlite3_mprintf("INSERT INTO gen VALUES(%lld);"
+                                 "PRAGMA journal_mode=WAL;", nRating);
+    sqlite3_exec(db, zSql, 0, 0, 0);
+    sqlite3_free(zSql);
+  }
+}
+
+/* The database file with nRating synthetic ratings, generated if needed. */
+static char *ratingsDb(long long nRating){
+  char *zFile = sqlite3_mprintf("tests/tmp/threads-%lld.db", nRating);
+  sqlite3 *db = openDb(zFile);
+  sqlite3_stmt *pStmt = 0;
+  long long nHave = -1;
+  if( sqlite3_prepare_v2(db, "SELECT n FROM gen", -1, &pStmt, 0)==SQLITE_OK
+   && sqlite3_step(pStmt)==SQLITE_ROW ){
+    nHave = sqlite3_column_int64(pStmt, 0);
+  }
+  sqlite3_finalize(pStmt);
+  if( nHave!=nRating ){
+    double t0 = now();
+    generateRatings(db, nRating);
+    printf("  generated %lld ratings into %s in %.1f s\n", nRating, zFile,
+           now()-t0);
+  }
+  sqlite3_close(db);
+  return zFile;
+}
+
+/* ---- interrupt ------------------------------------------------------------ */
+
+/* A statement run on its own thread until it ends. */
+typedef struct Job Job;
+struct Job {
+  sqlite3 *db;
+  const char *zSql;
+  pthread_t thread;
+  pthread_mutex_t mutex;
+  int bStarted;          /* the thread is about to step the statement */
+  int bDone;
+  int rc;
+  double tEnd;           /* when sqlite3_step() returned */
+  double cpuEnd;         /* process CPU time then */
+};
+
+static void *jobMain(void *pArg){
+  Job *p = (Job*)pArg;
+  sqlite3_stmt *pStmt = 0;
+  int rc = sqlite3_prepare_v2(p->db, p->zSql, -1, &pStmt, 0);
+  pthread_mutex_lock(&p->mutex);
+  p->bStarted = 1;
+  pthread_mutex_unlock(&p->mutex);
+  if( rc==SQLITE_OK ){
+    while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){}
+  }
+  pthread_mutex_lock(&p->mutex);
+  p->tEnd = now();
+  p->cpuEnd = cpuNow();
+  p->rc = rc;
+  p->bDone = 1;
+  pthread_mutex_unlock(&p->mutex);
+  sqlite3_finalize(pStmt);
+  return 0;
+}
+
+static int jobFlag(Job *p, int *pFlag){
+  int b;
+  pthread_mutex_lock(&p->mutex);
+  b = *pFlag;
+  pthread_mutex_unlock(&p->mutex);
+  return b;
+}
+
+/*
+** Run zSql on db in a thread, interrupt it after `delay` seconds and return
+** the seconds from sqlite3_interrupt() to the statement returning, or -1 if
+** it finished before the interrupt.  *pCpu gets the CPU seconds the
+** process used in that time, *pRc the result code of the statement.
+*/
+static double interruptAfter(sqlite3 *db, const char *zSql, double delay,
+                             double *pCpu, int *pRc){
+  Job job;
+  double t0, cpu0, tGiveUp;
+  memset(&job, 0, sizeof(job));
+  job.db = db;
+  job.zSql = zSql;
+  pthread_mutex_init(&job.mutex, 0);
+  pthread_create(&job.thread, 0, jobMain, &job);
+  while( !jobFlag(&job, &job.bStarted) ) sleepSeconds(0.0002);
+  sleepSeconds(delay);
+  t0 = now();
+  if( jobFlag(&job, &job.bDone) ){
+    pthread_join(job.thread, 0);
+    *pRc = job.rc;
+    return -1.0;
+  }
+  cpu0 = cpuNow();
+  sqlite3_interrupt(db);
+  /* an interrupt that is not honoured is a failure, not a hang */
+  tGiveUp = t0 + 60.0;
+  while( !jobFlag(&job, &job.bDone) ){
+    sleepSeconds(0.0002);
+    if( now()>tGiveUp ){
+      sqlite3_interrupt(db);
+      tGiveUp += 1.0;
+    }
+  }
+  pthread_join(job.thread, 0);
+  pthread_mutex_destroy(&job.mutex);
+  *pRc = job.rc;
+  *pCpu = job.cpuEnd - cpu0;
+  return job.tEnd - t0;
+}
+
+static double maxMs = 1000.0;
+static int nPoint = 12;
+
+/*
+** Interrupt zSql at nPoint moments spread evenly over tFull seconds (the
+** time it takes when not interrupted) and report the latencies.  The CPU
+** time from the interrupt to the return must be at most maxMs; the wall
+** time is reported (on a busy machine it includes waiting for a core).
+** Each run is on db, after zPrep if any, or on a fresh connection to zFile
+** if db is NULL.  zCheck, if any, must answer after each interrupt what it
+** answered before the first.
+*/
+static void interruptSeries(const char *zFile, sqlite3 *db, const char *zName,
+                            const char *zPrep, const char *zSql,
+                            const char *zCheck, double tFull){
+  double worst = 0.0, worstCpu = 0.0;
+  int i, nStopped = 0, nSlowWall = 0;
+  char zWhat[200];
+  char *zBefore = zCheck ? query(db, zCheck, 0) : 0;
+  for(i=0; i<nPoint; i++){
+    sqlite3 *dbRun = db ? db : openDb(zFile);
+    double delay = (i+0.5)/nPoint*tFull;
+    int rc;
+    double s, cpu = 0.0;
+    if( zPrep ) execCheck(dbRun, zName, zPrep, 0);
+    s = interruptAfter(dbRun, zSql, delay, &cpu, &rc);
+    if( s>=0.0 ){
+      nStopped++;
+      if( s>worst ) worst = s;
+      if( cpu>worstCpu ) worstCpu = cpu;
+      if( 1e3*s>maxMs ) nSlowWall++;
+      snprintf(zWhat, sizeof(zWhat), "%s interrupted after %.3f s: result "
+               "code %d, stopped in %.1f ms of CPU (at most %.0f), %.1f ms "
+               "of wall time", zName, delay, rc, 1e3*cpu, maxMs, 1e3*s);
+      check(rc==SQLITE_INTERRUPT && 1e3*cpu<=maxMs, zName, zWhat, 0, 0);
+    }
+    if( zCheck && s<0.0 ){
+      /* it finished first: its model is the one in service now */
+      sqlite3_free(zBefore);
+      zBefore = query(dbRun, zCheck, 0);
+    }else if( zCheck ){
+      /* the previous model or snapshot serves as before */
+      char *zAfter = query(dbRun, zCheck, &rc);
+      check(rc==SQLITE_OK && strcmp(zBefore, zAfter)==0, zName,
+            "answers after the interrupt", zAfter, zBefore);
+      sqlite3_free(zAfter);
+    }
+    if( db==0 ) sqlite3_close(dbRun);
+  }
+  sqlite3_free(zBefore);
+  printf("  %s: %d interrupts, slowest stop %.1f ms of CPU, %.1f ms of wall "
+         "time (%d over %.0f ms)\n", zName, nStopped, 1e3*worstCpu, 1e3*worst,
+         nSlowWall, maxMs);
+  check(nStopped>=nPoint/4, zName, "most runs were still going when "
+        "interrupted", 0, 0);
+}
+
+/* Seconds that zSql takes on db. */
+static double timeSql(sqlite3 *db, const char *zSql){
+  double t0 = now();
+  execCheck(db, "interrupt", zSql, 0);
+  return now() - t0;
+}
+
+#define MODEL_ANSWERS "SELECT round(predict(1, 1), 12), round(predict(7, 30), 12);" \
+  "SELECT model, options FROM mlrec_models WHERE model = 'mf';" \
+  "SELECT movieId, round(score, 12) FROM recommend(2, 3, '{\"model\": \"rating\"}');"
+
+#define TRAIN_MF "SELECT train_mf('{\"epochs\": 2, \"seed\": 5}')"
+#define TRAIN_MF_VALID \
+  "SELECT train_mf('{\"epochs\": 2, \"validation\": 0.2, \"seed\": 5}')"
+#define TRAIN_RANKER "SELECT train_ranker('{\"iterations\": 2, \"seed\": 5}')"
+#define RANKER_ANSWERS "SELECT movieId, round(score, 12) FROM recommend(2, 3);" \
+  "SELECT model, options FROM mlrec_models WHERE model = 'ranker';"
+
+static void testInterrupt(const char *zFile){
+  sqlite3 *db = openDb(zFile);
+  double tBuild = timeSql(db, "SELECT count(*) FROM similar_movies(1)");
+  double tTrain, tValid, tRanker, tRebuild;
+  char *zRef;
+  tTrain = timeSql(db, TRAIN_MF);
+  tValid = timeSql(db, TRAIN_MF_VALID);
+  tRanker = timeSql(db, TRAIN_RANKER);
+  execCheck(db, "interrupt", "SELECT train_mf('{\"factors\": 2, \"epochs\": 1}');"
+            "SELECT train_ranker('{\"factors\": 2, \"iterations\": 1}')", 0);
+  printf("  index build %.2f s; train_mf %.2f s, with validation %.2f s; "
+         "train_ranker %.2f s\n", tBuild, tTrain, tValid, tRanker);
+  /* the index build: the first similar_movies() of a connection */
+  interruptSeries(zFile, 0, "interrupt index build", 0,
+                  "SELECT count(*) FROM similar_movies(1)", 0, tBuild);
+  /* the models: interrupted training leaves the previous one in service */
+  interruptSeries(zFile, db, "interrupt train_mf", 0, TRAIN_MF, MODEL_ANSWERS,
+                  tTrain);
+  interruptSeries(zFile, db, "interrupt train_mf validation", 0,
+                  TRAIN_MF_VALID, MODEL_ANSWERS, tValid);
+  interruptSeries(zFile, db, "interrupt train_ranker", 0, TRAIN_RANKER,
+                  RANKER_ANSWERS, tRanker);
+  /* a re-read after a change, on a connection holding the old snapshot;
+  ** then the snapshot answers as before */
+  zRef = query(db, "SELECT movieId, round(score, 12) FROM similar_movies(1, 3)", 0);
+  execCheck(db, "interrupt", "CREATE TEMP TABLE t(x)", 0);
+  tRebuild = timeSql(db, "INSERT INTO temp.t VALUES(1);"
+                     "SELECT count(*) FROM similar_movies(1)");
+  interruptSeries(zFile, db, "interrupt index rebuild",
+      "INSERT INTO temp.t VALUES(1)", "SELECT count(*) FROM similar_movies(1)",
+      0, tRebuild);
+  execCheck(db, "interrupt index rebuild",
+            "SELECT movieId, round(score, 12) FROM similar_movies(1, 3)", zRef);
+  sqlite3_free(zRef);
+  sqlite3_close(db);
+}
+
+/* ---- concurrent ----------------------------------------------------------- */
+
+#define N_ROUND 12
+static int nThread = 8;
+
+typedef struct Worker Worker;
+struct Worker {
+  const char *zFile;
+  int iThread;
+  const char *zSimilarRef;   /* answers the writers cannot change */
+  pthread_t thread;
+};
+
+/*
+** The writers rate movies -1 and -2 only, as users nobody else is: the
+** neighbours of every other movie stay the same.
+*/
+#define SIMILAR_STABLE "SELECT movieId, round(score, 12) FROM similar_movies(5, 4);" \
+                       "SELECT movieId, round(score, 12) FROM similar_movies(17, 4);"
+
+static void *workerMain(void *pArg){
+  Worker *w = (Worker*)pArg;
+  sqlite3 *db = openDb(w->zFile);
+  int i;
+  char zSql[300];
+  for(i=0; i<N_ROUND; i++){
+    int iUser = 1 + (w->iThread*7 + i*3) % 40;
+    switch( (w->iThread + i) % 4 ){
+      case 0:
+        snprintf(zSql, sizeof(zSql), "SELECT json_extract(train_mf('{\"factors\": 4, "
+                 "\"epochs\": 3, \"seed\": %d}'), '$.factors')", i);
+        execCheck(db, "concurrent", zSql, "4\n");
+        break;
+      case 1:
+        execCheck(db, "concurrent", SIMILAR_STABLE, w->zSimilarRef);
+        break;
+      case 2:
+        snprintf(zSql, sizeof(zSql), "SELECT count(*), count(DISTINCT movieId), "
+                 "min(rank), max(rank), sum(score BETWEEN 0.5 AND 5) "
+                 "FROM recommend(%d, 5, '{\"model\": \"rating\"}');"
+                 "SELECT predict(%d, 3) BETWEEN 0.5 AND 5", iUser, iUser);
+        execCheck(db, "concurrent", zSql, "5|5|1|5|5\n1\n");
+        break;
+      default:
+        if( w->iThread<2 ){
+          snprintf(zSql, sizeof(zSql), "BEGIN IMMEDIATE;"
+                   "INSERT INTO ratings VALUES(-%d, -1, 4), (-%d, -2, 3);"
+                   "COMMIT; SELECT count(*) FROM similar_movies(-1);"
+                   "DELETE FROM ratings WHERE userId = -%d;",
+                   w->iThread+1, w->iThread+1, w->iThread+1);
+          execCheck(db, "concurrent", zSql, 0);
+        }else{
+          execCheck(db, "concurrent", "SELECT count(*) FROM mlrec_models "
+                    "WHERE stale IN (0, 1)", 0);
+        }
+        break;
+    }
+  }
+  check(sqlite3_close(db)==SQLITE_OK, "concurrent", "sqlite3_close()", 0, 0);
+  return 0;
+}
+
+static void testConcurrent(const char *zFile){
+  Worker aWorker[64];
+  sqlite3 *db = openDb(zFile);
+  char *zRef = query(db, SIMILAR_STABLE, 0);
+  int i;
+  sqlite3_close(db);
+  for(i=0; i<nThread; i++){
+    aWorker[i].zFile = zFile;
+    aWorker[i].iThread = i;
+    aWorker[i].zSimilarRef = zRef;
+    pthread_create(&aWorker[i].thread, 0, workerMain, &aWorker[i]);
+  }
+  for(i=0; i<nThread; i++) pthread_join(aWorker[i].thread, 0);
+  sqlite3_free(zRef);
+}
+
+/* ---- cursor --------------------------------------------------------------- */
+
+/*
+** Step pStmt through all its rows; after the first nBefore rows, run zSql
+** on the same connection.  Returns the rows after the first nBefore.
+*/
+static char *stepAround(sqlite3 *db, sqlite3_stmt *pStmt, int nBefore,
+                        const char *zSql, const char *zTest){
+  sqlite3_str *pOut = sqlite3_str_new(0);
+  int n = 0, rc;
+  while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
+    if( n==nBefore ) execCheck(db, zTest, zSql, 0);
+    if( n>=nBefore ){
+      sqlite3_str_appendf(pOut, "%s|%s|%s\n", sqlite3_column_text(pStmt, 0),
+                          sqlite3_column_text(pStmt, 1),
+                          sqlite3_column_text(pStmt, 2));
+    }
+    n++;
+  }
+  check(rc==SQLITE_DONE, zTest, "statement ran to the end", sqlite3_errmsg(db), 0);
+  sqlite3_reset(pStmt);
+  return sqlite3_str_finish(pOut);
+}
+
+/* zSql's rows after the first nBefore, from a plain run. */
+static char *rowsAfter(sqlite3 *db, const char *zSql, int nBefore){
+  char *z = query(db, zSql, 0), *zOut = z;
+  int i;
+  for(i=0; i<nBefore && zOut; i++){
+    zOut = strchr(zOut, '\n');
+    if( zOut ) zOut++;
+  }
+  zOut = sqlite3_mprintf("%s", zOut ? zOut : "");
+  sqlite3_free(z);
+  return zOut;
+}
+
+static void cursorCase(sqlite3 *db, const char *zTest, const char *zJoin,
+                       const char *zChange){
+  sqlite3_stmt *pStmt = 0;
+  char *zOld = rowsAfter(db, zJoin, 3);
+  char *zGot, *zNew;
+  sqlite3_prepare_v2(db, zJoin, -1, &pStmt, 0);
+  zGot = stepAround(db, pStmt, 3, zChange, zTest);
+  check(strcmp(zGot, zOld)==0, zTest, "rows after the change come from the "
+        "model or snapshot the cursor started with", zGot, zOld);
+  /* a new statement sees the change: the test above could fail */
+  zNew = rowsAfter(db, zJoin, 3);
+  check(strcmp(zNew, zOld)!=0, zTest, "a new statement sees the change",
+        zNew, "different rows");
+  sqlite3_finalize(pStmt);
+  sqlite3_free(zOld);
+  sqlite3_free(zGot);
+  sqlite3_free(zNew);
+}
+
+#define CURSOR_USERS "FROM (SELECT value FROM json_each('[1,2,3,4,5,6,7,8]')) u, "
+
+static void testCursor(const char *zFile){
+  sqlite3 *db = openDb(zFile);
+  execCheck(db, "cursor", "SELECT json_extract(train_mf('{\"factors\": 4, "
+            "\"epochs\": 5, \"seed\": 3}'), '$.seed');"
+            "SELECT json_extract(mlrec_save_model('other'), '$.name');"
+            "SELECT json_extract(train_mf('{\"factors\": 4, \"epochs\": 5, "
+            "\"seed\": 1}'), '$.seed');"
+            "SELECT json_extract(train_ranker('{\"factors\": 4, "
+            "\"iterations\": 2, \"seed\": 1}'), '$.seed')", "3\nother\n1\n1\n");
+  cursorCase(db, "cursor recommend rating, train_mf",
+      "SELECT u.value, r.movieId, round(r.score, 12) " CURSOR_USERS
+      "recommend(u.value, 3, '{\"model\": \"rating\"}') r",
+      "SELECT train_mf('{\"factors\": 4, \"epochs\": 5, \"seed\": 2}')");
+  cursorCase(db, "cursor recommend rating, mlrec_load_model",
+      "SELECT u.value, r.movieId, round(r.score, 12) " CURSOR_USERS
+      "recommend(u.value, 3, '{\"model\": \"rating\"}') r",
+      "SELECT mlrec_load_model('other')");
+  cursorCase(db, "cursor recommend ranking, train_ranker",
+      "SELECT u.value, r.movieId, round(r.score, 12) " CURSOR_USERS
+      "recommend(u.value, 3) r",
+      "SELECT train_ranker('{\"factors\": 4, \"iterations\": 2, \"seed\": 2}')");
+  cursorCase(db, "cursor similar_movies, ratings changed",
+      "SELECT u.value, s.movieId, round(s.score, 12) " CURSOR_USERS
+      "similar_movies(u.value, 3) s",
+      "UPDATE ratings SET rating = 6 - rating WHERE userId <= 30");
+  execCheck(db, "cursor", "UPDATE ratings SET rating = 6 - rating WHERE userId <= 30;"
+            "DELETE FROM mlrec_saved_vectors; DELETE FROM mlrec_saved_models", 0);
+  sqlite3_close(db);
+}
+
+/* ---- close ---------------------------------------------------------------- */
+
+static void testClose(const char *zFile){
+  sqlite3_int64 nBefore = sqlite3_memory_used();
+  sqlite3 *db = openDb(zFile);
+  char z[100];
+  execCheck(db, "close", "SELECT count(*) > 0 FROM similar_movies(3);"
+            "SELECT json_extract(train_mf('{\"factors\": 8}'), '$.factors');"
+            "SELECT count(*) FROM recommend(1, 5);"
+            "SELECT count(*) FROM recommend(1, 5, '{\"model\": \"rating\"}');"
+            "SELECT group_concat(model) FROM mlrec_models;",
+            "1\n8\n5\n5\nknn,mf,ranker\n");
+  check(sqlite3_memory_used()>nBefore, "close", "memory in use while open", 0, 0);
+  check(sqlite3_close(db)==SQLITE_OK, "close", "sqlite3_close()", 0, 0);
+  snprintf(z, sizeof(z), "%lld bytes", (long long)(sqlite3_memory_used()-nBefore));
+  check(sqlite3_memory_used()==nBefore, "close", "memory after close", z, "0 bytes");
+}
+
+int main(int argc, char **argv){
+  long long nRating = 20000;
+  char *zFile;
+  int i, iFirst;
+  setvbuf(stdout, 0, _IOLBF, 0);
+  sqlite3_auto_extension((void(*)(void))sqlite3_mlrec_init);
+  for(i=1; i<argc && argv[i][0]=='-'; i+=2){
+    if( i+1>=argc ) break;
+    if( strcmp(argv[i], "-ratings")==0 ) nRating = atoll(argv[i+1]);
+    else if( strcmp(argv[i], "-max-ms")==0 ) maxMs = atof(argv[i+1]);
+    else if( strcmp(argv[i], "-points")==0 ) nPoint = atoi(argv[i+1]);
+    else if( strcmp(argv[i], "-threads")==0 ) nThread = atoi(argv[i+1]);
+    else break;
+  }
+  if( i>=argc || nRating<1000 || nPoint<1 || nThread<1 || nThread>64 ){
+    fprintf(stderr, "usage: %s [-ratings N>=1000] [-max-ms MS] [-points P] "
+            "[-threads 1..64] "
+            "interrupt|concurrent|cursor|close...\n", argv[0]);
+    return 2;
+  }
+  zFile = ratingsDb(nRating);
+  iFirst = i;
+  for(; i<argc; i++){
+    if( strcmp(argv[i], "interrupt")==0 ) testInterrupt(zFile);
+    else if( strcmp(argv[i], "concurrent")==0 ) testConcurrent(zFile);
+    else if( strcmp(argv[i], "cursor")==0 ) testCursor(zFile);
+    else if( strcmp(argv[i], "close")==0 ) testClose(zFile);
+    else{ fprintf(stderr, "unknown test %s\n", argv[i]); return 2; }
+  }
+  sqlite3_free(zFile);
+  sqlite3_reset_auto_extension();
+  printf("threads");
+  for(i=iFirst; i<argc; i++) printf(" %s", argv[i]);
+  printf(": %d passed, %d failed\n", nPass, nFail);
+  return nFail>0;
+}
