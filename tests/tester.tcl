@@ -8,7 +8,8 @@
 #   finish_test                          ;# prints "N passed, N failed", exits 1 on failure
 #
 # Environment: MLREC_LIB is the extension to load (default ./mlrec); MLREC_DB the MovieLens
-# database built by `make movielens.db` (default ./movielens.db).
+# database built by `make movielens.db` (default ./movielens.db); MLREC_TMPDIR the directory for
+# scratch files (default tests/tmp).
 package require sqlite3
 
 set ::nPass 0
@@ -16,7 +17,7 @@ set ::nFail 0
 set ::root [file normalize [file join [file dirname [info script]] ..]]
 set ::mlrec_lib [expr {[info exists ::env(MLREC_LIB)] ? $::env(MLREC_LIB) : "$::root/mlrec"}]
 set ::movielens_db [expr {[info exists ::env(MLREC_DB)] ? $::env(MLREC_DB) : "$::root/movielens.db"}]
-set ::tmpdir [file join $::root tests tmp]
+set ::tmpdir [expr {[info exists ::env(MLREC_TMPDIR)] ? $::env(MLREC_TMPDIR) : [file join $::root tests tmp]}]
 file mkdir $::tmpdir
 
 proc load_mlrec {conn} {
@@ -38,7 +39,13 @@ proc open_movielens {{name db}} {
     incr ::nFail
     finish_test
   }
-  open_db $::movielens_db $name
+  # a private copy: tests may write to it, and other suites may run at the same time
+  set copy [file join $::tmpdir "movielens-[file rootname $::testfile].db"]
+  if {![info exists ::movielens_copied]} {
+    file copy -force $::movielens_db $copy
+    set ::movielens_copied 1
+  }
+  open_db $copy $name
 }
 
 proc report {name ok got expected} {
