@@ -3,6 +3,10 @@
 ** NearestNeighbors(metric="cosine", algorithm="brute") ranks them on the
 ** movie x user matrix of raw ratings (missing = 0).
 **
+**     SELECT * FROM similar_movies(260, 10);
+**     SELECT count(*) FROM (SELECT DISTINCT movieId FROM ratings) r,
+**                          similar_movies(r.movieId, 10);     -- the sweep
+**
 ** The cosine of movies i and j is dot(i,j) / (|i| |j|).  Only movies that
 ** share a user with i have a non-zero dot product, so the query walks the
 ** users who rated i and, for each, the movies that user rated, adding
@@ -18,7 +22,7 @@
 ** movieId order, when fewer than k movies have a positive score, as
 ** scikit-learn's brute search would return them at distance 1.
 **
-** SPEED.  The accumulators are one dense array per cursor, zero between
+** SPEED.  The accumulators are one dense array per thread, zero between
 ** queries: the inner loop is a plain multiply-add with no test.  A query
 ** that reaches most movies then reads and clears the whole array, skipping
 ** with one multiplication each movie whose dot product is clearly below
@@ -27,15 +31,20 @@
 ** over all cores, each thread adding up its share of the users into its own
 ** array, when the ratings make every sum exact (half stars, say: products
 ** are multiples of 1/4 and sums stay far below 2^51), so that the answer is
-** the same bit for bit whatever the order of the additions.
+** the same bit for bit whatever the order of the additions.  Movies asked
+** for in order in one statement (a join over all movies) are computed ahead
+** in chunks on all cores: see THE SWEEP below.
 */
 #include "mlrec.h"
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #define KNN_PARALLEL_PAIRS 1000000  /* a query reaching more uses all cores */
 #define KNN_MAX_PARTS 8              /* most threads one query runs on */
+
+typedef struct KnnSweep KnnSweep;
 
 /*
 ** Per-cursor work space, sized for one snapshot's number of movies.  The
@@ -44,54 +53,43 @@
 */
 struct MlrecKnnScratch {
   int nItem;
-  int nPart;              /* accumulator arrays: one per thread */
+  int nPart;              /* accumulator arrays: one per core */
   int bInt;               /* integer accumulators in aAcc, else aDot */
   int bExact;             /* made for a snapshot with exact sums */
   unsigned int stamp;     /* aStamp[j]==stamp: movie j ranked this query */
   unsigned int *aStamp;
   double *aDot;           /* nPart x nItem accumulators, zero between queries */
   int *aAcc;              /* the same, as integers */
-  /* The sweep: movies asked for in order 0, 1, 2, ... with one k */
-  int iNext;              /* the movie it expects next; -1 none yet, -2 off */
-  MlrecTopK *aSweep;      /* nItem: best hits of each movie among those done */
-  MlrecHit *aSweepHit;    /* their storage, nItem x k */
-  float *aSweepLim;       /* nItem: see sweepBound() */
-  int *aSweepSeen;        /* nUser: movies of each user the sweep has done */
+  int iNext;              /* the sweep: movie expected next; -1 none yet,
+                          ** -2 off for this cursor */
+  KnnSweep *pSweep;       /* the sweep's state, while iNext >= 0 */
 };
 
-static void sweepFree(MlrecKnnScratch *p){
-  sqlite3_free(p->aSweep);
-  sqlite3_free(p->aSweepHit);
-  sqlite3_free(p->aSweepLim);
-  sqlite3_free(p->aSweepSeen);
-  p->aSweep = 0;
-  p->aSweepHit = 0;
-  p->aSweepLim = 0;
-  p->aSweepSeen = 0;
-}
+static void sweepFree(KnnSweep*);
 
 void mlrecKnnScratchFree(MlrecKnnScratch *p){
   if( p==0 ) return;
-  sweepFree(p);
+  sweepFree(p->pSweep);
   sqlite3_free(p->aStamp);
   sqlite3_free(p->aDot);
   sqlite3_free(p->aAcc);
   sqlite3_free(p);
 }
 
-/* Read, and clear, the dot product of the query with movie j. */
-static inline double takeDot(MlrecKnnScratch *s, int nPart, int j){
+/* Read, and clear, the dot product with movie j: the sum of the nPart
+** accumulator arrays from array q0. */
+static inline double takeDot(MlrecKnnScratch *s, int q0, int nPart, int j){
   double rDot = 0.0;
   int q;
   if( s->bInt ){
     i64 n = 0;
-    for(q=0; q<nPart; q++){
+    for(q=q0; q<q0+nPart; q++){
       n += s->aAcc[(i64)q*s->nItem + j];
       s->aAcc[(i64)q*s->nItem + j] = 0;
     }
     return 0.25*(double)n;
   }
-  for(q=0; q<nPart; q++){
+  for(q=q0; q<q0+nPart; q++){
     rDot += s->aDot[(i64)q*s->nItem + j];
     s->aDot[(i64)q*s->nItem + j] = 0.0;
   }
@@ -99,8 +97,9 @@ static inline double takeDot(MlrecKnnScratch *s, int nPart, int j){
 }
 
 /*
-** Work space for pR: one accumulator array, or one per core when the sums
-** are exact (then the order in which threads add up does not matter).
+** Work space for pR: one accumulator array per core (a query is split over
+** them only when the sums are exact: then the order in which threads add
+** up does not matter; the sweep gives each thread whole queries).
 */
 static int scratchFor(const MlrecRatings *pR, MlrecKnnScratch **pp){
   MlrecKnnScratch *p = *pp;
@@ -112,7 +111,7 @@ static int scratchFor(const MlrecRatings *pR, MlrecKnnScratch **pp){
     return SQLITE_OK;
   }
   /* counting the cores reads a file: once per work space, not per query */
-  nPart = pR->bExactDots ? mlrecOnlineCores() : 1;
+  nPart = mlrecOnlineCores();
   if( nPart>KNN_MAX_PARTS ) nPart = KNN_MAX_PARTS;
   mlrecKnnScratchFree(p);
   *pp = p = sqlite3_malloc64(sizeof(*p));
@@ -142,22 +141,27 @@ static int scratchFor(const MlrecRatings *pR, MlrecKnnScratch **pp){
 }
 
 /*
-** Where the part of the row of user u that a query reaches starts: all of
-** it, or in the sweep (bSweep) the movies after the query's, which is the
-** next of the user's movies the sweep comes to (aSweepSeen[u] are done).
+** The part of the row of the user of rating k (of the movie-major order)
+** that a query reaches: all of it, or in the sweep only the movies after
+** the query's, from aOff[k-kBase] on.
 */
-static i64 rowFrom(const MlrecRatings *pR, const MlrecKnnScratch *s, int u,
-                   int bSweep){
-  return pR->aUserStart[u] + (bSweep ? s->aSweepSeen[u] + 1 : 0);
+typedef struct KnnRows KnnRows;
+struct KnnRows {
+  const int *aOff;        /* NULL: whole rows */
+  i64 kBase;
+};
+
+static inline i64 rowFrom(const MlrecRatings *pR, const KnnRows *p, i64 k){
+  i64 start = pR->aUserStart[pR->aItemUser[k]];
+  return p->aOff ? start + p->aOff[k - p->kBase] : start;
 }
 
 /* The number of (user, movie) pairs reached from movie iItem. */
-static i64 pairsReached(const MlrecRatings *pR, const MlrecKnnScratch *s,
-                        int iItem, int bSweep){
+static i64 pairsReached(const MlrecRatings *pR, const KnnRows *pRows,
+                        int iItem){
   i64 n = 0, k;
   for(k=pR->aItemStart[iItem]; k<pR->aItemStart[iItem+1]; k++){
-    int u = pR->aItemUser[k];
-    n += pR->aUserStart[u+1] - rowFrom(pR, s, u, bSweep);
+    n += pR->aUserStart[pR->aItemUser[k]+1] - rowFrom(pR, pRows, k);
   }
   return n;
 }
@@ -169,9 +173,8 @@ static i64 pairsReached(const MlrecRatings *pR, const MlrecKnnScratch *s,
 typedef struct KnnPart KnnPart;
 struct KnnPart {
   const MlrecRatings *pR;
-  const MlrecKnnScratch *s;
+  KnnRows rows;
   i64 kStart, kEnd;
-  int bSweep;             /* only the movies after the query's */
   double *aDot;           /* accumulators, or */
   int *aAcc;              /* integer ones, counting quarters */
   pthread_t tid;
@@ -186,7 +189,7 @@ static void *accumulatePart(void *pArg){
   i64 k, m;
   for(k=q->kStart; k<q->kEnd; k++){
     int u = pR->aItemUser[k];
-    i64 end = pR->aUserStart[u+1], start = rowFrom(pR, q->s, u, q->bSweep);
+    i64 end = pR->aUserStart[u+1], start = rowFrom(pR, &q->rows, k);
     if( q->aAcc ){
       const signed char *aHalf = pR->aUserHalf;
       int *aAcc = q->aAcc;
@@ -212,26 +215,27 @@ static void *accumulatePart(void *pArg){
 }
 
 /*
-** Accumulate dot(iItem, j) for every movie j (after iItem in the sweep),
-** split into nPart parts of
-** about nPairs/nPart pairs each, one per thread (the calling thread runs
-** the first; a part whose thread cannot start runs there too).
+** Accumulate dot(iItem, j) for every movie j the rows reach into the
+** accumulator arrays q0 .. q0+nPart-1, split into nPart parts of about
+** nPairs/nPart pairs each, one per thread (the calling thread runs the
+** first; a part whose thread cannot start runs there too).
 */
-static void accumulateDots(const MlrecRatings *pR, int iItem, int bSweep,
-                           i64 nPairs, int nPart, MlrecKnnScratch *s){
+static void accumulateDots(const MlrecRatings *pR, int iItem,
+                           const KnnRows *pRows, i64 nPairs, int q0,
+                           int nPart, MlrecKnnScratch *s){
   KnnPart aPart[KNN_MAX_PARTS];
   i64 k = pR->aItemStart[iItem], end = pR->aItemStart[iItem+1], nDone = 0;
   int q;
   for(q=0; q<nPart; q++){
+    i64 iArray = (i64)(q0+q)*s->nItem;
     aPart[q].pR = pR;
-    aPart[q].aDot = s->bInt ? 0 : s->aDot + (i64)q*s->nItem;
-    aPart[q].aAcc = s->bInt ? s->aAcc + (i64)q*s->nItem : 0;
+    aPart[q].rows = *pRows;
+    aPart[q].aDot = s->bInt ? 0 : s->aDot + iArray;
+    aPart[q].aAcc = s->bInt ? s->aAcc + iArray : 0;
     aPart[q].kStart = k;
-    aPart[q].s = s;
-    aPart[q].bSweep = bSweep;
     while( k<end && (q==nPart-1 || nDone*nPart < nPairs*(q+1)) ){
-      int u = pR->aItemUser[k++];
-      nDone += pR->aUserStart[u+1] - rowFrom(pR, s, u, bSweep);
+      nDone += pR->aUserStart[pR->aItemUser[k]+1] - rowFrom(pR, pRows, k);
+      k++;
     }
     aPart[q].kEnd = k;
     aPart[q].bThread = q>0
@@ -285,7 +289,7 @@ static void offer(Ranking *p, int j, double rDot){
 /* Read, clear and offer movie j. */
 static void rankOne(Ranking *p, int iItem, MlrecKnnScratch *s, int nPart,
                     int j){
-  double rDot = takeDot(s, nPart, j);
+  double rDot = takeDot(s, 0, nPart, j);
   if( mayEnter(p, j, rDot) && j!=iItem ) offer(p, j, rDot);
 }
 
@@ -293,6 +297,13 @@ static void rankOne(Ranking *p, int iItem, MlrecKnnScratch *s, int nPart,
 typedef int KnnVecI __attribute__((vector_size(16)));
 typedef float KnnVecF __attribute__((vector_size(16)));
 #define KNN_LANES 4
+
+/* True if any lane of a comparison's result is set. */
+static inline int anyLane(KnnVecI m){
+  u64 a[2];
+  memcpy(a, &m, sizeof(a));
+  return (a[0] | a[1])!=0;
+}
 
 /*
 ** Rank every movie but iItem, reading (adding up the nPart arrays) and
@@ -309,12 +320,11 @@ static void rankAll(Ranking *p, int iItem, MlrecKnnScratch *s, int nPart){
   if( s->bInt && nPart==1 ){
     for(; j+KNN_LANES<=s->nItem; j+=KNN_LANES){
       float rLimit = (float)(4.0*p->rBound - 4e-5*p->rNorm);
-      KnnVecI acc, none;
+      KnnVecI acc;
       KnnVecF inv;
       memcpy(&acc, s->aAcc+j, sizeof(acc));
       memcpy(&inv, aInv+j, sizeof(inv));
-      none = __builtin_convertvector(acc, KnnVecF)*inv < rLimit;
-      if( none[0] && none[1] && none[2] && none[3] ){
+      if( !anyLane(__builtin_convertvector(acc, KnnVecF)*inv >= rLimit) ){
         memset(s->aAcc+j, 0, sizeof(acc));
         continue;
       }
@@ -345,119 +355,20 @@ static void rankReached(Ranking *p, int iItem, MlrecKnnScratch *s){
   double rDot;
   int j;
   s->aStamp[iItem] = stamp;
-  takeDot(s, 1, iItem);
+  takeDot(s, 0, 1, iItem);
   for(k=pR->aItemStart[iItem]; k<pR->aItemStart[iItem+1]; k++){
     int u = pR->aItemUser[k];
     for(m=pR->aUserStart[u]; m<pR->aUserStart[u+1]; m++){
       j = pR->aUserItem[m];
       if( s->aStamp[j]==stamp ) continue;
       s->aStamp[j] = stamp;
-      rDot = takeDot(s, 1, j);
+      rDot = takeDot(s, 0, 1, j);
       if( mayEnter(p, j, rDot) ) offer(p, j, rDot);
     }
   }
   for(j=0; j<pR->nItem && !mlrecTopKWorse(p->pOut, 0.0, j); j++){
     if( s->aStamp[j]!=stamp ) mlrecTopKPush(p->pOut, 0.0, 0.0, j);
   }
-}
-
-/*
-** THE SWEEP.  When a cursor is asked for movies 0, 1, 2, ... in order with
-** one k (a join over all movies, as in the all-movies sweep) and every
-** rating is positive, query j adds up only the movies after j: dot(j, i)
-** for i < j was computed by query i, which kept the best such hits of
-** every later movie in aSweep[].  Query i adds r(u,i) r(u,j) over the
-** users who rated both in user order, as query j would: the same sum, and
-** the same score, bit for bit.  So the sweep does half the work.  Positive
-** ratings make the cosine of two movies that share a user positive, so the
-** movies a query does not meet any more are exactly those of score 0 not
-** in its list.  Any other order turns the sweep off for the cursor.
-*/
-#define KNN_SWEEP_HITS 4000000    /* most hits kept for the sweep: 96 MB */
-
-/*
-** Set aSweepLim[i], the cosine the query must reach to enter the list of
-** movie i of the sweep, less a margin (1e-5) that dwarfs the rounding of
-** the float test that uses it: dot / norm(i) >= aSweepLim[i] * norm(query).
-*/
-static void sweepBound(MlrecKnnScratch *s, int i){
-  const MlrecTopK *h = &s->aSweep[i];
-  s->aSweepLim[i] = h->n<h->k ? -HUGE_VALF
-                    : (float)((h->a[0].key - 1.0)*1e-12 - 1e-5);
-}
-
-/* Room for the sweep with k hits per movie; SQLITE_NOMEM if none. */
-static int sweepBegin(MlrecKnnScratch *s, const MlrecRatings *pR, int k){
-  int i;
-  s->aSweep = sqlite3_malloc64(sizeof(MlrecTopK)*((i64)s->nItem+1));
-  s->aSweepHit = sqlite3_malloc64(sizeof(MlrecHit)*((i64)s->nItem*k+1));
-  s->aSweepLim = sqlite3_malloc64(sizeof(float)*((i64)s->nItem+1));
-  s->aSweepSeen = sqlite3_malloc64(sizeof(int)*((i64)pR->nUser+1));
-  if( !s->aSweep || !s->aSweepHit || !s->aSweepLim || !s->aSweepSeen ){
-    sweepFree(s);
-    return SQLITE_NOMEM;
-  }
-  for(i=0; i<s->nItem; i++){
-    s->aSweep[i].a = s->aSweepHit + (i64)i*k;
-    s->aSweep[i].n = 0;
-    s->aSweep[i].k = k;
-    sweepBound(s, i);
-  }
-  memset(s->aSweepSeen, 0, sizeof(int)*((i64)pR->nUser+1));
-  return SQLITE_OK;
-}
-
-/*
-** True if the query of movie iItem for k hits continues the sweep of this
-** cursor, which starts at movie 0 when there is room for it; otherwise
-** the sweep is off for the rest of the cursor (its answers stay right).
-*/
-static int sweepContinues(MlrecKnnScratch *s, const MlrecRatings *pR,
-                          int iItem, int k){
-  if( s->iNext==-1 && iItem==0 && pR->rMin>0.0
-   && (i64)s->nItem*k<=KNN_SWEEP_HITS && sweepBegin(s, pR, k)==SQLITE_OK ){
-    s->iNext = 0;
-  }
-  if( s->iNext>=0 && iItem==s->iNext && k==s->aSweep[0].k ){
-    s->iNext++;
-    return 1;
-  }
-  sweepFree(s);
-  s->iNext = -2;
-  return 0;
-}
-
-/* True if movie i, after the query in the sweep, may enter the query's
-** list or the query may enter movie i's. */
-#define mayEnterEither(p, s, i, rDot) \
-  (mayEnter(p, i, rDot) || (float)((rDot)*(p)->pR->aItemInvNorm[i]) \
-                           >= (float)(p)->rNorm*(s)->aSweepLim[i])
-
-/*
-** Offer movie i, after the query in the sweep, to the query's list, and
-** the query to the list of movie i.
-*/
-static void offerBoth(Ranking *p, MlrecKnnScratch *s, int iItem, int i,
-                      double rDot){
-  double rDen = p->rNorm*p->pR->aItemNorm[i];
-  double score = rDen>0.0 ? rDot/rDen : 0.0;
-  double key = rankKey(score);
-  MlrecTopK *pTheirs = &s->aSweep[i];
-  /* iItem, after every movie of that list, loses the ties */
-  if( pTheirs->n<pTheirs->k || key>pTheirs->a[0].key ){
-    mlrecTopKPush(pTheirs, key, score, iItem);
-    sweepBound(s, i);
-  }
-  mlrecTopKPush(p->pOut, key, score, i);
-  setBound(p);
-}
-
-/* Read, clear and offer movie i, after the query in the sweep (integers). */
-static void sweepOne(Ranking *p, MlrecKnnScratch *s, int iItem, int i){
-  int n = s->aAcc[i];
-  double rDot = 0.25*(double)n;
-  s->aAcc[i] = 0;
-  if( n!=0 && mayEnterEither(p, s, i, rDot) ) offerBoth(p, s, iItem, i, rDot);
 }
 
 /* True if pTop holds movie i. */
@@ -469,73 +380,626 @@ static int holds(const MlrecTopK *pTop, int i){
   return 0;
 }
 
-/*
-** Rank for query iItem of the sweep: the movies before it from their
-** lists, the movies after it from the accumulators (walking the rows again
-** for a small query, reading them all for a large one), then score 0.
-*/
-static void rankSweep(Ranking *p, int iItem, MlrecKnnScratch *s, int nPart,
-                      i64 nPairs){
-  const MlrecRatings *pR = p->pR;
-  const MlrecTopK *pMine = &s->aSweep[iItem];
-  double rDot;
-  int t, i;
-  for(t=0; t<pMine->n; t++){
-    mlrecTopKPush(p->pOut, pMine->a[t].key, pMine->a[t].score,
-                  pMine->a[t].idx);
+/* Fill pOut with movies of score 0, in index order, while one can enter. */
+static void fillZeros(const MlrecRatings *pR, int iItem, MlrecTopK *pOut){
+  int i;
+  for(i=0; i<pR->nItem && !mlrecTopKWorse(pOut, 0.0, i); i++){
+    if( i!=iItem && !holds(pOut, i) ) mlrecTopKPush(pOut, 0.0, 0.0, i);
   }
-  setBound(p);
-  if( nPart==1 && nPairs*2 < pR->nItem-iItem ){
-    unsigned int stamp = nextStamp(s);
+}
+
+/*
+** THE SWEEP.  When a cursor is asked for movies 0, 1, 2, ... in order with
+** one k (a join over all movies, as in the all-movies sweep) and every
+** rating is positive, query j adds up only the movies after j: dot(j, i)
+** for i < j was computed by query i, which offered j to the list of the k
+** best hits kept for every later movie (KnnSweep.all).  Query i adds
+** r(u,i) r(u,j) over the users who rated both in user order, as query j
+** would: the same sum, and the same score, bit for bit.  So the sweep does
+** half the work.  Positive ratings make the cosine of two movies that share
+** a user positive, so the movies a query does not meet any more are
+** exactly those of score 0 not in its list.  Any other order turns the
+** sweep off for the cursor (its answers stay right).
+**
+** Chunks.  The movies are computed ahead in chunks of 1, 1, 2, 4, 8, ...
+** movies (each as many as all before it, so a sweep that LIMIT cuts short
+** wastes at most about what it used; at most KNN_SWEEP_CHUNK), the queries
+** of a chunk spread over all cores.  Each thread takes the chunk's movies
+** in increasing order; for query j it adds up only the movies after j into
+** its own accumulators, from j's place in each user's row (worked out for
+** the whole chunk beforehand from aSeen, the movies of each user done),
+** keeps j's best hits among the later movies, and offers j to the later
+** movies' lists in its OWN copy of them (SweepWorker.priv).  After the
+** chunk, every thread's lists are merged into the sweep's, and then each
+** chunk movie's hits with later movies into its own list.  A list keeps
+** the k best under a total order (key, then movie index), so the merged
+** list is the one the movies would have made one at a time, whatever the
+** thread that computed each hit.  A movie whose query alone would run on
+** all cores (KNN_PARALLEL_PAIRS) is a chunk of its own.
+**
+** Turning away.  Every list has a threshold (SweepLists.aThr): the score a
+** movie must reach to enter it, less a margin.  Lists are offered movies
+** in increasing order, and a later movie loses ties, so a full list needs
+** a key one above its worst.  Before the second movie, thresholds start
+** from a lower bound of each movie's k-th best cosine (sweepFloors()), so
+** most of the movies that early lists would take in and throw out again
+** are turned away at once.  Eight movies at a time are turned away with a
+** float test against both the query's threshold and each later movie's.
+**
+** The calling thread looks at sqlite3_interrupt() every KNN_SWEEP_PROBE
+** pairs of its own work and stops the others through bStop; an interrupted
+** sweep is dropped (the cursor fails with SQLITE_INTERRUPT).
+*/
+#define KNN_SWEEP_HITS 4000000     /* most hits kept for the sweep: 96 MB */
+#define KNN_SWEEP_CHUNK 4096       /* most movies in a chunk */
+#define KNN_SWEEP_OFFSETS 1000000  /* most ratings of a chunk's movies (but
+                                   ** one movie may have more) */
+#define KNN_SWEEP_PROBE 1000000    /* pairs between looks at the interrupt */
+
+/* Lists of the k best hits, one per movie, and their thresholds. */
+typedef struct SweepLists SweepLists;
+struct SweepLists {
+  MlrecTopK *aList;      /* nItem lists */
+  MlrecHit *aHit;        /* their storage, nItem x k */
+  double *aThr;          /* nItem: the score that may enter, less 1e-14 */
+  float *aLim;           /* nItem: aThr less 1e-5, as floats */
+};
+
+/* One thread of the sweep. */
+typedef struct SweepWorker SweepWorker;
+struct SweepWorker {
+  KnnSweep *pSw;
+  const MlrecRatings *pR;
+  MlrecKnnScratch *s;
+  int iPart;             /* its accumulator array in s */
+  SweepLists *pTo;       /* the lists it offers to: priv, or the sweep's */
+  SweepLists priv;       /* its own copy, in a chunk run on threads */
+  int *aTouched;         /* movies whose list in priv is not empty */
+  int nTouched;
+  MlrecInterrupt *pIntr; /* the calling thread's probe, else NULL */
+  i64 nSince;            /* pairs added up since it last looked */
+  int rc;                /* the probe's error */
+  pthread_t tid;
+  int bThread;           /* running on tid */
+};
+
+struct KnnSweep {
+  int k;
+  int iDone;             /* movies before have their whole list in all */
+  int bFloors;           /* sweepFloors() has run */
+  SweepLists all;        /* each movie's best hits among the movies done */
+  int *aSeen;            /* nUser: movies of each user whose chunk is planned */
+  int *aOff;             /* the chunk: for each rating of its movies, where
+                         ** in the user's row the movies after it start */
+  i64 nOff;              /* room in aOff */
+  i64 *aPairs;           /* pairs each movie of the chunk reaches */
+  MlrecTopK *aFwd;       /* the chunk: each movie's best hits after it */
+  MlrecHit *aFwdHit;
+  int nChunk;            /* room in aFwd and aPairs: most movies in a chunk */
+  int iFrom, iTo;        /* the chunk: movies [iFrom, iTo) */
+  atomic_int iClaim;     /* next movie of the chunk a worker takes */
+  atomic_int bStop;      /* set by the calling thread when interrupted */
+  int nWorker;           /* threads; 1: the chunks have one movie */
+  int bPrivate;          /* the workers' priv lists are allocated */
+  SweepWorker aWorker[KNN_MAX_PARTS];
+};
+
+static void listsFree(SweepLists *p){
+  sqlite3_free(p->aList);
+  sqlite3_free(p->aHit);
+  sqlite3_free(p->aThr);
+  sqlite3_free(p->aLim);
+  memset(p, 0, sizeof(*p));
+}
+
+/* Empty lists of k hits for nItem movies (thresholds set by the caller);
+** SQLITE_NOMEM if there is no room. */
+static int listsInit(SweepLists *p, int nItem, int k){
+  int i;
+  p->aList = sqlite3_malloc64(sizeof(MlrecTopK)*((i64)nItem+1));
+  p->aHit = sqlite3_malloc64(sizeof(MlrecHit)*((i64)nItem*k+1));
+  p->aThr = sqlite3_malloc64(sizeof(double)*((i64)nItem+1));
+  p->aLim = sqlite3_malloc64(sizeof(float)*((i64)nItem+1));
+  if( !p->aList || !p->aHit || !p->aThr || !p->aLim ){
+    listsFree(p);
+    return SQLITE_NOMEM;
+  }
+  for(i=0; i<nItem; i++){
+    p->aList[i].a = p->aHit + (i64)i*k;
+    p->aList[i].n = 0;
+    p->aList[i].k = k;
+  }
+  return SQLITE_OK;
+}
+
+static void sweepFree(KnnSweep *p){
+  int t;
+  if( p==0 ) return;
+  listsFree(&p->all);
+  for(t=0; t<p->nWorker; t++){
+    listsFree(&p->aWorker[t].priv);
+    sqlite3_free(p->aWorker[t].aTouched);
+  }
+  sqlite3_free(p->aSeen);
+  sqlite3_free(p->aOff);
+  sqlite3_free(p->aPairs);
+  sqlite3_free(p->aFwd);
+  sqlite3_free(p->aFwdHit);
+  sqlite3_free(p);
+}
+
+/*
+** The score a hit must reach to enter the full list h, less a margin of
+** 1e-14: far above the rounding of a score (1e-16), far below the unit of
+** the key (1e-12).  A hit after every hit of h in movie order (bAfter)
+** loses ties, so it needs a key one above the worst.
+*/
+static double enterScore(const MlrecTopK *h, int bAfter){
+  if( h->n<h->k ) return -HUGE_VAL;
+  return (h->a[0].key + (bAfter ? 0.5 : -0.5))*1e-12 - 1e-14;
+}
+
+/* Raise the threshold of list i of p to thr if that is higher. */
+static void raiseThr(SweepLists *p, int i, double thr){
+  if( thr>p->aThr[i] ){
+    p->aThr[i] = thr;
+    p->aLim[i] = (float)(thr - 1e-5);
+  }
+}
+
+/*
+** The sweep for pR with k hits per movie, starting at movie 0, or NULL
+** when the ratings are not all positive, there is no room (KNN_SWEEP_HITS
+** or memory) or k is 0.  nPart threads, if the hits of their copies fit.
+*/
+static KnnSweep *sweepNew(const MlrecRatings *pR, int k, int nPart){
+  i64 nHits = (i64)pR->nItem*k;
+  i64 nOff = KNN_SWEEP_OFFSETS;
+  KnnSweep *p;
+  int i, nChunk;
+  if( pR->rMin<=0.0 || k<=0 || nHits>KNN_SWEEP_HITS ) return 0;
+  /* chunk buffers, and each thread's copy of the lists, must fit as well */
+  while( nPart>1 && nHits*(1+nPart) + (i64)KNN_SWEEP_CHUNK*k>KNN_SWEEP_HITS ){
+    nPart--;
+  }
+  nChunk = nPart>1 ? (pR->nItem<KNN_SWEEP_CHUNK ? pR->nItem : KNN_SWEEP_CHUNK)
+                   : 1;
+  for(i=0; i<pR->nItem; i++){
+    i64 n = pR->aItemStart[i+1] - pR->aItemStart[i];
+    if( n>nOff ) nOff = n;
+  }
+  if( nOff>pR->nRating ) nOff = pR->nRating;
+  p = sqlite3_malloc64(sizeof(*p));
+  if( p==0 ) return 0;
+  memset(p, 0, sizeof(*p));
+  p->k = k;
+  p->nWorker = nPart;
+  p->nOff = nOff;
+  p->nChunk = nChunk;
+  p->aSeen = sqlite3_malloc64(sizeof(int)*((i64)pR->nUser+1));
+  p->aOff = sqlite3_malloc64(sizeof(int)*(nOff+1));
+  p->aPairs = sqlite3_malloc64(sizeof(i64)*nChunk);
+  p->aFwd = sqlite3_malloc64(sizeof(MlrecTopK)*nChunk);
+  p->aFwdHit = sqlite3_malloc64(sizeof(MlrecHit)*(i64)nChunk*k);
+  if( !p->aSeen || !p->aOff || !p->aPairs || !p->aFwd || !p->aFwdHit
+   || listsInit(&p->all, pR->nItem, k)!=SQLITE_OK ){
+    sweepFree(p);
+    return 0;
+  }
+  memset(p->aSeen, 0, sizeof(int)*((i64)pR->nUser+1));
+  for(i=0; i<pR->nItem; i++){
+    p->all.aThr[i] = -HUGE_VAL;
+    p->all.aLim[i] = -HUGE_VALF;
+  }
+  for(i=0; i<nChunk; i++){
+    p->aFwd[i].a = p->aFwdHit + (i64)i*k;
+    p->aFwd[i].n = 0;
+    p->aFwd[i].k = k;
+  }
+  return p;
+}
+
+/*
+** Floors.  Ratings are positive, so a dot product over some of the users
+** is at most the whole one.  For user u let W(u) be the (k+1)-th best
+** r(u,j) / |j| of the movies u rated.  Any movie i that u rated has at
+** least k other movies j with cos(i,j) >= r(u,i) r(u,j) / (|i| |j|) >=
+** r(u,i) W(u) / |i|: so its k-th best cosine is at least the largest of
+** these over its users.  A movie scoring more than 3e-12 below (three units
+** of the key: far above the rounding of either side) cannot enter its list.
+** Best effort: without memory, the thresholds stay as they are.
+*/
+static void sweepFloors(KnnSweep *p, const MlrecRatings *pR){
+  double *aW = sqlite3_malloc64(sizeof(double)*((i64)pR->nUser+1));
+  MlrecTopK top;
+  i64 m, kk;
+  int u, i;
+  p->bFloors = 1;
+  if( aW==0 ) return;
+  if( mlrecTopKInit(&top, p->k+1)!=SQLITE_OK ){
+    sqlite3_free(aW);
+    return;
+  }
+  for(u=0; u<pR->nUser; u++){
+    top.n = 0;
+    if( pR->aUserStart[u+1]-pR->aUserStart[u]>p->k ){
+      for(m=pR->aUserStart[u]; m<pR->aUserStart[u+1]; m++){
+        int j = pR->aUserItem[m];
+        mlrecTopKPush(&top, pR->aUserValue[m]/pR->aItemNorm[j], 0.0, j);
+      }
+    }
+    aW[u] = top.n==top.k ? top.a[0].key : 0.0;
+  }
+  for(i=0; i<pR->nItem; i++){
+    double best = 0.0;
+    for(kk=pR->aItemStart[i]; kk<pR->aItemStart[i+1]; kk++){
+      double v = pR->aItemValue[kk]*aW[pR->aItemUser[kk]];
+      if( v>best ) best = v;
+    }
+    if( best>0.0 ) raiseThr(&p->all, i, best/pR->aItemNorm[i] - 3e-12);
+  }
+  mlrecTopKFree(&top);
+  sqlite3_free(aW);
+}
+
+/* One query of the sweep: movie j, whose best hits after it go to pFwd. */
+typedef struct SweepQuery SweepQuery;
+struct SweepQuery {
+  int j;
+  double rNorm;          /* |j| */
+  double rThr;           /* the score a movie needs to enter pFwd, less
+                         ** 1e-14 */
+  float rLimit;          /* 4 |j| (rThr - 1e-5), for the float test */
+  int bAfter;            /* movies are offered in increasing order */
+  MlrecTopK *pFwd;
+};
+
+static void setQueryThr(SweepQuery *q, double thr){
+  q->rThr = thr;
+  q->rLimit = (float)(4.0*(thr - 1e-5)*q->rNorm);
+}
+
+/*
+** Offer movie i, after the query, of dot product rDot: to the query's list
+** and, the query, to the list of movie i.  sweepOffer() turns most movies
+** away before the division.
+*/
+static void sweepEnter(SweepWorker *w, SweepQuery *q, int i, double rDot,
+                       int bMine, int bTheirs){
+  SweepLists *pTo = w->pTo;
+  double rDen = q->rNorm*w->pR->aItemNorm[i];
+  double score = rDen>0.0 ? rDot/rDen : 0.0;
+  double key = rankKey(score);
+  if( bTheirs ){
+    MlrecTopK *h = &pTo->aList[i];
+    /* the query, after every movie of that list, loses the ties */
+    if( h->n<h->k || key>h->a[0].key ){
+      if( h->n==0 && pTo==&w->priv ) w->aTouched[w->nTouched++] = i;
+      mlrecTopKPush(h, key, score, q->j);
+      raiseThr(pTo, i, enterScore(h, 1));
+    }
+  }
+  if( bMine ){
+    double thr;
+    mlrecTopKPush(q->pFwd, key, score, i);
+    thr = enterScore(q->pFwd, q->bAfter);
+    if( thr>q->rThr ) setQueryThr(q, thr);
+  }
+}
+
+static inline void sweepOffer(SweepWorker *w, SweepQuery *q, int i,
+                              double rDot){
+  double rDen = q->rNorm*w->pR->aItemNorm[i];
+  int bMine = rDot>=q->rThr*rDen;
+  int bTheirs = rDot>=w->pTo->aThr[i]*rDen;
+  if( bMine || bTheirs ) sweepEnter(w, q, i, rDot, bMine, bTheirs);
+}
+
+/*
+** Offer the movies after the query from the accumulator array of the
+** worker, as integers, eight at a time: the lanes that can enter neither
+** list are turned away with the float test of rankAll(), against the
+** query's threshold and each movie's (lim: acc / |i| >= 4 |j| lim).
+*/
+static void sweepScanQuarters(SweepWorker *w, SweepQuery *q){
+  const MlrecRatings *pR = w->pR;
+  const float *aInv = pR->aItemInvNorm;
+  const float *aLim = w->pTo->aLim;
+  int *aAcc = w->s->aAcc + (i64)w->iPart*pR->nItem;
+  float c = (float)(4.0*q->rNorm);
+  int i, t;
+  for(i=q->j+1; i+KNN_LANES<=pR->nItem; i+=KNN_LANES){
+    KnnVecI acc, pass;
+    KnnVecF f, lim;
+    memcpy(&acc, aAcc+i, sizeof(acc));
+    memcpy(&f, aInv+i, sizeof(f));
+    memcpy(&lim, aLim+i, sizeof(lim));
+    f *= __builtin_convertvector(acc, KnnVecF);
+    pass = (acc!=0) & ((f>=q->rLimit) | (f>=c*lim));
+    memset(aAcc+i, 0, sizeof(acc));
+    if( anyLane(pass) ){
+      for(t=0; t<KNN_LANES; t++){
+        if( pass[t] ) sweepOffer(w, q, i+t, 0.25*(double)acc[t]);
+      }
+    }
+  }
+  for(; i<pR->nItem; i++){
+    int n = aAcc[i];
+    aAcc[i] = 0;
+    if( n ) sweepOffer(w, q, i, 0.25*(double)n);
+  }
+}
+
+/*
+** Query j of the chunk: add up its dot products with the movies after it,
+** on nPart threads if it is a chunk of its own, else in the worker's own
+** array, and offer them (walking the rows again for a query that reaches
+** few movies, reading all the movies after it otherwise).
+*/
+static void sweepQuery(SweepWorker *w, int j, int nPart){
+  KnnSweep *p = w->pSw;
+  const MlrecRatings *pR = w->pR;
+  MlrecKnnScratch *s = w->s;
+  KnnRows rows;
+  SweepQuery q;
+  i64 nPairs = p->aPairs[j - p->iFrom];
+  int i;
+  rows.aOff = p->aOff;
+  rows.kBase = pR->aItemStart[p->iFrom];
+  q.j = j;
+  q.rNorm = pR->aItemNorm[j];
+  q.pFwd = &p->aFwd[j - p->iFrom];
+  q.pFwd->n = 0;
+  setQueryThr(&q, w->pTo->aThr[j]);
+  accumulateDots(pR, j, &rows, nPairs, nPart>1 ? 0 : w->iPart, nPart, s);
+  w->nSince += nPairs;
+  if( nPart==1 && nPairs*8 < pR->nItem-j ){
     i64 k, m;
-    for(k=pR->aItemStart[iItem]; k<pR->aItemStart[iItem+1]; k++){
-      int u = pR->aItemUser[k];
-      for(m=rowFrom(pR, s, u, 1); m<pR->aUserStart[u+1]; m++){
-        i = pR->aUserItem[m];
-        if( s->aStamp[i]==stamp ) continue;
-        s->aStamp[i] = stamp;
-        rDot = takeDot(s, 1, i);
-        if( mayEnterEither(p, s, i, rDot) ) offerBoth(p, s, iItem, i, rDot);
+    /* a movie already offered has been cleared to 0 */
+    q.bAfter = 0;
+    for(k=pR->aItemStart[j]; k<pR->aItemStart[j+1]; k++){
+      i64 end = pR->aUserStart[pR->aItemUser[k]+1];
+      for(m=rowFrom(pR, &rows, k); m<end; m++){
+        double rDot = takeDot(s, w->iPart, 1, pR->aUserItem[m]);
+        if( rDot!=0.0 ) sweepOffer(w, &q, pR->aUserItem[m], rDot);
       }
     }
   }else if( s->bInt && nPart==1 ){
-    /* as rankAll(): four at a time, tested in floats against both lists */
-    const float *aInv = pR->aItemInvNorm;
-    float c = (float)(4.0*p->rNorm);
-    for(i=iItem+1; i+KNN_LANES<=pR->nItem; i+=KNN_LANES){
-      float rLimit = (float)(4.0*p->rBound - 4e-5*p->rNorm);
-      KnnVecI acc, none;
-      KnnVecF f, lim;
-      memcpy(&acc, s->aAcc+i, sizeof(acc));
-      memcpy(&f, aInv+i, sizeof(f));
-      memcpy(&lim, s->aSweepLim+i, sizeof(lim));
-      f *= __builtin_convertvector(acc, KnnVecF);
-      none = (f<rLimit) & (f<c*lim);
-      if( !(none[0] && none[1] && none[2] && none[3]) ){
-        for(t=i; t<i+KNN_LANES; t++) sweepOne(p, s, iItem, t);
-      }
-      memset(s->aAcc+i, 0, sizeof(acc));
-    }
-    for(; i<pR->nItem; i++) sweepOne(p, s, iItem, i);
+    q.bAfter = 1;
+    sweepScanQuarters(w, &q);
   }else{
-    for(i=iItem+1; i<pR->nItem; i++){
-      rDot = takeDot(s, nPart, i);
-      if( rDot!=0.0 && mayEnterEither(p, s, i, rDot) ){
-        offerBoth(p, s, iItem, i, rDot);
+    q.bAfter = 1;
+    for(i=j+1; i<pR->nItem; i++){
+      double rDot = takeDot(s, nPart>1 ? 0 : w->iPart, nPart, i);
+      if( rDot!=0.0 ) sweepOffer(w, &q, i, rDot);
+    }
+  }
+}
+
+/*
+** Plan the chunk from movie iFrom: its movies, where their users' rows
+** continue after them (aOff, from aSeen) and the pairs each reaches.  Sets
+** *pbAlone when it is one movie to run on all cores.
+*/
+static void sweepPlan(KnnSweep *p, const MlrecRatings *pR,
+                      const MlrecKnnScratch *s, int iFrom, int *pbAlone){
+  i64 kBase = pR->aItemStart[iFrom];
+  int nMax = iFrom>1 ? iFrom : 1;
+  int j;
+  if( nMax>p->nChunk ) nMax = p->nChunk;
+  *pbAlone = 0;
+  for(j=iFrom; j<pR->nItem && j-iFrom<nMax; j++){
+    i64 kEnd = pR->aItemStart[j+1], k, nPairs = 0;
+    if( j>iFrom && kEnd-kBase>p->nOff ) break;
+    for(k=pR->aItemStart[j]; k<kEnd; k++){
+      int u = pR->aItemUser[k];
+      nPairs += pR->aUserStart[u+1] - pR->aUserStart[u] - p->aSeen[u] - 1;
+    }
+    if( s->bExact && s->nPart>1 && nPairs>=KNN_PARALLEL_PAIRS ){
+      if( j>iFrom ) break;
+      *pbAlone = 1;
+    }
+    for(k=pR->aItemStart[j]; k<kEnd; k++){
+      p->aOff[k-kBase] = ++p->aSeen[pR->aItemUser[k]];
+    }
+    p->aPairs[j-iFrom] = nPairs;
+    if( *pbAlone ){
+      j++;
+      break;
+    }
+  }
+  p->iFrom = iFrom;
+  p->iTo = j;
+}
+
+/* Run the chunk's one query on the calling thread, offering to the
+** sweep's lists. */
+static void sweepRunAlone(KnnSweep *p, int nPart){
+  SweepWorker *w = &p->aWorker[0];
+  w->pTo = &p->all;
+  sweepQuery(w, p->iFrom, nPart);
+}
+
+/* A worker of a chunk run on threads: takes movies until none is left. */
+static void *sweepWork(void *pArg){
+  SweepWorker *w = (SweepWorker*)pArg;
+  KnnSweep *p = w->pSw;
+  while( !atomic_load_explicit(&p->bStop, memory_order_relaxed) ){
+    int j = atomic_fetch_add_explicit(&p->iClaim, 1, memory_order_relaxed);
+    if( j>=p->iTo ) break;
+    sweepQuery(w, j, 1);
+    if( w->pIntr && w->nSince>=KNN_SWEEP_PROBE ){
+      w->nSince = 0;
+      w->rc = mlrecInterrupted(w->pIntr);
+      if( w->rc!=SQLITE_OK ){
+        atomic_store_explicit(&p->bStop, 1, memory_order_relaxed);
       }
     }
   }
-  for(i=0; i<pR->nItem && !mlrecTopKWorse(p->pOut, 0.0, i); i++){
-    if( i!=iItem && !holds(p->pOut, i) ) mlrecTopKPush(p->pOut, 0.0, 0.0, i);
+  return 0;
+}
+
+/*
+** Room for each worker's copy of the lists.  Without it, the sweep goes on
+** one movie at a time on the calling thread.
+*/
+static void sweepPrivate(KnnSweep *p, const MlrecRatings *pR){
+  int t;
+  for(t=0; t<p->nWorker; t++){
+    SweepWorker *w = &p->aWorker[t];
+    w->aTouched = sqlite3_malloc64(sizeof(int)*((i64)pR->nItem+1));
+    if( w->aTouched==0 || listsInit(&w->priv, pR->nItem, p->k)!=SQLITE_OK ){
+      break;
+    }
   }
+  if( t==p->nWorker ){
+    p->bPrivate = 1;
+    return;
+  }
+  for(t=0; t<p->nWorker; t++){
+    listsFree(&p->aWorker[t].priv);
+    sqlite3_free(p->aWorker[t].aTouched);
+    p->aWorker[t].aTouched = 0;
+  }
+  p->nWorker = 1;
+  p->nChunk = 1;
+}
+
+/* Merge the workers' copies of the lists into the sweep's, emptying them. */
+static void sweepMergePrivate(KnnSweep *p){
+  int t, x, m;
+  for(t=0; t<p->nWorker; t++){
+    SweepWorker *w = &p->aWorker[t];
+    for(x=0; x<w->nTouched; x++){
+      int i = w->aTouched[x];
+      MlrecTopK *h = &w->priv.aList[i], *pAll = &p->all.aList[i];
+      for(m=0; m<h->n; m++){
+        mlrecTopKPush(pAll, h->a[m].key, h->a[m].score, h->a[m].idx);
+      }
+      h->n = 0;
+      raiseThr(&p->all, i, enterScore(pAll, 1));
+    }
+    w->nTouched = 0;
+  }
+}
+
+/*
+** Run the chunk on nWorker threads, the calling thread one of them and the
+** one that looks at the interrupt, then merge their lists.
+*/
+static int sweepRunThreads(KnnSweep *p, const MlrecRatings *pR, sqlite3 *db){
+  MlrecInterrupt intr;
+  i64 nCopy = (i64)(pR->nItem - p->iFrom);
+  int t, rc = mlrecInterruptBegin(db, &intr);
+  if( rc!=SQLITE_OK ) return rc;
+  atomic_store(&p->iClaim, p->iFrom);
+  atomic_store(&p->bStop, 0);
+  for(t=0; t<p->nWorker; t++){
+    SweepWorker *w = &p->aWorker[t];
+    w->pTo = &w->priv;
+    memcpy(w->priv.aThr + p->iFrom, p->all.aThr + p->iFrom,
+           sizeof(double)*nCopy);
+    memcpy(w->priv.aLim + p->iFrom, p->all.aLim + p->iFrom,
+           sizeof(float)*nCopy);
+    w->pIntr = t==0 ? &intr : 0;
+    w->nSince = 0;
+    w->rc = SQLITE_OK;
+    w->bThread = t>0 && pthread_create(&w->tid, 0, sweepWork, w)==0;
+  }
+  sweepWork(&p->aWorker[0]);
+  for(t=1; t<p->nWorker; t++){
+    if( p->aWorker[t].bThread ) pthread_join(p->aWorker[t].tid, 0);
+  }
+  /* a worker that could not start: its movies were taken by the others */
+  mlrecInterruptEnd(&intr);
+  rc = p->aWorker[0].rc;
+  if( rc==SQLITE_OK ) sweepMergePrivate(p);
+  return rc;
+}
+
+/*
+** Make sure movie j, the next of the sweep, has its whole list: compute
+** the chunk from j if it is not done yet.
+*/
+static int sweepAdvance(KnnSweep *p, const MlrecRatings *pR,
+                        MlrecKnnScratch *s, sqlite3 *db, int j){
+  int bAlone, rc = SQLITE_OK, m, t;
+  if( j<p->iDone ) return SQLITE_OK;
+  if( j>0 && !p->bFloors ) sweepFloors(p, pR);
+  for(t=0; t<p->nWorker; t++){
+    p->aWorker[t].pSw = p;
+    p->aWorker[t].pR = pR;
+    p->aWorker[t].s = s;
+    p->aWorker[t].iPart = t;
+  }
+  if( p->nWorker>1 && !p->bPrivate && j>1 ) sweepPrivate(p, pR);
+  sweepPlan(p, pR, s, j, &bAlone);
+  if( p->iTo-p->iFrom==1 ){
+    sweepRunAlone(p, bAlone ? s->nPart : 1);
+  }else{
+    rc = sweepRunThreads(p, pR, db);
+  }
+  for(j=p->iFrom; rc==SQLITE_OK && j<p->iTo; j++){
+    MlrecTopK *pFwd = &p->aFwd[j - p->iFrom];
+    for(m=0; m<pFwd->n; m++){
+      mlrecTopKPush(&p->all.aList[j], pFwd->a[m].key, pFwd->a[m].score,
+                    pFwd->a[m].idx);
+    }
+  }
+  p->iDone = p->iTo;
+  return rc;
+}
+
+/*
+** True if the query of movie iItem for k hits continues the sweep of this
+** cursor, which starts at movie 0 when there is room for it; otherwise
+** the sweep is off for the rest of the cursor (its answers stay right).
+*/
+static int sweepContinues(MlrecKnnScratch *s, const MlrecRatings *pR,
+                          int iItem, int k){
+  if( s->iNext==-1 && iItem==0 ){
+    s->pSweep = sweepNew(pR, k, s->nPart);
+    if( s->pSweep ) s->iNext = 0;
+  }
+  if( s->iNext>=0 && iItem==s->iNext && k==s->pSweep->k ){
+    s->iNext++;
+    return 1;
+  }
+  sweepFree(s->pSweep);
+  s->pSweep = 0;
+  s->iNext = -2;
+  return 0;
+}
+
+/*
+** Query iItem of the sweep into pOut: its list, then score 0.  The sweep
+** ends after the last movie, or on an error (SQLITE_INTERRUPT).
+*/
+static int sweepAnswer(MlrecKnnScratch *s, const MlrecRatings *pR,
+                       sqlite3 *db, int iItem, MlrecTopK *pOut){
+  KnnSweep *p = s->pSweep;
+  int rc = sweepAdvance(p, pR, s, db, iItem);
+  if( rc==SQLITE_OK ){
+    const MlrecTopK *h = &p->all.aList[iItem];
+    memcpy(pOut->a, h->a, sizeof(MlrecHit)*h->n);
+    pOut->n = h->n;
+    fillZeros(pR, iItem, pOut);
+  }
+  if( rc!=SQLITE_OK || s->iNext==pR->nItem ){
+    sweepFree(p);
+    s->pSweep = 0;
+    s->iNext = -2;
+  }
+  return rc;
 }
 
 /*
 ** Select into pOut (initialised for k hits) the k movies most similar to
 ** movie index iItem.  *ppScratch is work space kept by the caller between
-** calls.
+** calls; db is the connection, whose interrupt a long sweep honours.
 */
 int mlrecSimilar(
+  sqlite3 *db,
   const MlrecRatings *pR,
   int iItem,
   MlrecTopK *pOut,
@@ -543,33 +1007,30 @@ int mlrecSimilar(
 ){
   MlrecKnnScratch *s;
   Ranking ranking;
+  KnnRows rows;
   i64 nPairs;
-  int nPart, bSweep;
+  int nPart;
   int rc = scratchFor(pR, ppScratch);
   if( rc!=SQLITE_OK ) return rc;
   if( pOut->k==0 ) return SQLITE_OK;
   s = *ppScratch;
+  if( sweepContinues(s, pR, iItem, pOut->k) ){
+    rc = sweepAnswer(s, pR, db, iItem, pOut);
+    if( rc==SQLITE_OK ) mlrecTopKSort(pOut);
+    return rc;
+  }
   ranking.pR = pR;
   ranking.pOut = pOut;
   ranking.rNorm = pR->aItemNorm[iItem];
   setBound(&ranking);
-  bSweep = sweepContinues(s, pR, iItem, pOut->k);
-  nPairs = pairsReached(pR, s, iItem, bSweep);
-  nPart = nPairs>=KNN_PARALLEL_PAIRS ? s->nPart : 1;
-  accumulateDots(pR, iItem, bSweep, nPairs, nPart, s);
+  rows.aOff = 0;
+  rows.kBase = 0;
+  nPairs = pairsReached(pR, &rows, iItem);
+  nPart = nPairs>=KNN_PARALLEL_PAIRS && s->bExact ? s->nPart : 1;
+  accumulateDots(pR, iItem, &rows, nPairs, 0, nPart, s);
   /* Every way, a movie sharing no user with iItem has score 0, as
   ** scikit-learn's brute search ranks it. */
-  if( bSweep ){
-    i64 k;
-    rankSweep(&ranking, iItem, s, nPart, nPairs);
-    for(k=pR->aItemStart[iItem]; k<pR->aItemStart[iItem+1]; k++){
-      s->aSweepSeen[pR->aItemUser[k]]++;
-    }
-    if( s->iNext==pR->nItem ){
-      sweepFree(s);
-      s->iNext = -2;
-    }
-  }else if( nPart==1 && nPairs*2 < pR->nItem ){
+  if( nPart==1 && nPairs*2 < pR->nItem ){
     rankReached(&ranking, iItem, s);
   }else{
     rankAll(&ranking, iItem, s, nPart);

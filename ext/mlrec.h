@@ -261,7 +261,7 @@ void mlrecTopKFree(MlrecTopK*);
 
 /* knn.c: item-item cosine neighbours */
 typedef struct MlrecKnnScratch MlrecKnnScratch;
-int mlrecSimilar(const MlrecRatings*, int iItem, MlrecTopK *pOut,
+int mlrecSimilar(sqlite3*, const MlrecRatings*, int iItem, MlrecTopK *pOut,
                  MlrecKnnScratch **ppScratch);
 void mlrecKnnScratchFree(MlrecKnnScratch*);
 
