@@ -435,6 +435,9 @@ static void fillZeros(const MlrecRatings *pR, int iItem, MlrecTopK *pOut){
 #define KNN_SWEEP_OFFSETS 1000000  /* most ratings of a chunk's movies (but
                                    ** one movie may have more) */
 #define KNN_SWEEP_PROBE 1000000    /* pairs between looks at the interrupt */
+#define KNN_SWEEP_POOL 4000000     /* a chunk with less work (sweepPlan())
+                                   ** runs on the calling thread alone: a
+                                   ** thread the system holds up costs more */
 
 /* Lists of the k best hits, one per movie, and their thresholds. */
 typedef struct SweepLists SweepLists;
@@ -454,18 +457,15 @@ struct SweepWorker {
   int iPart;             /* its accumulator array in s */
   SweepLists *pTo;       /* the lists it offers to: priv, or the sweep's */
   SweepLists priv;       /* its own copy, in a chunk run on threads */
-  int *aTouched;         /* movies whose list in priv is not empty */
-  int nTouched;
   MlrecInterrupt *pIntr; /* the calling thread's probe, else NULL */
   i64 nSince;            /* pairs added up since it last looked */
   int rc;                /* the probe's error */
   pthread_t tid;
-  int bThread;           /* running on tid */
+  int bThread;           /* a thread of the pool, running on tid */
 };
 
 struct KnnSweep {
   int k;
-  int iDone;             /* movies before have their whole list in all */
   int bFloors;           /* sweepFloors() has run */
   SweepLists all;        /* each movie's best hits among the movies done */
   int *aSeen;            /* nUser: movies of each user whose chunk is planned */
@@ -473,16 +473,27 @@ struct KnnSweep {
                          ** in the user's row the movies after it start */
   i64 nOff;              /* room in aOff */
   i64 *aPairs;           /* pairs each movie of the chunk reaches */
-  MlrecTopK *aFwd;       /* the chunk: each movie's best hits after it */
+  MlrecTopK *aFwd;       /* the chunk: each movie's list, its best hits
+                         ** with the movies after it, then its whole list */
   MlrecHit *aFwdHit;
   int nChunk;            /* room in aFwd and aPairs: most movies in a chunk */
   int iFrom, iTo;        /* the chunk: movies [iFrom, iTo) */
-  atomic_int iClaim;     /* next movie of the chunk a worker takes */
-  atomic_int bStop;      /* set by the calling thread when interrupted */
   int nWorker;           /* threads; 1: the chunks have one movie */
-  int bPrivate;          /* the workers' priv lists are allocated */
   SweepWorker aWorker[KNN_MAX_PARTS];
+  /* The pool: aWorker[1..] wait for tasks, kept from chunk to chunk */
+  int bPool;             /* started: the mutex and conditions below live */
+  pthread_mutex_t mutex;
+  pthread_cond_t wake;   /* a new task, or bQuit */
+  pthread_cond_t idle;   /* the last worker in the task left it */
+  int iTask;             /* chunks published */
+  int bOpen;             /* the last chunk may still be joined */
+  int nActive;           /* workers in it */
+  int bQuit;
+  atomic_int iClaim;     /* the next movie of the chunk a worker takes */
+  atomic_int bStop;      /* set by the calling thread when interrupted */
 };
+
+static void sweepPoolStop(KnnSweep*);
 
 static void listsFree(SweepLists *p){
   sqlite3_free(p->aList);
@@ -515,11 +526,9 @@ static int listsInit(SweepLists *p, int nItem, int k){
 static void sweepFree(KnnSweep *p){
   int t;
   if( p==0 ) return;
+  sweepPoolStop(p);
   listsFree(&p->all);
-  for(t=0; t<p->nWorker; t++){
-    listsFree(&p->aWorker[t].priv);
-    sqlite3_free(p->aWorker[t].aTouched);
-  }
+  for(t=0; t<p->nWorker; t++) listsFree(&p->aWorker[t].priv);
   sqlite3_free(p->aSeen);
   sqlite3_free(p->aOff);
   sqlite3_free(p->aPairs);
@@ -674,7 +683,6 @@ static void sweepEnter(SweepWorker *w, SweepQuery *q, int i, double rDot,
     MlrecTopK *h = &pTo->aList[i];
     /* the query, after every movie of that list, loses the ties */
     if( h->n<h->k || key>h->a[0].key ){
-      if( h->n==0 && pTo==&w->priv ) w->aTouched[w->nTouched++] = i;
       mlrecTopKPush(h, key, score, q->j);
       raiseThr(pTo, i, enterScore(h, 1));
     }
@@ -706,24 +714,33 @@ static void sweepScanQuarters(SweepWorker *w, SweepQuery *q){
   const float *aInv = pR->aItemInvNorm;
   const float *aLim = w->pTo->aLim;
   int *aAcc = w->s->aAcc + (i64)w->iPart*pR->nItem;
-  float c = (float)(4.0*q->rNorm);
+  int nItem = pR->nItem;
+  KnnVecF vZero = {0, 0, 0, 0};
+  KnnVecF vC = vZero + (float)(4.0*q->rNorm), vLimit = vZero + q->rLimit;
   int i, t;
-  for(i=q->j+1; i+KNN_LANES<=pR->nItem; i+=KNN_LANES){
-    KnnVecI acc, pass;
-    KnnVecF f, lim;
-    memcpy(&acc, aAcc+i, sizeof(acc));
-    memcpy(&f, aInv+i, sizeof(f));
-    memcpy(&lim, aLim+i, sizeof(lim));
-    f *= __builtin_convertvector(acc, KnnVecF);
-    pass = (acc!=0) & ((f>=q->rLimit) | (f>=c*lim));
-    memset(aAcc+i, 0, sizeof(acc));
-    if( anyLane(pass) ){
-      for(t=0; t<KNN_LANES; t++){
-        if( pass[t] ) sweepOffer(w, q, i+t, 0.25*(double)acc[t]);
+  /* two vectors at a time, blocks that no movie reached skipped (many);
+  ** the movies of a block that passes go to sweepOffer()'s exact test */
+  for(i=q->j+1; i+2*KNN_LANES<=nItem; i+=2*KNN_LANES){
+    KnnVecI a0, a1;
+    KnnVecF f0, f1, l0, l1;
+    memcpy(&a0, aAcc+i, sizeof(a0));
+    memcpy(&a1, aAcc+i+KNN_LANES, sizeof(a1));
+    if( !anyLane(a0 | a1) ) continue;
+    memcpy(&f0, aInv+i, sizeof(f0));
+    memcpy(&f1, aInv+i+KNN_LANES, sizeof(f1));
+    memcpy(&l0, aLim+i, sizeof(l0));
+    memcpy(&l1, aLim+i+KNN_LANES, sizeof(l1));
+    f0 *= __builtin_convertvector(a0, KnnVecF);
+    f1 *= __builtin_convertvector(a1, KnnVecF);
+    if( anyLane((f0>=vLimit) | (f0>=vC*l0) | (f1>=vLimit) | (f1>=vC*l1)) ){
+      for(t=i; t<i+2*KNN_LANES; t++){
+        if( aAcc[t] ) sweepOffer(w, q, t, 0.25*(double)aAcc[t]);
       }
+      vLimit = vZero + q->rLimit;
     }
+    memset(aAcc+i, 0, 2*sizeof(a0));
   }
-  for(; i<pR->nItem; i++){
+  for(; i<nItem; i++){
     int n = aAcc[i];
     aAcc[i] = 0;
     if( n ) sweepOffer(w, q, i, 0.25*(double)n);
@@ -749,7 +766,6 @@ static void sweepQuery(SweepWorker *w, int j, int nPart){
   q.j = j;
   q.rNorm = pR->aItemNorm[j];
   q.pFwd = &p->aFwd[j - p->iFrom];
-  q.pFwd->n = 0;
   setQueryThr(&q, w->pTo->aThr[j]);
   accumulateDots(pR, j, &rows, nPairs, nPart>1 ? 0 : w->iPart, nPart, s);
   w->nSince += nPairs;
@@ -778,12 +794,14 @@ static void sweepQuery(SweepWorker *w, int j, int nPart){
 
 /*
 ** Plan the chunk from movie iFrom: its movies, where their users' rows
-** continue after them (aOff, from aSeen) and the pairs each reaches.  Sets
-** *pbAlone when it is one movie to run on all cores.
+** continue after them (aOff, from aSeen) and the pairs each reaches.
+** Returns the work of the chunk: pairs added up, then walked again or
+** movies read (see sweepQuery()).  Sets *pbAlone when it is one movie to
+** run on all cores.
 */
-static void sweepPlan(KnnSweep *p, const MlrecRatings *pR,
+static i64 sweepPlan(KnnSweep *p, const MlrecRatings *pR,
                       const MlrecKnnScratch *s, int iFrom, int *pbAlone){
-  i64 kBase = pR->aItemStart[iFrom];
+  i64 kBase = pR->aItemStart[iFrom], nAll = 0;
   int nMax = iFrom>1 ? iFrom : 1;
   int j;
   if( nMax>p->nChunk ) nMax = p->nChunk;
@@ -803,6 +821,7 @@ static void sweepPlan(KnnSweep *p, const MlrecRatings *pR,
       p->aOff[k-kBase] = ++p->aSeen[pR->aItemUser[k]];
     }
     p->aPairs[j-iFrom] = nPairs;
+    nAll += nPairs + (nPairs*8 < pR->nItem-j ? nPairs : pR->nItem-j);
     if( *pbAlone ){
       j++;
       break;
@@ -810,22 +829,15 @@ static void sweepPlan(KnnSweep *p, const MlrecRatings *pR,
   }
   p->iFrom = iFrom;
   p->iTo = j;
+  return nAll;
 }
 
-/* Run the chunk's one query on the calling thread, offering to the
-** sweep's lists. */
-static void sweepRunAlone(KnnSweep *p, int nPart){
-  SweepWorker *w = &p->aWorker[0];
-  w->pTo = &p->all;
-  sweepQuery(w, p->iFrom, nPart);
-}
-
-/* A worker of a chunk run on threads: takes movies until none is left. */
-static void *sweepWork(void *pArg){
-  SweepWorker *w = (SweepWorker*)pArg;
+/* The queries of the chunk a worker takes, until none is left. */
+static void sweepQueries(SweepWorker *w){
   KnnSweep *p = w->pSw;
   while( !atomic_load_explicit(&p->bStop, memory_order_relaxed) ){
-    int j = atomic_fetch_add_explicit(&p->iClaim, 1, memory_order_relaxed);
+    int j = p->iFrom
+          + atomic_fetch_add_explicit(&p->iClaim, 1, memory_order_relaxed);
     if( j>=p->iTo ) break;
     sweepQuery(w, j, 1);
     if( w->pIntr && w->nSince>=KNN_SWEEP_PROBE ){
@@ -836,95 +848,183 @@ static void *sweepWork(void *pArg){
       }
     }
   }
-  return 0;
+}
+
+/* Push the hits of h, of movies from iFrom on only, into pTo. */
+static void pushHits(MlrecTopK *pTo, const MlrecTopK *h, int iFrom){
+  int m;
+  for(m=0; m<h->n; m++){
+    if( h->a[m].idx>=iFrom ){
+      mlrecTopKPush(pTo, h->a[m].key, h->a[m].score, h->a[m].idx);
+    }
+  }
 }
 
 /*
-** Room for each worker's copy of the lists.  Without it, the sweep goes on
-** one movie at a time on the calling thread.
+** Merge the helpers' lists after a chunk on the pool.  Those of a later
+** movie go into the sweep's; a chunk movie's whole list is its list of
+** hits with later movies (which started as its list in the sweep before
+** the chunk) with the hits of the chunk's earlier movies: those the calling
+** thread gave the sweep's list during the chunk, and the helpers'.  A list
+** keeps the best k under a total order: the order of the pushes does not
+** matter.
 */
-static void sweepPrivate(KnnSweep *p, const MlrecRatings *pR){
+static void sweepMerge(KnnSweep *p, int nItem){
+  int i, t;
+  for(i=p->iFrom; i<nItem; i++){
+    MlrecTopK *pTo = i<p->iTo ? &p->aFwd[i - p->iFrom] : &p->all.aList[i];
+    if( i<p->iTo ) pushHits(pTo, &p->all.aList[i], p->iFrom);
+    for(t=1; t<p->nWorker; t++){
+      MlrecTopK *h = &p->aWorker[t].priv.aList[i];
+      pushHits(pTo, h, 0);
+      h->n = 0;
+    }
+    if( i>=p->iTo ) raiseThr(&p->all, i, enterScore(pTo, 1));
+  }
+}
+
+/*
+** A thread of the pool: joins each chunk published while it is open.  A
+** thread the system has not run yet when the calling thread has taken the
+** last movie of a chunk is not waited for: it skips that chunk.
+*/
+static void *sweepThread(void *pArg){
+  SweepWorker *w = (SweepWorker*)pArg;
+  KnnSweep *p = w->pSw;
+  int iSeen;
+  pthread_mutex_lock(&p->mutex);
+  iSeen = p->iTask;
+  for(;;){
+    while( !p->bQuit && iSeen==p->iTask ){
+      pthread_cond_wait(&p->wake, &p->mutex);
+    }
+    if( p->bQuit ) break;
+    iSeen = p->iTask;
+    if( !p->bOpen ) continue;
+    p->nActive++;
+    pthread_mutex_unlock(&p->mutex);
+    sweepQueries(w);
+    pthread_mutex_lock(&p->mutex);
+    if( --p->nActive==0 ) pthread_cond_signal(&p->idle);
+  }
+  pthread_mutex_unlock(&p->mutex);
+  return 0;
+}
+
+/* Run the chunk's queries on the calling thread and the pool. */
+static void sweepRunChunk(KnnSweep *p){
+  atomic_store(&p->iClaim, 0);
+  pthread_mutex_lock(&p->mutex);
+  p->iTask++;
+  p->bOpen = 1;
+  pthread_cond_broadcast(&p->wake);
+  pthread_mutex_unlock(&p->mutex);
+  sweepQueries(&p->aWorker[0]);
+  pthread_mutex_lock(&p->mutex);
+  p->bOpen = 0;
+  while( p->nActive>0 ) pthread_cond_wait(&p->idle, &p->mutex);
+  pthread_mutex_unlock(&p->mutex);
+}
+
+/* Stop and join the threads of the pool, if it was started. */
+static void sweepPoolStop(KnnSweep *p){
   int t;
-  for(t=0; t<p->nWorker; t++){
-    SweepWorker *w = &p->aWorker[t];
-    w->aTouched = sqlite3_malloc64(sizeof(int)*((i64)pR->nItem+1));
-    if( w->aTouched==0 || listsInit(&w->priv, pR->nItem, p->k)!=SQLITE_OK ){
-      break;
+  if( !p->bPool ) return;
+  pthread_mutex_lock(&p->mutex);
+  p->bQuit = 1;
+  pthread_cond_broadcast(&p->wake);
+  pthread_mutex_unlock(&p->mutex);
+  for(t=1; t<p->nWorker; t++){
+    if( p->aWorker[t].bThread ) pthread_join(p->aWorker[t].tid, 0);
+  }
+  pthread_cond_destroy(&p->idle);
+  pthread_cond_destroy(&p->wake);
+  pthread_mutex_destroy(&p->mutex);
+  p->bPool = 0;
+}
+
+/*
+** Room for each worker's copy of the lists, and the pool's threads (a
+** thread that cannot start leaves its share to the others).  Without room
+** or a mutex, the sweep goes on one movie at a time on the calling thread.
+*/
+static void sweepPoolStart(KnnSweep *p, const MlrecRatings *pR){
+  int t, bSync = 0;
+  for(t=1; t<p->nWorker; t++){
+    if( listsInit(&p->aWorker[t].priv, pR->nItem, p->k)!=SQLITE_OK ) break;
+  }
+  if( t==p->nWorker && pthread_mutex_init(&p->mutex, 0)==0 ){
+    bSync = 1;
+    if( pthread_cond_init(&p->wake, 0)==0 ){
+      bSync = 2;
+      if( pthread_cond_init(&p->idle, 0)==0 ) bSync = 3;
     }
   }
-  if( t==p->nWorker ){
-    p->bPrivate = 1;
+  if( bSync==3 ){
+    p->bPool = 1;
+    for(t=1; t<p->nWorker; t++){
+      SweepWorker *w = &p->aWorker[t];
+      w->bThread = pthread_create(&w->tid, 0, sweepThread, w)==0;
+    }
     return;
   }
-  for(t=0; t<p->nWorker; t++){
-    listsFree(&p->aWorker[t].priv);
-    sqlite3_free(p->aWorker[t].aTouched);
-    p->aWorker[t].aTouched = 0;
-  }
+  if( bSync>=2 ) pthread_cond_destroy(&p->wake);
+  if( bSync>=1 ) pthread_mutex_destroy(&p->mutex);
+  for(t=0; t<p->nWorker; t++) listsFree(&p->aWorker[t].priv);
   p->nWorker = 1;
   p->nChunk = 1;
 }
 
-/* Merge the workers' copies of the lists into the sweep's, emptying them. */
-static void sweepMergePrivate(KnnSweep *p){
-  int t, x, m;
-  for(t=0; t<p->nWorker; t++){
-    SweepWorker *w = &p->aWorker[t];
-    for(x=0; x<w->nTouched; x++){
-      int i = w->aTouched[x];
-      MlrecTopK *h = &w->priv.aList[i], *pAll = &p->all.aList[i];
-      for(m=0; m<h->n; m++){
-        mlrecTopKPush(pAll, h->a[m].key, h->a[m].score, h->a[m].idx);
-      }
-      h->n = 0;
-      raiseThr(&p->all, i, enterScore(pAll, 1));
-    }
-    w->nTouched = 0;
-  }
-}
-
 /*
-** Run the chunk on nWorker threads, the calling thread one of them and the
-** one that looks at the interrupt, then merge their lists.
+** Run the chunk on the pool, the calling thread one of its workers and the
+** one that looks at the interrupt, then merge the helpers' lists.
 */
-static int sweepRunThreads(KnnSweep *p, const MlrecRatings *pR, sqlite3 *db){
+static int sweepRunPool(KnnSweep *p, const MlrecRatings *pR, sqlite3 *db){
   MlrecInterrupt intr;
+  SweepWorker *w = &p->aWorker[0];
   i64 nCopy = (i64)(pR->nItem - p->iFrom);
   int t, rc = mlrecInterruptBegin(db, &intr);
   if( rc!=SQLITE_OK ) return rc;
-  atomic_store(&p->iClaim, p->iFrom);
   atomic_store(&p->bStop, 0);
-  for(t=0; t<p->nWorker; t++){
-    SweepWorker *w = &p->aWorker[t];
-    w->pTo = &w->priv;
-    memcpy(w->priv.aThr + p->iFrom, p->all.aThr + p->iFrom,
-           sizeof(double)*nCopy);
-    memcpy(w->priv.aLim + p->iFrom, p->all.aLim + p->iFrom,
-           sizeof(float)*nCopy);
-    w->pIntr = t==0 ? &intr : 0;
-    w->nSince = 0;
-    w->rc = SQLITE_OK;
-    w->bThread = t>0 && pthread_create(&w->tid, 0, sweepWork, w)==0;
-  }
-  sweepWork(&p->aWorker[0]);
+  w->pTo = &p->all;
   for(t=1; t<p->nWorker; t++){
-    if( p->aWorker[t].bThread ) pthread_join(p->aWorker[t].tid, 0);
+    SweepLists *pPriv = &p->aWorker[t].priv;
+    p->aWorker[t].pTo = pPriv;
+    memcpy(pPriv->aThr + p->iFrom, p->all.aThr + p->iFrom,
+           sizeof(double)*nCopy);
+    memcpy(pPriv->aLim + p->iFrom, p->all.aLim + p->iFrom,
+           sizeof(float)*nCopy);
   }
-  /* a worker that could not start: its movies were taken by the others */
+  w->pIntr = &intr;
+  w->nSince = 0;
+  w->rc = SQLITE_OK;
+  sweepRunChunk(p);
+  w->pIntr = 0;
   mlrecInterruptEnd(&intr);
-  rc = p->aWorker[0].rc;
-  if( rc==SQLITE_OK ) sweepMergePrivate(p);
-  return rc;
+  if( w->rc==SQLITE_OK ) sweepMerge(p, pR->nItem);
+  return w->rc;
+}
+
+/* Start the list of chunk movie j with its list in the sweep. */
+static void startFwd(KnnSweep *p, int j){
+  MlrecTopK *pFwd = &p->aFwd[j - p->iFrom];
+  const MlrecTopK *h = &p->all.aList[j];
+  memcpy(pFwd->a, h->a, sizeof(MlrecHit)*h->n);
+  pFwd->n = h->n;
 }
 
 /*
-** Make sure movie j, the next of the sweep, has its whole list: compute
-** the chunk from j if it is not done yet.
+** Make sure movie j, the next of the sweep, has its whole list (in aFwd):
+** compute the chunk from j if it is not done yet.  A chunk on the pool
+** starts every movie's list before it runs; one on the calling thread
+** alone starts each just before its query, when the movies before it in
+** the chunk have all offered to it.
 */
 static int sweepAdvance(KnnSweep *p, const MlrecRatings *pR,
                         MlrecKnnScratch *s, sqlite3 *db, int j){
-  int bAlone, rc = SQLITE_OK, m, t;
-  if( j<p->iDone ) return SQLITE_OK;
+  int bAlone, rc = SQLITE_OK, t;
+  i64 nWork;
+  if( j<p->iTo ) return SQLITE_OK;
   if( j>0 && !p->bFloors ) sweepFloors(p, pR);
   for(t=0; t<p->nWorker; t++){
     p->aWorker[t].pSw = p;
@@ -932,21 +1032,18 @@ static int sweepAdvance(KnnSweep *p, const MlrecRatings *pR,
     p->aWorker[t].s = s;
     p->aWorker[t].iPart = t;
   }
-  if( p->nWorker>1 && !p->bPrivate && j>1 ) sweepPrivate(p, pR);
-  sweepPlan(p, pR, s, j, &bAlone);
-  if( p->iTo-p->iFrom==1 ){
-    sweepRunAlone(p, bAlone ? s->nPart : 1);
+  if( p->nWorker>1 && !p->bPool && j>1 ) sweepPoolStart(p, pR);
+  nWork = sweepPlan(p, pR, s, j, &bAlone);
+  if( p->iTo-p->iFrom>1 && nWork>=KNN_SWEEP_POOL ){
+    for(; j<p->iTo; j++) startFwd(p, j);
+    rc = sweepRunPool(p, pR, db);
   }else{
-    rc = sweepRunThreads(p, pR, db);
-  }
-  for(j=p->iFrom; rc==SQLITE_OK && j<p->iTo; j++){
-    MlrecTopK *pFwd = &p->aFwd[j - p->iFrom];
-    for(m=0; m<pFwd->n; m++){
-      mlrecTopKPush(&p->all.aList[j], pFwd->a[m].key, pFwd->a[m].score,
-                    pFwd->a[m].idx);
+    p->aWorker[0].pTo = &p->all;
+    for(; j<p->iTo; j++){
+      startFwd(p, j);
+      sweepQuery(&p->aWorker[0], j, bAlone ? s->nPart : 1);
     }
   }
-  p->iDone = p->iTo;
   return rc;
 }
 
@@ -980,7 +1077,7 @@ static int sweepAnswer(MlrecKnnScratch *s, const MlrecRatings *pR,
   KnnSweep *p = s->pSweep;
   int rc = sweepAdvance(p, pR, s, db, iItem);
   if( rc==SQLITE_OK ){
-    const MlrecTopK *h = &p->all.aList[iItem];
+    const MlrecTopK *h = &p->aFwd[iItem - p->iFrom];
     memcpy(pOut->a, h->a, sizeof(MlrecHit)*h->n);
     pOut->n = h->n;
     fillZeros(pR, iItem, pOut);
