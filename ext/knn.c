@@ -403,19 +403,22 @@ static void fillZeros(const MlrecRatings *pR, int iItem, MlrecTopK *pOut){
 **
 ** Chunks.  The movies are computed ahead in chunks of 1, 1, 2, 4, 8, ...
 ** movies (each as many as all before it, so a sweep that LIMIT cuts short
-** wastes at most about what it used; at most KNN_SWEEP_CHUNK), the queries
-** of a chunk spread over all cores.  Each thread takes the chunk's movies
-** in increasing order; for query j it adds up only the movies after j into
-** its own accumulators, from j's place in each user's row (worked out for
-** the whole chunk beforehand from aSeen, the movies of each user done),
-** keeps j's best hits among the later movies, and offers j to the later
-** movies' lists in its OWN copy of them (SweepWorker.priv).  After the
-** chunk, every thread's lists are merged into the sweep's, and then each
-** chunk movie's hits with later movies into its own list.  A list keeps
-** the k best under a total order (key, then movie index), so the merged
-** list is the one the movies would have made one at a time, whatever the
-** thread that computed each hit.  A movie whose query alone would run on
-** all cores (KNN_PARALLEL_PAIRS) is a chunk of its own.
+** wastes at most about what it used; at most KNN_SWEEP_CHUNK).  Planning a
+** chunk works out where, in the row of each user of each of its movies,
+** the movies after it start (aOff, from aSeen: the movies of each user
+** planned so far).  Query j starts its list (aFwd) from its list in the
+** sweep and offers the movies after it to both.  A chunk with enough work
+** (KNN_SWEEP_POOL) runs on a pool of threads kept for the sweep: the
+** calling thread and the helpers take its movies in increasing order,
+** each query on one thread with its own accumulators.  The calling thread
+** offers to the sweep's lists; a helper to its own copy of them
+** (SweepWorker.priv), whose thresholds start as the sweep's.  After the
+** chunk the helpers' lists are merged into the sweep's, and into each
+** chunk movie's list go the hits of the chunk's earlier movies.  A list
+** keeps the k best under a total order (key, then movie index), so the
+** merged list is the one the movies would have made one at a time,
+** whatever the thread that computed each hit.  A helper that the system
+** has not run yet when the movies are all taken is not waited for.
 **
 ** Turning away.  Every list has a threshold (SweepLists.aThr): the score a
 ** movie must reach to enter it, less a margin.  Lists are offered movies
@@ -424,16 +427,19 @@ static void fillZeros(const MlrecRatings *pR, int iItem, MlrecTopK *pOut){
 ** from a lower bound of each movie's k-th best cosine (sweepFloors()), so
 ** most of the movies that early lists would take in and throw out again
 ** are turned away at once.  Eight movies at a time are turned away with a
-** float test against both the query's threshold and each later movie's.
+** float test against the query's threshold and each later movie's; then
+** sweepOffer() tests the others exactly, before the division.
 **
 ** The calling thread looks at sqlite3_interrupt() every KNN_SWEEP_PROBE
-** pairs of its own work and stops the others through bStop; an interrupted
-** sweep is dropped (the cursor fails with SQLITE_INTERRUPT).
+** pairs of its own work and stops the helpers through bStop; an
+** interrupted sweep is dropped (the cursor fails with SQLITE_INTERRUPT).
 */
 #define KNN_SWEEP_HITS 4000000     /* most hits kept for the sweep: 96 MB */
 #define KNN_SWEEP_CHUNK 4096       /* most movies in a chunk */
 #define KNN_SWEEP_OFFSETS 1000000  /* most ratings of a chunk's movies (but
                                    ** one movie may have more) */
+#define KNN_SWEEP_WALK 8          /* a query reaching fewer pairs than 1/8 of
+                                   ** the movies after it walks its rows */
 #define KNN_SWEEP_PROBE 1000000    /* pairs between looks at the interrupt */
 #define KNN_SWEEP_POOL 4000000     /* a chunk with less work (sweepPlan())
                                    ** runs on the calling thread alone: a
@@ -455,8 +461,8 @@ struct SweepWorker {
   const MlrecRatings *pR;
   MlrecKnnScratch *s;
   int iPart;             /* its accumulator array in s */
-  SweepLists *pTo;       /* the lists it offers to: priv, or the sweep's */
-  SweepLists priv;       /* its own copy, in a chunk run on threads */
+  SweepLists *pTo;       /* the lists it offers to: the sweep's, or priv */
+  SweepLists priv;       /* a helper's copy of them */
   MlrecInterrupt *pIntr; /* the calling thread's probe, else NULL */
   i64 nSince;            /* pairs added up since it last looked */
   int rc;                /* the probe's error */
@@ -479,17 +485,17 @@ struct KnnSweep {
   int nChunk;            /* room in aFwd and aPairs: most movies in a chunk */
   int iFrom, iTo;        /* the chunk: movies [iFrom, iTo) */
   int nWorker;           /* threads; 1: the chunks have one movie */
-  SweepWorker aWorker[KNN_MAX_PARTS];
-  /* The pool: aWorker[1..] wait for tasks, kept from chunk to chunk */
+  SweepWorker aWorker[KNN_MAX_PARTS];    /* [0]: the calling thread */
+  /* The pool: the helpers aWorker[1..] wait for chunks */
   int bPool;             /* started: the mutex and conditions below live */
   pthread_mutex_t mutex;
-  pthread_cond_t wake;   /* a new task, or bQuit */
-  pthread_cond_t idle;   /* the last worker in the task left it */
+  pthread_cond_t wake;   /* a new chunk, or bQuit */
+  pthread_cond_t idle;   /* the last helper in the chunk left it */
   int iTask;             /* chunks published */
   int bOpen;             /* the last chunk may still be joined */
-  int nActive;           /* workers in it */
+  int nActive;           /* helpers in it */
   int bQuit;
-  atomic_int iClaim;     /* the next movie of the chunk a worker takes */
+  atomic_int iClaim;     /* the next movie of the chunk, from iFrom */
   atomic_int bStop;      /* set by the calling thread when interrupted */
 };
 
@@ -528,7 +534,7 @@ static void sweepFree(KnnSweep *p){
   if( p==0 ) return;
   sweepPoolStop(p);
   listsFree(&p->all);
-  for(t=0; t<p->nWorker; t++) listsFree(&p->aWorker[t].priv);
+  for(t=1; t<p->nWorker; t++) listsFree(&p->aWorker[t].priv);
   sqlite3_free(p->aSeen);
   sqlite3_free(p->aOff);
   sqlite3_free(p->aPairs);
@@ -559,7 +565,8 @@ static void raiseThr(SweepLists *p, int i, double thr){
 /*
 ** The sweep for pR with k hits per movie, starting at movie 0, or NULL
 ** when the ratings are not all positive, there is no room (KNN_SWEEP_HITS
-** or memory) or k is 0.  nPart threads, if the hits of their copies fit.
+** or memory) or k is 0.  nPart threads, if the helpers' copies of the
+** lists fit too.
 */
 static KnnSweep *sweepNew(const MlrecRatings *pR, int k, int nPart){
   i64 nHits = (i64)pR->nItem*k;
@@ -567,8 +574,7 @@ static KnnSweep *sweepNew(const MlrecRatings *pR, int k, int nPart){
   KnnSweep *p;
   int i, nChunk;
   if( pR->rMin<=0.0 || k<=0 || nHits>KNN_SWEEP_HITS ) return 0;
-  /* chunk buffers, and each thread's copy of the lists, must fit as well */
-  while( nPart>1 && nHits*(1+nPart) + (i64)KNN_SWEEP_CHUNK*k>KNN_SWEEP_HITS ){
+  while( nPart>1 && nHits*nPart + (i64)KNN_SWEEP_CHUNK*k>KNN_SWEEP_HITS ){
     nPart--;
   }
   nChunk = nPart>1 ? (pR->nItem<KNN_SWEEP_CHUNK ? pR->nItem : KNN_SWEEP_CHUNK)
@@ -618,37 +624,55 @@ static KnnSweep *sweepNew(const MlrecRatings *pR, int k, int nPart){
 ** of the key: far above the rounding of either side) cannot enter its list.
 ** Best effort: without memory, the thresholds stay as they are.
 */
-static void sweepFloors(KnnSweep *p, const MlrecRatings *pR){
-  double *aW = sqlite3_malloc64(sizeof(double)*((i64)pR->nUser+1));
-  MlrecTopK top;
-  i64 m, kk;
-  int u, i;
-  p->bFloors = 1;
-  if( aW==0 ) return;
-  if( mlrecTopKInit(&top, p->k+1)!=SQLITE_OK ){
-    sqlite3_free(aW);
+/* Keep in the min-heap a[0..*pn), of at most m values, the m largest. */
+static void keepLargest(double *a, int *pn, int m, double v){
+  int i, c;
+  if( *pn<m ){
+    for(i=(*pn)++; i>0 && v<a[(i-1)/2]; i=(i-1)/2) a[i] = a[(i-1)/2];
+    a[i] = v;
     return;
   }
-  for(u=0; u<pR->nUser; u++){
-    top.n = 0;
-    if( pR->aUserStart[u+1]-pR->aUserStart[u]>p->k ){
-      for(m=pR->aUserStart[u]; m<pR->aUserStart[u+1]; m++){
-        int j = pR->aUserItem[m];
-        mlrecTopKPush(&top, pR->aUserValue[m]/pR->aItemNorm[j], 0.0, j);
+  if( v<=a[0] ) return;
+  for(i=0; (c = 2*i+1)<m; i=c){
+    if( c+1<m && a[c+1]<a[c] ) c++;
+    if( v<=a[c] ) break;
+    a[i] = a[c];
+  }
+  a[i] = v;
+}
+
+static void sweepFloors(KnnSweep *p, const MlrecRatings *pR){
+  int m = p->k+1;
+  double *aInv = sqlite3_malloc64(sizeof(double)*((i64)pR->nItem+1));
+  double *aW = sqlite3_malloc64(sizeof(double)*((i64)pR->nUser+1));
+  double *aHeap = sqlite3_malloc64(sizeof(double)*(i64)m);
+  i64 r, kk;
+  int u, i, n;
+  p->bFloors = 1;
+  if( aInv && aW && aHeap ){
+    for(i=0; i<pR->nItem; i++) aInv[i] = 1.0/pR->aItemNorm[i];
+    for(u=0; u<pR->nUser; u++){
+      n = 0;
+      if( pR->aUserStart[u+1]-pR->aUserStart[u]>p->k ){
+        for(r=pR->aUserStart[u]; r<pR->aUserStart[u+1]; r++){
+          keepLargest(aHeap, &n, m,
+                      pR->aUserValue[r]*aInv[pR->aUserItem[r]]);
+        }
       }
+      aW[u] = n==m ? aHeap[0] : 0.0;
     }
-    aW[u] = top.n==top.k ? top.a[0].key : 0.0;
-  }
-  for(i=0; i<pR->nItem; i++){
-    double best = 0.0;
-    for(kk=pR->aItemStart[i]; kk<pR->aItemStart[i+1]; kk++){
-      double v = pR->aItemValue[kk]*aW[pR->aItemUser[kk]];
-      if( v>best ) best = v;
+    for(i=0; i<pR->nItem; i++){
+      double best = 0.0;
+      for(kk=pR->aItemStart[i]; kk<pR->aItemStart[i+1]; kk++){
+        double v = pR->aItemValue[kk]*aW[pR->aItemUser[kk]];
+        if( v>best ) best = v;
+      }
+      if( best>0.0 ) raiseThr(&p->all, i, best*aInv[i] - 3e-12);
     }
-    if( best>0.0 ) raiseThr(&p->all, i, best/pR->aItemNorm[i] - 3e-12);
   }
-  mlrecTopKFree(&top);
+  sqlite3_free(aInv);
   sqlite3_free(aW);
+  sqlite3_free(aHeap);
 }
 
 /* One query of the sweep: movie j, whose best hits after it go to pFwd. */
@@ -718,14 +742,14 @@ static void sweepScanQuarters(SweepWorker *w, SweepQuery *q){
   KnnVecF vZero = {0, 0, 0, 0};
   KnnVecF vC = vZero + (float)(4.0*q->rNorm), vLimit = vZero + q->rLimit;
   int i, t;
-  /* two vectors at a time, blocks that no movie reached skipped (many);
-  ** the movies of a block that passes go to sweepOffer()'s exact test */
+  /* two vectors at a time, with no other test (a branch on whether the
+  ** movies were reached is mispredicted too often); the movies of a block
+  ** that passes go to sweepOffer()'s exact test */
   for(i=q->j+1; i+2*KNN_LANES<=nItem; i+=2*KNN_LANES){
     KnnVecI a0, a1;
     KnnVecF f0, f1, l0, l1;
     memcpy(&a0, aAcc+i, sizeof(a0));
     memcpy(&a1, aAcc+i+KNN_LANES, sizeof(a1));
-    if( !anyLane(a0 | a1) ) continue;
     memcpy(&f0, aInv+i, sizeof(f0));
     memcpy(&f1, aInv+i+KNN_LANES, sizeof(f1));
     memcpy(&l0, aLim+i, sizeof(l0));
@@ -748,45 +772,52 @@ static void sweepScanQuarters(SweepWorker *w, SweepQuery *q){
 }
 
 /*
-** Query j of the chunk: add up its dot products with the movies after it,
-** on nPart threads if it is a chunk of its own, else in the worker's own
-** array, and offer them (walking the rows again for a query that reaches
-** few movies, reading all the movies after it otherwise).
+** Query j of the chunk: add up its dot products with the movies after it
+** in the worker's own array and offer them, walking the rows again for a
+** query that reaches few movies, reading all the movies after it
+** otherwise.  A query runs on one thread: its sums are added in user
+** order, whatever the ratings.
 */
-static void sweepQuery(SweepWorker *w, int j, int nPart){
+static void sweepQuery(SweepWorker *w, int j){
   KnnSweep *p = w->pSw;
   const MlrecRatings *pR = w->pR;
   MlrecKnnScratch *s = w->s;
-  KnnRows rows;
-  SweepQuery q;
+  i64 iArray = (i64)w->iPart*pR->nItem;
   i64 nPairs = p->aPairs[j - p->iFrom];
+  KnnPart part;
+  SweepQuery q;
   int i;
-  rows.aOff = p->aOff;
-  rows.kBase = pR->aItemStart[p->iFrom];
+  part.pR = pR;
+  part.rows.aOff = p->aOff;
+  part.rows.kBase = pR->aItemStart[p->iFrom];
+  part.kStart = pR->aItemStart[j];
+  part.kEnd = pR->aItemStart[j+1];
+  part.aAcc = s->bInt ? s->aAcc + iArray : 0;
+  part.aDot = s->bInt ? 0 : s->aDot + iArray;
+  accumulatePart(&part);
+  w->nSince += nPairs;
   q.j = j;
   q.rNorm = pR->aItemNorm[j];
   q.pFwd = &p->aFwd[j - p->iFrom];
   setQueryThr(&q, w->pTo->aThr[j]);
-  accumulateDots(pR, j, &rows, nPairs, nPart>1 ? 0 : w->iPart, nPart, s);
-  w->nSince += nPairs;
-  if( nPart==1 && nPairs*8 < pR->nItem-j ){
+  if( nPairs*KNN_SWEEP_WALK < pR->nItem-j ){
     i64 k, m;
     /* a movie already offered has been cleared to 0 */
     q.bAfter = 0;
-    for(k=pR->aItemStart[j]; k<pR->aItemStart[j+1]; k++){
+    for(k=part.kStart; k<part.kEnd; k++){
       i64 end = pR->aUserStart[pR->aItemUser[k]+1];
-      for(m=rowFrom(pR, &rows, k); m<end; m++){
+      for(m=rowFrom(pR, &part.rows, k); m<end; m++){
         double rDot = takeDot(s, w->iPart, 1, pR->aUserItem[m]);
         if( rDot!=0.0 ) sweepOffer(w, &q, pR->aUserItem[m], rDot);
       }
     }
-  }else if( s->bInt && nPart==1 ){
+  }else if( s->bInt ){
     q.bAfter = 1;
     sweepScanQuarters(w, &q);
   }else{
     q.bAfter = 1;
     for(i=j+1; i<pR->nItem; i++){
-      double rDot = takeDot(s, nPart>1 ? 0 : w->iPart, nPart, i);
+      double rDot = takeDot(s, w->iPart, 1, i);
       if( rDot!=0.0 ) sweepOffer(w, &q, i, rDot);
     }
   }
@@ -796,36 +827,24 @@ static void sweepQuery(SweepWorker *w, int j, int nPart){
 ** Plan the chunk from movie iFrom: its movies, where their users' rows
 ** continue after them (aOff, from aSeen) and the pairs each reaches.
 ** Returns the work of the chunk: pairs added up, then walked again or
-** movies read (see sweepQuery()).  Sets *pbAlone when it is one movie to
-** run on all cores.
+** movies read (see sweepQuery()).
 */
-static i64 sweepPlan(KnnSweep *p, const MlrecRatings *pR,
-                      const MlrecKnnScratch *s, int iFrom, int *pbAlone){
+static i64 sweepPlan(KnnSweep *p, const MlrecRatings *pR, int iFrom){
   i64 kBase = pR->aItemStart[iFrom], nAll = 0;
   int nMax = iFrom>1 ? iFrom : 1;
   int j;
   if( nMax>p->nChunk ) nMax = p->nChunk;
-  *pbAlone = 0;
   for(j=iFrom; j<pR->nItem && j-iFrom<nMax; j++){
     i64 kEnd = pR->aItemStart[j+1], k, nPairs = 0;
     if( j>iFrom && kEnd-kBase>p->nOff ) break;
     for(k=pR->aItemStart[j]; k<kEnd; k++){
       int u = pR->aItemUser[k];
       nPairs += pR->aUserStart[u+1] - pR->aUserStart[u] - p->aSeen[u] - 1;
-    }
-    if( s->bExact && s->nPart>1 && nPairs>=KNN_PARALLEL_PAIRS ){
-      if( j>iFrom ) break;
-      *pbAlone = 1;
-    }
-    for(k=pR->aItemStart[j]; k<kEnd; k++){
-      p->aOff[k-kBase] = ++p->aSeen[pR->aItemUser[k]];
+      p->aOff[k-kBase] = ++p->aSeen[u];
     }
     p->aPairs[j-iFrom] = nPairs;
-    nAll += nPairs + (nPairs*8 < pR->nItem-j ? nPairs : pR->nItem-j);
-    if( *pbAlone ){
-      j++;
-      break;
-    }
+    nAll += nPairs + (nPairs*KNN_SWEEP_WALK < pR->nItem-j ? nPairs
+                                                        : pR->nItem-j);
   }
   p->iFrom = iFrom;
   p->iTo = j;
@@ -839,7 +858,7 @@ static void sweepQueries(SweepWorker *w){
     int j = p->iFrom
           + atomic_fetch_add_explicit(&p->iClaim, 1, memory_order_relaxed);
     if( j>=p->iTo ) break;
-    sweepQuery(w, j, 1);
+    sweepQuery(w, j);
     if( w->pIntr && w->nSince>=KNN_SWEEP_PROBE ){
       w->nSince = 0;
       w->rc = mlrecInterrupted(w->pIntr);
@@ -884,9 +903,9 @@ static void sweepMerge(KnnSweep *p, int nItem){
 }
 
 /*
-** A thread of the pool: joins each chunk published while it is open.  A
-** thread the system has not run yet when the calling thread has taken the
-** last movie of a chunk is not waited for: it skips that chunk.
+** A helper: joins each chunk published while it is open.  One that the
+** system has not run yet when the calling thread has taken the last movie
+** of a chunk is not waited for: it skips that chunk.
 */
 static void *sweepThread(void *pArg){
   SweepWorker *w = (SweepWorker*)pArg;
@@ -911,7 +930,7 @@ static void *sweepThread(void *pArg){
   return 0;
 }
 
-/* Run the chunk's queries on the calling thread and the pool. */
+/* Run the chunk's queries on the calling thread and the helpers. */
 static void sweepRunChunk(KnnSweep *p){
   atomic_store(&p->iClaim, 0);
   pthread_mutex_lock(&p->mutex);
@@ -944,9 +963,9 @@ static void sweepPoolStop(KnnSweep *p){
 }
 
 /*
-** Room for each worker's copy of the lists, and the pool's threads (a
-** thread that cannot start leaves its share to the others).  Without room
-** or a mutex, the sweep goes on one movie at a time on the calling thread.
+** Room for each helper's copy of the lists, and the helpers' threads (one
+** that cannot start leaves its share to the others).  Without room or a
+** mutex, the sweep goes on one movie at a time on the calling thread.
 */
 static void sweepPoolStart(KnnSweep *p, const MlrecRatings *pR){
   int t, bSync = 0;
@@ -976,8 +995,8 @@ static void sweepPoolStart(KnnSweep *p, const MlrecRatings *pR){
 }
 
 /*
-** Run the chunk on the pool, the calling thread one of its workers and the
-** one that looks at the interrupt, then merge the helpers' lists.
+** Run the chunk on the pool, the calling thread offering to the sweep's
+** lists and looking at the interrupt, then merge the helpers' lists.
 */
 static int sweepRunPool(KnnSweep *p, const MlrecRatings *pR, sqlite3 *db){
   MlrecInterrupt intr;
@@ -1022,7 +1041,7 @@ static void startFwd(KnnSweep *p, int j){
 */
 static int sweepAdvance(KnnSweep *p, const MlrecRatings *pR,
                         MlrecKnnScratch *s, sqlite3 *db, int j){
-  int bAlone, rc = SQLITE_OK, t;
+  int rc = SQLITE_OK, t;
   i64 nWork;
   if( j<p->iTo ) return SQLITE_OK;
   if( j>0 && !p->bFloors ) sweepFloors(p, pR);
@@ -1033,7 +1052,7 @@ static int sweepAdvance(KnnSweep *p, const MlrecRatings *pR,
     p->aWorker[t].iPart = t;
   }
   if( p->nWorker>1 && !p->bPool && j>1 ) sweepPoolStart(p, pR);
-  nWork = sweepPlan(p, pR, s, j, &bAlone);
+  nWork = sweepPlan(p, pR, j);
   if( p->iTo-p->iFrom>1 && nWork>=KNN_SWEEP_POOL ){
     for(; j<p->iTo; j++) startFwd(p, j);
     rc = sweepRunPool(p, pR, db);
@@ -1041,7 +1060,7 @@ static int sweepAdvance(KnnSweep *p, const MlrecRatings *pR,
     p->aWorker[0].pTo = &p->all;
     for(; j<p->iTo; j++){
       startFwd(p, j);
-      sweepQuery(&p->aWorker[0], j, bAlone ? s->nPart : 1);
+      sweepQuery(&p->aWorker[0], j);
     }
   }
   return rc;
