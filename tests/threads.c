@@ -4,10 +4,11 @@
 **     build/threads [-ratings N] [-max-ms MS] [-points P] [-threads T] TEST...
 **
 **   interrupt   sqlite3_interrupt() from another thread stops train_mf() (with
-**               and without validation), train_ranker() and the index build
+**               and without validation), train_ranker(), the index build
 **               (the first similar_movies() of a connection, which reads the
-**               ratings table), at P moments (default 12) spread over the
-**               work.  Fails if the CPU time the process
+**               ratings table) and the all-movies sweep (similar_movies()
+**               joined to every movie, computed ahead on all cores), at P
+**               moments (default 12) spread over the work.  Fails if the CPU time the process
 **               spends from sqlite3_interrupt() to the return exceeds
 **               -max-ms (default 1000), and prints it with the wall-clock
 **               latency; checks that the previous model still serves.
@@ -359,6 +360,11 @@ static double timeSql(sqlite3 *db, const char *zSql){
   "SELECT model, options FROM mlrec_models WHERE model = 'mf';" \
   "SELECT movieId, round(score, 12) FROM recommend(2, 3, '{\"model\": \"rating\"}');"
 
+/* the sweep over temp.movie_ids, every movie in order */
+#define SWEEP "SELECT count(*) FROM movie_ids r, similar_movies(r.movieId, 10)"
+#define SWEEP_ANSWERS "SELECT group_concat(s.movieId || ':' || round(s.score, 12)) " \
+  "FROM (SELECT movieId FROM movie_ids LIMIT 40) r, similar_movies(r.movieId, 3) s"
+
 #define TRAIN_MF "SELECT train_mf('{\"epochs\": 2, \"seed\": 5}')"
 #define TRAIN_MF_VALID \
   "SELECT train_mf('{\"epochs\": 2, \"validation\": 0.2, \"seed\": 5}')"
@@ -369,7 +375,7 @@ static double timeSql(sqlite3 *db, const char *zSql){
 static void testInterrupt(const char *zFile){
   sqlite3 *db = openDb(zFile);
   double tBuild = timeSql(db, "SELECT count(*) FROM similar_movies(1)");
-  double tTrain, tValid, tRanker, tRebuild;
+  double tTrain, tValid, tRanker, tRebuild, tSweep;
   char *zRef;
   tTrain = timeSql(db, TRAIN_MF);
   tValid = timeSql(db, TRAIN_MF_VALID);
@@ -381,6 +387,12 @@ static void testInterrupt(const char *zFile){
   /* the index build: the first similar_movies() of a connection */
   interruptSeries(zFile, 0, "interrupt index build", 0,
                   "SELECT count(*) FROM similar_movies(1)", 0, tBuild);
+  /* the sweep: the connection then sweeps as before */
+  execCheck(db, "interrupt", "CREATE TEMP TABLE movie_ids AS "
+            "SELECT DISTINCT movieId FROM ratings ORDER BY movieId", 0);
+  tSweep = timeSql(db, SWEEP);
+  printf("  all-movies sweep %.2f s\n", tSweep);
+  interruptSeries(zFile, db, "interrupt sweep", 0, SWEEP, SWEEP_ANSWERS, tSweep);
   /* the models: interrupted training leaves the previous one in service */
   interruptSeries(zFile, db, "interrupt train_mf", 0, TRAIN_MF, MODEL_ANSWERS,
                   tTrain);
