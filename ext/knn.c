@@ -441,9 +441,11 @@ static void fillZeros(const MlrecRatings *pR, int iItem, MlrecTopK *pOut){
 #define KNN_SWEEP_WALK 8          /* a query reaching fewer pairs than 1/8 of
                                    ** the movies after it walks its rows */
 #define KNN_SWEEP_PROBE 1000000    /* pairs between looks at the interrupt */
-#define KNN_SWEEP_POOL 4000000     /* a chunk with less work (sweepPlan())
+#ifndef KNN_SWEEP_POOL              /* (tests/threads.c: 0, every chunk) */
+# define KNN_SWEEP_POOL 4000000    /* a chunk with less work (sweepPlan())
                                    ** runs on the calling thread alone: a
                                    ** thread the system holds up costs more */
+#endif
 
 /* Lists of the k best hits, one per movie, and their thresholds. */
 typedef struct SweepLists SweepLists;
@@ -565,10 +567,12 @@ static void raiseThr(SweepLists *p, int i, double thr){
 /*
 ** The sweep for pR with k hits per movie, starting at movie 0, or NULL
 ** when the ratings are not all positive, there is no room (KNN_SWEEP_HITS
-** or memory) or k is 0.  nPart threads, if the helpers' copies of the
-** lists fit too.
+** or memory) or k is 0.  As many threads as s has accumulator arrays, if
+** the helpers' copies of the lists fit too.
 */
-static KnnSweep *sweepNew(const MlrecRatings *pR, int k, int nPart){
+static KnnSweep *sweepNew(const MlrecRatings *pR, MlrecKnnScratch *s,
+                          int k){
+  int nPart = s->nPart;
   i64 nHits = (i64)pR->nItem*k;
   i64 nOff = KNN_SWEEP_OFFSETS;
   KnnSweep *p;
@@ -610,6 +614,12 @@ static KnnSweep *sweepNew(const MlrecRatings *pR, int k, int nPart){
     p->aFwd[i].a = p->aFwdHit + (i64)i*k;
     p->aFwd[i].n = 0;
     p->aFwd[i].k = k;
+  }
+  for(i=0; i<nPart; i++){
+    p->aWorker[i].pSw = p;
+    p->aWorker[i].pR = pR;
+    p->aWorker[i].s = s;
+    p->aWorker[i].iPart = i;
   }
   return p;
 }
@@ -1039,18 +1049,12 @@ static void startFwd(KnnSweep *p, int j){
 ** alone starts each just before its query, when the movies before it in
 ** the chunk have all offered to it.
 */
-static int sweepAdvance(KnnSweep *p, const MlrecRatings *pR,
-                        MlrecKnnScratch *s, sqlite3 *db, int j){
-  int rc = SQLITE_OK, t;
+static int sweepAdvance(KnnSweep *p, const MlrecRatings *pR, sqlite3 *db,
+                        int j){
+  int rc = SQLITE_OK;
   i64 nWork;
   if( j<p->iTo ) return SQLITE_OK;
   if( j>0 && !p->bFloors ) sweepFloors(p, pR);
-  for(t=0; t<p->nWorker; t++){
-    p->aWorker[t].pSw = p;
-    p->aWorker[t].pR = pR;
-    p->aWorker[t].s = s;
-    p->aWorker[t].iPart = t;
-  }
   if( p->nWorker>1 && !p->bPool && j>1 ) sweepPoolStart(p, pR);
   nWork = sweepPlan(p, pR, j);
   if( p->iTo-p->iFrom>1 && nWork>=KNN_SWEEP_POOL ){
@@ -1074,7 +1078,7 @@ static int sweepAdvance(KnnSweep *p, const MlrecRatings *pR,
 static int sweepContinues(MlrecKnnScratch *s, const MlrecRatings *pR,
                           int iItem, int k){
   if( s->iNext==-1 && iItem==0 ){
-    s->pSweep = sweepNew(pR, k, s->nPart);
+    s->pSweep = sweepNew(pR, s, k);
     if( s->pSweep ) s->iNext = 0;
   }
   if( s->iNext>=0 && iItem==s->iNext && k==s->pSweep->k ){
@@ -1094,7 +1098,7 @@ static int sweepContinues(MlrecKnnScratch *s, const MlrecRatings *pR,
 static int sweepAnswer(MlrecKnnScratch *s, const MlrecRatings *pR,
                        sqlite3 *db, int iItem, MlrecTopK *pOut){
   KnnSweep *p = s->pSweep;
-  int rc = sweepAdvance(p, pR, s, db, iItem);
+  int rc = sweepAdvance(p, pR, db, iItem);
   if( rc==SQLITE_OK ){
     const MlrecTopK *h = &p->aFwd[iItem - p->iFrom];
     memcpy(pOut->a, h->a, sizeof(MlrecHit)*h->n);

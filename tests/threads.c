@@ -576,6 +576,11 @@ static void testCursor(const char *zFile){
       "SELECT u.value, s.movieId, round(s.score, 12) " CURSOR_USERS
       "similar_movies(u.value, 3) s",
       "UPDATE ratings SET rating = 6 - rating WHERE userId <= 30");
+  execCheck(db, "cursor", "UPDATE ratings SET rating = 6 - rating WHERE userId <= 30", 0);
+  cursorCase(db, "cursor similar_movies sweep, ratings changed",
+      "SELECT m.movieId, s.movieId, round(s.score, 12) FROM (SELECT DISTINCT movieId "
+      "FROM ratings ORDER BY movieId) m, similar_movies(m.movieId, 3) s",
+      "UPDATE ratings SET rating = 6 - rating WHERE userId <= 30");
   execCheck(db, "cursor", "UPDATE ratings SET rating = 6 - rating WHERE userId <= 30;"
             "DELETE FROM mlrec_saved_vectors; DELETE FROM mlrec_saved_models", 0);
   sqlite3_close(db);
@@ -588,11 +593,13 @@ static void testClose(const char *zFile){
   sqlite3 *db = openDb(zFile);
   char z[100];
   execCheck(db, "close", "SELECT count(*) > 0 FROM similar_movies(3);"
+            "SELECT count(*) FROM (SELECT s.movieId FROM (SELECT DISTINCT movieId "
+            "FROM ratings ORDER BY movieId) m, similar_movies(m.movieId, 3) s LIMIT 50);"
             "SELECT json_extract(train_mf('{\"factors\": 8}'), '$.factors');"
             "SELECT count(*) FROM recommend(1, 5);"
             "SELECT count(*) FROM recommend(1, 5, '{\"model\": \"rating\"}');"
             "SELECT group_concat(model) FROM mlrec_models;",
-            "1\n8\n5\n5\nknn,mf,ranker\n");
+            "1\n50\n8\n5\n5\nknn,mf,ranker\n");
   check(sqlite3_memory_used()>nBefore, "close", "memory in use while open", 0, 0);
   check(sqlite3_close(db)==SQLITE_OK, "close", "sqlite3_close()", 0, 0);
   snprintf(z, sizeof(z), "%lld bytes", (long long)(sqlite3_memory_used()-nBefore));
