@@ -442,7 +442,7 @@ static void fillZeros(const MlrecRatings *pR, int iItem, MlrecTopK *pOut){
                                    ** the movies after it walks its rows */
 #define KNN_SWEEP_PROBE 1000000    /* pairs between looks at the interrupt */
 #ifndef KNN_SWEEP_POOL              /* (tests/threads.c: 0, every chunk) */
-# define KNN_SWEEP_POOL 4000000    /* a chunk with less work (sweepPlan())
+# define KNN_SWEEP_POOL 1000000    /* a chunk with less work (sweepPlan())
                                    ** runs on the calling thread alone: a
                                    ** thread the system holds up costs more */
 #endif
