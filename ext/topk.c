@@ -77,7 +77,20 @@ static int cmpHitBestFirst(const void *a, const void *b){
   return hitWorse(y, x) ? -1 : hitWorse(x, y) ? 1 : 0;
 }
 
-/* Order the hits best first; the heap property is gone afterwards. */
+/*
+** Order the hits best first; the heap property is gone afterwards.  A few
+** hits (the usual k) are sorted by insertion: a sweep sorts one list per
+** movie, and qsort() costs more than the sort itself there.
+*/
 void mlrecTopKSort(MlrecTopK *p){
-  if( p->n>1 ) qsort(p->a, p->n, sizeof(MlrecHit), cmpHitBestFirst);
+  int i, j;
+  if( p->n>16 ){
+    qsort(p->a, p->n, sizeof(MlrecHit), cmpHitBestFirst);
+    return;
+  }
+  for(i=1; i<p->n; i++){
+    MlrecHit h = p->a[i];
+    for(j=i; j>0 && hitWorse(&p->a[j-1], &h); j--) p->a[j] = p->a[j-1];
+    p->a[j] = h;
+  }
 }
