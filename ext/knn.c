@@ -624,16 +624,6 @@ static KnnSweep *sweepNew(const MlrecRatings *pR, MlrecKnnScratch *s,
   return p;
 }
 
-/*
-** Floors.  Ratings are positive, so a dot product over some of the users
-** is at most the whole one.  For user u let W(u) be the (k+1)-th best
-** r(u,j) / |j| of the movies u rated.  Any movie i that u rated has at
-** least k other movies j with cos(i,j) >= r(u,i) r(u,j) / (|i| |j|) >=
-** r(u,i) W(u) / |i|: so its k-th best cosine is at least the largest of
-** these over its users.  A movie scoring more than 3e-12 below (three units
-** of the key: far above the rounding of either side) cannot enter its list.
-** Best effort: without memory, the thresholds stay as they are.
-*/
 /* Keep in the min-heap a[0..*pn), of at most m values, the m largest. */
 static void keepLargest(double *a, int *pn, int m, double v){
   int i, c;
@@ -651,6 +641,16 @@ static void keepLargest(double *a, int *pn, int m, double v){
   a[i] = v;
 }
 
+/*
+** Floors.  Ratings are positive, so a dot product over some of the users
+** is at most the whole one.  For user u let W(u) be the (k+1)-th best
+** r(u,j) / |j| of the movies u rated.  Any movie i that u rated has at
+** least k other movies j with cos(i,j) >= r(u,i) r(u,j) / (|i| |j|) >=
+** r(u,i) W(u) / |i|: so its k-th best cosine is at least the largest of
+** these over its users.  A movie scoring more than 3e-12 below (three units
+** of the key: far above the rounding of either side) cannot enter its list.
+** Best effort: without memory, the thresholds stay as they are.
+*/
 static void sweepFloors(KnnSweep *p, const MlrecRatings *pR){
   int m = p->k+1;
   double *aInv = sqlite3_malloc64(sizeof(double)*((i64)pR->nItem+1));
