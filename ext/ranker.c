@@ -40,6 +40,8 @@ const MlrecOption mlrecRankerOptionSpec[] = {
                                 offsetof(MlrecRankerOptions, regularization) },
   { "recency",        'r', 1e-3, 1e12, offsetof(MlrecRankerOptions, recency) },
   { "window",         'i', 1, 10000, offsetof(MlrecRankerOptions, window) },
+  { "sequence_links", 'i', 1, 100000,
+                                 offsetof(MlrecRankerOptions, sequenceLinks) },
   { "window_decay",   'r', 1e-3, 1e12,
                                    offsetof(MlrecRankerOptions, windowDecay) },
   { "sequence_recency", 'r', 1e-3, 1e12,
@@ -62,6 +64,7 @@ void mlrecRankerDefaults(MlrecRankerOptions *p){
   p->regularization = 20.0;
   p->recency = 10.0;
   p->window = 100;
+  p->sequenceLinks = 200;
   p->windowDecay = 20.0;
   p->sequenceRecency = 2.0;
   p->popularityExponent = 0.3;
@@ -75,12 +78,14 @@ char *mlrecRankerOptionsJson(const MlrecRanker *r){
   const MlrecRankerOptions *p = &r->opt;
   return sqlite3_mprintf("{\"factors\":%lld,\"iterations\":%lld,"
     "\"alpha\":%!.15g,\"regularization\":%!.15g,\"recency\":%!.15g,"
-    "\"window\":%lld,\"window_decay\":%!.15g,\"sequence_recency\":%!.15g,"
-    "\"popularity_exponent\":%!.15g,\"als_weight\":%!.15g,"
-    "\"sequence_weight\":%!.15g,\"seed\":%lld,\"timed\":%d}",
+    "\"window\":%lld,\"sequence_links\":%lld,\"window_decay\":%!.15g,"
+    "\"sequence_recency\":%!.15g,\"popularity_exponent\":%!.15g,"
+    "\"als_weight\":%!.15g,\"sequence_weight\":%!.15g,\"seed\":%lld,"
+    "\"timed\":%d}",
     p->nFactor, p->nIter, p->alpha, p->regularization, p->recency,
-    p->window, p->windowDecay, p->sequenceRecency, p->popularityExponent,
-    p->alsWeight, p->sequenceWeight, p->seed, r->bTimed);
+    p->window, p->sequenceLinks, p->windowDecay, p->sequenceRecency,
+    p->popularityExponent, p->alsWeight, p->sequenceWeight, p->seed,
+    r->bTimed);
 }
 
 void mlrecRankerUnref(MlrecRanker *r){
@@ -89,12 +94,9 @@ void mlrecRankerUnref(MlrecRanker *r){
   sqlite3_free(r->aItemCount);
   sqlite3_free(r->aItemFactor);
   sqlite3_free(r->aGram);
-  sqlite3_free(r->aSeqStart);
-  sqlite3_free(r->aSeqItem);
-  sqlite3_free(r->aItemStart);
-  sqlite3_free(r->aItemUser);
-  sqlite3_free(r->aItemPos);
-  sqlite3_free(r->aDecay);
+  sqlite3_free(r->aLinkStart);
+  sqlite3_free(r->aLinkItem);
+  sqlite3_free(r->aLinkWeight);
   sqlite3_free(r->aItemDamp);
   sqlite3_free(r);
 }

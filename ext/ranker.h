@@ -25,6 +25,7 @@ struct MlrecRankerOptions {
   double regularization;     /* ALS ridge penalty */
   double recency;            /* half-life, in ratings, of fold-in weights */
   i64 window;                /* sequence window, in ratings */
+  i64 sequenceLinks;         /* links kept per movie */
   double windowDecay;        /* e-folding distance inside the window */
   double sequenceRecency;    /* half-life of a user's sequence weights */
   double popularityExponent; /* damping of popular movies in sequences */
@@ -44,13 +45,10 @@ struct MlrecRanker {
   double *aGram;         /* Y'Y of the item factors, nFactor^2 */
   double rMin, rMax;     /* rating scale of the training data */
   int bTimed;            /* the ratings had a time column */
-  /* Sequences, only when bTimed: */
-  i64 *aSeqStart;        /* nUser+1 offsets into aSeqItem */
-  int *aSeqItem;         /* each user's movies, oldest first */
-  i64 *aItemStart;       /* nItem+1 offsets into aItemUser/aItemPos */
-  int *aItemUser;        /* users of each movie, ascending */
-  int *aItemPos;         /* position of the movie in that user's sequence */
-  double *aDecay;        /* window+1 weights of a distance in a sequence */
+  /* Sequences, only when bTimed: each movie's strongest links S(i, j) */
+  i64 *aLinkStart;       /* nItem+1 offsets into aLinkItem/aLinkWeight */
+  int *aLinkItem;        /* the linked movies j of each movie, ascending */
+  float *aLinkWeight;    /* S(i, j) */
   double *aItemDamp;     /* count^-popularity_exponent of each movie */
   i64 nRating;           /* ratings trained on */
   u64 dataHash;          /* MlrecRatings.hash of the training data */
