@@ -229,6 +229,21 @@ int mlrecInterrupted(MlrecInterrupt*);
 int mlrecInterruptedEvery(MlrecInterrupt*, i64 iStep);
 void mlrecInterruptEnd(MlrecInterrupt*);
 
+/* parallel.c: independent tasks on every core, stopping at an interrupt */
+#define MLREC_MAX_WORKERS 64       /* most threads mlrecParallelRun() uses */
+typedef struct MlrecParallel MlrecParallel;
+typedef struct MlrecWorker MlrecWorker;
+struct MlrecWorker {
+  MlrecParallel *pPar;
+  MlrecInterrupt *pIntr;   /* the calling thread's probe; 0 on the others */
+  int iWorker;             /* 0 for the calling thread, then 1, 2, ... */
+  i64 nUnit;               /* work done since the last check */
+};
+typedef int (*MlrecTaskFn)(void *pCtx, MlrecWorker*, i64 iTask);
+int mlrecParallelRun(MlrecInterrupt*, int nThread, i64 nTask, MlrecTaskFn,
+                     void *pCtx);
+int mlrecWorkerStop(MlrecWorker*, i64 nUnit);
+
 /* config.c: mlrec_config() and JSON option parsing */
 typedef struct MlrecOption MlrecOption;
 struct MlrecOption {

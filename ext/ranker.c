@@ -53,6 +53,8 @@ const MlrecOption mlrecRankerOptionSpec[] = {
                                 offsetof(MlrecRankerOptions, sequenceWeight) },
   { "seed",           'i', -9223372036854775808.0, 9223372036854775807.0,
                                           offsetof(MlrecRankerOptions, seed) },
+  { "threads",        'i', 1, MLREC_MAX_WORKERS,
+                                       offsetof(MlrecRankerOptions, nThread) },
 };
 const int mlrecRankerOptionCount =
   (int)(sizeof(mlrecRankerOptionSpec)/sizeof(mlrecRankerOptionSpec[0]));
@@ -71,6 +73,8 @@ void mlrecRankerDefaults(MlrecRankerOptions *p){
   p->alsWeight = 1.0;
   p->sequenceWeight = 1.0;
   p->seed = 42;
+  p->nThread = mlrecOnlineCores()<MLREC_MAX_WORKERS ? mlrecOnlineCores()
+                                                    : MLREC_MAX_WORKERS;
 }
 
 /* The options of r as a JSON object, with "timed" (1 if sequences). */
@@ -81,11 +85,11 @@ char *mlrecRankerOptionsJson(const MlrecRanker *r){
     "\"window\":%lld,\"sequence_links\":%lld,\"window_decay\":%!.15g,"
     "\"sequence_recency\":%!.15g,\"popularity_exponent\":%!.15g,"
     "\"als_weight\":%!.15g,\"sequence_weight\":%!.15g,\"seed\":%lld,"
-    "\"timed\":%d}",
+    "\"threads\":%lld,\"timed\":%d}",
     p->nFactor, p->nIter, p->alpha, p->regularization, p->recency,
     p->window, p->sequenceLinks, p->windowDecay, p->sequenceRecency,
     p->popularityExponent, p->alsWeight, p->sequenceWeight, p->seed,
-    r->bTimed);
+    p->nThread, r->bTimed);
 }
 
 void mlrecRankerUnref(MlrecRanker *r){
@@ -149,8 +153,10 @@ static int trainRanker(MlrecState *p, const MlrecRankerOptions *pOpt,
     r = newRanker(pR, pOpt);
     if( r==0 ) rc = SQLITE_NOMEM;
   }
-  if( rc==SQLITE_OK ) rc = mlrecSequenceBuild(p->db, &p->cfg, pR, r, pzErr);
-  if( rc==SQLITE_OK ) rc = mlrecIalsTrain(p->db, pR, r, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = mlrecSequenceBuild(p->db, &p->cfg, pR, r, (int)pOpt->nThread, pzErr);
+  }
+  if( rc==SQLITE_OK ) rc = mlrecIalsTrain(p->db, pR, r, (int)pOpt->nThread, pzErr);
   mlrecRatingsUnref(pR);
   if( rc!=SQLITE_OK ){
     mlrecRankerUnref(r);

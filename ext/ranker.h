@@ -32,6 +32,7 @@ struct MlrecRankerOptions {
   double alsWeight;          /* weights of the two parts in the blend */
   double sequenceWeight;
   i64 seed;
+  i64 nThread;               /* most threads to train on; the model is the same */
 };
 
 /* A trained ranking model (typedef in mlrec.h). */
@@ -92,7 +93,7 @@ int mlrecRankerBecause(const MlrecRanker*, const MlrecHistory*,
 void mlrecRankWorkFree(MlrecRankWork*);
 
 /* ials.c: implicit-feedback alternating least squares */
-int mlrecIalsTrain(sqlite3*, const MlrecRatings*, MlrecRanker*,
+int mlrecIalsTrain(sqlite3*, const MlrecRatings*, MlrecRanker*, int nWorker,
                    char **pzErr);
 double mlrecIalsConfidence(const MlrecRanker*, double rating);
 int mlrecIalsFoldIn(const MlrecRanker*, int n, const int *aItem,
@@ -103,7 +104,7 @@ void mlrecIalsExplain(const MlrecRanker*, const double *aL, int iItem,
 
 /* sequence.c: movies rated close in time by other users */
 int mlrecSequenceBuild(sqlite3*, const MlrecConfig*, const MlrecRatings*,
-                       MlrecRanker*, char **pzErr);
+                       MlrecRanker*, int nWorker, char **pzErr);
 void mlrecSequenceScore(const MlrecRanker*, int n, const int *aItem,
                         const double *aWeight, double *aScore);
 double mlrecSequencePair(const MlrecRanker*, int iFrom, int iTo);

@@ -72,7 +72,8 @@ static int readSequences(sqlite3 *db, const MlrecConfig *pCfg, SeqIndex *x,
     rc = rc==SQLITE_DONE || rc==SQLITE_ROW ? SQLITE_OK : rc;
     if( rc==SQLITE_OK && nRow!=pR->nRating ) rc = SQLITE_ABORT;
   }
-  if( rc!=SQLITE_OK && rc!=SQLITE_NOMEM && rc!=SQLITE_ABORT ){
+  if( rc!=SQLITE_OK && rc!=SQLITE_NOMEM && rc!=SQLITE_ABORT
+   && rc!=SQLITE_INTERRUPT ){
     mlrecSetError(pzErr, "train_ranker: reading the ratings in time order: "
                   "%s", sqlite3_errmsg(db));
   }
@@ -110,7 +111,7 @@ static int indexPositions(SeqIndex *x, MlrecInterrupt *pIntr){
   return rc;
 }
 
-/* Work space for the links of one movie at a time. */
+/* Work space of one worker: the links of one movie at a time. */
 typedef struct LinkWork LinkWork;
 struct LinkWork {
   double *aSum;     /* nItem: sum of the window weights, zero between movies */
@@ -118,32 +119,43 @@ struct LinkWork {
   MlrecTopK top;    /* the strongest */
 };
 
+/* What the tasks of linkMovies() share: a task is a movie. */
+typedef struct LinkJob LinkJob;
+struct LinkJob {
+  const SeqIndex *x;
+  MlrecRanker *r;
+  int nKeep;        /* links kept per movie, at most: each has that room */
+  int *aCount;      /* nItem: links kept of each movie */
+  LinkWork *aWork;  /* one per worker */
+};
+
 /*
 ** Add up in w->aSum the window weights of the movies rated near movie i,
-** over its raters, stepping the probe as it goes.
+** over its raters; *pn gets the number of movies touched.  Returns
+** SQLITE_INTERRUPT, leaving w->aSum dirty, if the work must stop.
 */
 static int sumWindows(const SeqIndex *x, int L, int i, LinkWork *w, int *pn,
-                      MlrecInterrupt *pIntr){
+                      MlrecWorker *pWorker){
   const MlrecRatings *pR = x->pR;
   i64 k;
-  int n = 0, rc = SQLITE_OK;
-  for(k=pR->aItemStart[i]; rc==SQLITE_OK && k<pR->aItemStart[i+1]; k++){
+  int n = 0;
+  for(k=pR->aItemStart[i]; k<pR->aItemStart[i+1]; k++){
     int v = pR->aItemUser[k];
     const int *aSeq = x->aSeqItem + pR->aUserStart[v];
     int nSeq = (int)(pR->aUserStart[v+1] - pR->aUserStart[v]);
     int p = x->aItemPos[k], d;
     int dLo = p<L ? p : L;
     int dHi = nSeq-1-p<L ? nSeq-1-p : L;
+    if( mlrecWorkerStop(pWorker, 1) ) return SQLITE_INTERRUPT;
     for(d=-dLo; d<=dHi; d++){
       int j = aSeq[p+d];
       if( d==0 ) continue;
       if( w->aSum[j]==0.0 ) w->aTouched[n++] = j;
       w->aSum[j] += x->aDecay[d<0 ? -d : d];
     }
-    rc = mlrecInterruptedEvery(pIntr, k);
   }
   *pn = n;
-  return rc;
+  return SQLITE_OK;
 }
 
 static int cmpInt(const void *pA, const void *pB){
@@ -152,78 +164,120 @@ static int cmpInt(const void *pA, const void *pB){
 }
 
 /*
-** Keep the strongest links of movie i, of the n movies touched in w, at
-** r->aLinkItem[r->aLinkStart[i]...] in movie order; clear w->aSum.
+** Keep the strongest links of movie i, of the n movies touched in w, in
+** movie order in its room of r->aLinkItem/aLinkWeight; clear w->aSum.
 */
-static void keepLinks(MlrecRanker *r, int i, LinkWork *w, int n){
+static void keepLinks(LinkJob *pJob, int i, LinkWork *w, int n){
+  MlrecRanker *r = pJob->r;
   const double *aDamp = r->aItemDamp;
-  i64 k0 = r->aLinkStart[i];
+  int *aItem = r->aLinkItem + (i64)i*pJob->nKeep;
+  float *aWeight = r->aLinkWeight + (i64)i*pJob->nKeep;
   int t;
   w->top.n = 0;
   for(t=0; t<n; t++){
     int j = w->aTouched[t];
-    mlrecTopKPush(&w->top, w->aSum[j]*aDamp[j], 0.0, j);
+    double key = w->aSum[j]*aDamp[j];
+    /* most are turned away here, without a call */
+    if( w->top.n==w->top.k && key<w->top.a[0].key ) continue;
+    mlrecTopKPush(&w->top, key, 0.0, j);
   }
-  for(t=0; t<w->top.n; t++) r->aLinkItem[k0+t] = w->top.a[t].idx;
-  qsort(r->aLinkItem+k0, (size_t)w->top.n, sizeof(int), cmpInt);
+  for(t=0; t<w->top.n; t++) aItem[t] = w->top.a[t].idx;
+  qsort(aItem, (size_t)w->top.n, sizeof(int), cmpInt);
   for(t=0; t<w->top.n; t++){
-    int j = r->aLinkItem[k0+t];
-    r->aLinkWeight[k0+t] = (float)(w->aSum[j]*aDamp[i]*aDamp[j]);
+    aWeight[t] = (float)(w->aSum[aItem[t]]*aDamp[i]*aDamp[aItem[t]]);
   }
-  r->aLinkStart[i+1] = k0 + w->top.n;
+  pJob->aCount[i] = w->top.n;
   for(t=0; t<n; t++) w->aSum[w->aTouched[t]] = 0.0;
 }
 
-/* Give back the room of the links not found (most movies of a small table
-** have fewer than sequence_links); if that fails, keep it. */
-static void shrinkLinks(MlrecRanker *r, int nItem){
-  i64 n = r->aLinkStart[nItem];
-  int *aItem = sqlite3_realloc64(r->aLinkItem, sizeof(int)*(n+1));
+static int linkTask(void *pCtx, MlrecWorker *pWorker, i64 iTask){
+  LinkJob *pJob = (LinkJob*)pCtx;
+  LinkWork *w = &pJob->aWork[pWorker->iWorker];
+  int n;
+  int rc = sumWindows(pJob->x, (int)pJob->r->opt.window, (int)iTask, w, &n,
+                      pWorker);
+  if( rc==SQLITE_OK ) keepLinks(pJob, (int)iTask, w, n);
+  return rc;
+}
+
+/*
+** Close up the rooms of the links into consecutive runs (aLinkStart), and
+** give back the room left over (most movies of a small table have fewer
+** links than sequence_links); if that fails, keep it.
+*/
+static void packLinks(MlrecRanker *r, int nItem, const LinkJob *pJob){
+  i64 n = 0;
+  int i, *aItem;
   float *aWeight;
+  for(i=0; i<nItem; i++){
+    i64 iFrom = (i64)i*pJob->nKeep;
+    r->aLinkStart[i] = n;
+    memmove(r->aLinkItem+n, r->aLinkItem+iFrom, sizeof(int)*pJob->aCount[i]);
+    memmove(r->aLinkWeight+n, r->aLinkWeight+iFrom,
+            sizeof(float)*pJob->aCount[i]);
+    n += pJob->aCount[i];
+  }
+  r->aLinkStart[nItem] = n;
+  aItem = sqlite3_realloc64(r->aLinkItem, sizeof(int)*(n+1));
   if( aItem ) r->aLinkItem = aItem;
   aWeight = sqlite3_realloc64(r->aLinkWeight, sizeof(float)*(n+1));
   if( aWeight ) r->aLinkWeight = aWeight;
 }
 
-/* Find the strongest links of every movie into r->aLink*. */
-static int linkMovies(const SeqIndex *x, MlrecRanker *r,
+/* Find the strongest links of every movie into r->aLink*, on nWorker
+** threads. */
+static int linkMovies(const SeqIndex *x, MlrecRanker *r, int nWorker,
                       MlrecInterrupt *pIntr){
-  int nItem = x->pR->nItem, nKeep = (int)r->opt.sequenceLinks;
-  i64 nMost = (i64)nItem*(nKeep<nItem ? nKeep : nItem);
-  LinkWork w;
-  int i, n, rc;
-  memset(&w, 0, sizeof(w));
-  w.aSum = sqlite3_malloc64(sizeof(double)*((i64)nItem+1));
-  w.aTouched = sqlite3_malloc64(sizeof(int)*((i64)nItem+1));
+  int nItem = x->pR->nItem, w;
+  LinkJob job;
+  i64 nRoom;
+  int rc = SQLITE_OK;
+  memset(&job, 0, sizeof(job));
+  job.x = x;
+  job.r = r;
+  job.nKeep = r->opt.sequenceLinks<nItem ? (int)r->opt.sequenceLinks : nItem;
+  nRoom = (i64)nItem*job.nKeep;
+  job.aCount = sqlite3_malloc64(sizeof(int)*((i64)nItem+1));
+  job.aWork = sqlite3_malloc64(sizeof(LinkWork)*nWorker);
   r->aLinkStart = sqlite3_malloc64(sizeof(i64)*((i64)nItem+1));
-  r->aLinkItem = sqlite3_malloc64(sizeof(int)*(nMost+1));
-  r->aLinkWeight = sqlite3_malloc64(sizeof(float)*(nMost+1));
-  rc = mlrecTopKInit(&w.top, nKeep<nItem ? nKeep : nItem);
-  if( !w.aSum || !w.aTouched || !r->aLinkStart || !r->aLinkItem
+  r->aLinkItem = sqlite3_malloc64(sizeof(int)*(nRoom+1));
+  r->aLinkWeight = sqlite3_malloc64(sizeof(float)*(nRoom+1));
+  if( !job.aCount || !job.aWork || !r->aLinkStart || !r->aLinkItem
    || !r->aLinkWeight ){
     rc = SQLITE_NOMEM;
+  }else{
+    memset(job.aWork, 0, sizeof(LinkWork)*nWorker);
+  }
+  for(w=0; rc==SQLITE_OK && w<nWorker; w++){
+    LinkWork *p = &job.aWork[w];
+    p->aSum = sqlite3_malloc64(sizeof(double)*((i64)nItem+1));
+    p->aTouched = sqlite3_malloc64(sizeof(int)*((i64)nItem+1));
+    rc = mlrecTopKInit(&p->top, job.nKeep);
+    if( rc==SQLITE_OK && (!p->aSum || !p->aTouched) ) rc = SQLITE_NOMEM;
+    if( rc==SQLITE_OK ) memset(p->aSum, 0, sizeof(double)*nItem);
   }
   if( rc==SQLITE_OK ){
-    memset(w.aSum, 0, sizeof(double)*nItem);
-    r->aLinkStart[0] = 0;
+    rc = mlrecParallelRun(pIntr, nWorker, nItem, linkTask, &job);
   }
-  for(i=0; rc==SQLITE_OK && i<nItem; i++){
-    rc = sumWindows(x, (int)r->opt.window, i, &w, &n, pIntr);
-    if( rc==SQLITE_OK ) keepLinks(r, i, &w, n);
+  if( rc==SQLITE_OK ) packLinks(r, nItem, &job);
+  for(w=0; job.aWork && w<nWorker; w++){
+    sqlite3_free(job.aWork[w].aSum);
+    sqlite3_free(job.aWork[w].aTouched);
+    mlrecTopKFree(&job.aWork[w].top);
   }
-  if( rc==SQLITE_OK ) shrinkLinks(r, nItem);
-  sqlite3_free(w.aSum);
-  sqlite3_free(w.aTouched);
-  mlrecTopKFree(&w.top);
+  sqlite3_free(job.aWork);
+  sqlite3_free(job.aCount);
   return rc;
 }
 
 /*
 ** Build the sequence links of r from the ratings table (pR is its snapshot)
-** if the table has the configured time column; set r->bTimed accordingly.
+** on nWorker threads (at most MLREC_MAX_WORKERS) if the table has the
+** configured time column; set r->bTimed accordingly.
 */
 int mlrecSequenceBuild(sqlite3 *db, const MlrecConfig *pCfg,
-                       const MlrecRatings *pR, MlrecRanker *r, char **pzErr){
+                       const MlrecRatings *pR, MlrecRanker *r, int nWorker,
+                       char **pzErr){
   SeqIndex x;
   MlrecInterrupt intr;
   i64 n = pR->nRating;
@@ -246,7 +300,7 @@ int mlrecSequenceBuild(sqlite3 *db, const MlrecConfig *pCfg,
     rc = readSequences(db, pCfg, &x, pzErr);
   }
   if( rc==SQLITE_OK ) rc = indexPositions(&x, &intr);
-  if( rc==SQLITE_OK ) rc = linkMovies(&x, r, &intr);
+  if( rc==SQLITE_OK ) rc = linkMovies(&x, r, nWorker, &intr);
   if( rc==SQLITE_ABORT ){
     mlrecSetError(pzErr, "train_ranker: the ratings table changed while "
                   "it was read; try again");
