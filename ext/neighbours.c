@@ -23,6 +23,12 @@
 ** Nothing is precomputed beyond the residuals: s(i,j) is computed when
 ** needed by intersecting the two movies' (sorted) user lists, so a
 ** prediction costs tens of microseconds.
+**
+** A user the model was not fitted on is folded in (foldin.c): b(u) from the
+** user's ratings now, against the fixed movie baselines, their residuals
+** as z(u,j), and the correction divided by sum s(i,j) + FOLD_DAMPING.  Users
+** and movies are found by id, since a model loaded from tables (persist.c)
+** fits this half on the table as it is then, not as the factors saw it.
 */
 #include "mlrec.h"
 #include <math.h>
