@@ -230,7 +230,8 @@ int mlrecHistoryOpen(MlrecState *p, int bTimed, MlrecHistoryReader *pRd,
   char *zTime = bTimed ? sqlite3_mprintf("\"%w\".\"%w\", ", c->zRatings,
                                          c->zTime) : 0;
   char *zSql = bTimed && zTime==0 ? 0 : sqlite3_mprintf("SELECT \"%w\".\"%w\", "
-      "\"%w\".\"%w\" FROM \"%w\" WHERE \"%w\".\"%w\" = ?1 ORDER BY %s\"%w\".\"%w\"",
+      "\"%w\".\"%w\" FROM \"%w\" WHERE \"%w\".\"%w\" = ?1 "
+      "ORDER BY %s\"%w\".\"%w\"",
       c->zRatings, c->zMovie, c->zRatings, c->zRating, c->zRatings,
       c->zRatings, c->zUser, zTime ? zTime : "", c->zRatings, c->zMovie);
   int rc;

@@ -482,7 +482,9 @@ static int scanRows(sqlite3_stmt *pStmt, const MlrecConfig *pCfg,
       rc = readId(pStmt, 1, pCfg->zRatings, pCfg->zMovie, pT->n+1, &iItem,
                   pzErr);
     }
-    if( rc==SQLITE_OK ) rc = mlrecReadRating(pStmt, 2, pCfg, iUser, iItem, &r, pzErr);
+    if( rc==SQLITE_OK ){
+      rc = mlrecReadRating(pStmt, 2, pCfg, iUser, iItem, &r, pzErr);
+    }
     /* tables are often in user order: skip the lookup of the same user */
     if( rc==SQLITE_OK && (u<0 || iUser!=iPrevUser) ){
       rc = idMapIndex(pUsers, iUser, &u);
