@@ -228,18 +228,24 @@ int mlrecRegisterRanker(sqlite3 *db, MlrecState *p){
 }
 
 /*
-** Prepare the statement that reads a user's ratings in time order, oldest
-** first (ties by movie id).  An index on the user column (MovieLens' primary
-** key) makes it a lookup, not a scan.
+** Prepare the statement that reads a user's ratings: in time order, oldest
+** first (ties by movie id) if bTimed, else by movie id.  An index on the
+** user column (MovieLens' primary key) makes it a lookup, not a scan.
 */
-int mlrecHistoryOpen(MlrecState *p, MlrecHistoryReader *pRd, char **pzErr){
+int mlrecHistoryOpen(MlrecState *p, int bTimed, MlrecHistoryReader *pRd,
+                     char **pzErr){
   const MlrecConfig *c = &p->cfg;
-  char *zSql = sqlite3_mprintf("SELECT \"%w\".\"%w\", \"%w\".\"%w\" FROM \"%w\""
-      " WHERE \"%w\".\"%w\" = ?1 ORDER BY \"%w\".\"%w\", \"%w\".\"%w\"",
+  char *zTime = bTimed ? sqlite3_mprintf("\"%w\".\"%w\", ", c->zRatings,
+                                         c->zTime) : 0;
+  char *zSql = bTimed && zTime==0 ? 0 : sqlite3_mprintf("SELECT \"%w\".\"%w\", "
+      "\"%w\".\"%w\" FROM \"%w\" WHERE \"%w\".\"%w\" = ?1 "
+      "ORDER BY %s\"%w\".\"%w\"",
       c->zRatings, c->zMovie, c->zRatings, c->zRating, c->zRatings,
-      c->zRatings, c->zUser, c->zRatings, c->zTime, c->zRatings, c->zMovie);
+      c->zRatings, c->zUser, zTime ? zTime : "", c->zRatings, c->zMovie);
   int rc;
+  sqlite3_free(zTime);
   pRd->pStmt = 0;
+  pRd->pCfg = c;
   if( zSql==0 ) return SQLITE_NOMEM;
   rc = sqlite3_prepare_v2(p->db, zSql, -1, &pRd->pStmt, 0);
   sqlite3_free(zSql);
@@ -284,7 +290,11 @@ int mlrecHistoryFromSnapshot(const MlrecRatings *pR, i64 iUser,
   return SQLITE_OK;
 }
 
-/* Read the ratings of user iUser into pHist (replacing its content). */
+/*
+** Read the ratings of user iUser into pHist (replacing its content).  A row
+** whose movie id is not an integer is left out (it cannot be a movie of a
+** model); a rating that is not a number is an error, as in ratings.c.
+*/
 int mlrecHistoryRead(MlrecHistoryReader *pRd, i64 iUser, MlrecHistory *pHist,
                      char **pzErr){
   int rc;
@@ -292,12 +302,17 @@ int mlrecHistoryRead(MlrecHistoryReader *pRd, i64 iUser, MlrecHistory *pHist,
   sqlite3_reset(pRd->pStmt);
   sqlite3_bind_int64(pRd->pStmt, 1, iUser);
   while( (rc = sqlite3_step(pRd->pStmt))==SQLITE_ROW ){
-    if( historyReserve(pHist, pHist->n+1)!=SQLITE_OK ){
+    i64 iId;
+    double r;
+    if( mlrecArgToId(sqlite3_column_value(pRd->pStmt, 0), &iId) ) continue;
+    rc = mlrecReadRating(pRd->pStmt, 1, pRd->pCfg, iUser, iId, &r, pzErr);
+    if( rc==SQLITE_OK ) rc = historyReserve(pHist, pHist->n+1);
+    if( rc!=SQLITE_OK ){
       sqlite3_reset(pRd->pStmt);
-      return SQLITE_NOMEM;
+      return rc;
     }
-    pHist->aId[pHist->n] = sqlite3_column_int64(pRd->pStmt, 0);
-    pHist->aRating[pHist->n] = (float)sqlite3_column_double(pRd->pStmt, 1);
+    pHist->aId[pHist->n] = iId;
+    pHist->aRating[pHist->n] = (float)r;
     pHist->n++;
   }
   if( rc==SQLITE_DONE ) return SQLITE_OK;

@@ -69,6 +69,7 @@ struct MlrecHistory {
 typedef struct MlrecHistoryReader MlrecHistoryReader;
 struct MlrecHistoryReader {
   sqlite3_stmt *pStmt;
+  const MlrecConfig *pCfg;   /* names, for error messages */
 };
 
 /* Work space of one user's scoring, kept between calls (ranker.c). */
@@ -79,7 +80,8 @@ extern const MlrecOption mlrecRankerOptionSpec[];
 extern const int mlrecRankerOptionCount;
 void mlrecRankerDefaults(MlrecRankerOptions*);
 int mlrecCurrentRanker(MlrecState*, MlrecRanker **ppOut, char **pzErr);
-int mlrecHistoryOpen(MlrecState*, MlrecHistoryReader*, char **pzErr);
+int mlrecHistoryOpen(MlrecState*, int bTimed, MlrecHistoryReader*,
+                     char **pzErr);
 int mlrecHistoryFromSnapshot(const MlrecRatings*, i64 iUser, MlrecHistory*);
 int mlrecHistoryRead(MlrecHistoryReader*, i64 iUser, MlrecHistory*,
                      char **pzErr);
