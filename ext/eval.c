@@ -196,10 +196,12 @@ static int ratingErrors(MlrecState *p, const MlrecRatings *pR,
     return rc;
   }
   for(k=0; rc==SQLITE_OK && k<n; k++){
-    double r;
-    rc = mlrecPredictRating(m, mlrecFindId(m->aUserId, m->nUser, a[k].iUser),
-                            mlrecFindId(m->aItemId, m->nItem, a[k].iItem),
-                            &r);
+    const MlrecFold *pFold = 0;
+    double r = 0.0;
+    rc = mlrecFoldFor(p, m, pR, a[k].iUser, &pFold, pzErr);
+    if( rc==SQLITE_OK ){
+      rc = mlrecPredictRating(m, pFold, a[k].iUser, a[k].iItem, &r);
+    }
     pSum->rSq += (a[k].r-r)*(a[k].r-r);
     pSum->rAbs += fabs(a[k].r-r);
   }

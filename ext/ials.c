@@ -77,46 +77,87 @@ static int solveOne(const double *aG, const float *aY, int f, double lambda,
   return SQLITE_OK;
 }
 
+/* What the solves of one half-iteration share: a task is SOLVE_ROWS rows. */
+typedef struct SolveJob SolveJob;
+struct SolveJob {
+  const MlrecRanker *r;
+  int nRow;                  /* the rows of a CSR, solved ... */
+  const i64 *aStart;
+  const int *aIdx;
+  const float *aVal;
+  const float *aOther;       /* ... against these fixed factors */
+  const double *aG;          /* their Gram matrix */
+  float *aOut;               /* nRow x factors */
+  double *aWork;             /* per worker: a Cholesky factor and a solution */
+};
+#define SOLVE_ROWS 64
+
+static int solveTask(void *pCtx, MlrecWorker *pWorker, i64 iTask){
+  const SolveJob *j = (const SolveJob*)pCtx;
+  int f = j->r->nFactor, d;
+  double *aL = j->aWork + (i64)pWorker->iWorker*(f*f+f), *aX = aL + f*f;
+  i64 u, uEnd = (iTask+1)*SOLVE_ROWS < j->nRow ? (iTask+1)*SOLVE_ROWS : j->nRow;
+  for(u=iTask*SOLVE_ROWS; u<uEnd; u++){
+    i64 k0 = j->aStart[u];
+    int n = (int)(j->aStart[u+1]-k0);
+    /* units of about a thousand multiply-adds: the outer products and the
+    ** Cholesky factorisation */
+    if( mlrecWorkerStop(pWorker, 1 + ((i64)n*f*f/2 + (i64)f*f*f/6)/1000) ){
+      return SQLITE_INTERRUPT;
+    }
+    if( solveOne(j->aG, j->aOther, f, j->r->opt.regularization, n,
+                 j->aIdx+k0, j->aVal+k0, 0, j->r, aL, aX) ){
+      return SQLITE_ERROR;
+    }
+    for(d=0; d<f; d++) j->aOut[u*f+d] = (float)aX[d];
+  }
+  return SQLITE_OK;
+}
+
 /*
-** One half-iteration: the nRow rows of a CSR (aStart, aIdx, aVal) solved
-** against the fixed factors aOther (nOther rows) into aOut.
+** One half-iteration on nWorker threads: the nRow rows of a CSR (aStart,
+** aIdx, aVal) solved against the fixed factors aOther (nOther rows) into
+** aOut.  aWork has room for their Gram matrix and nWorker solves.
 */
 static int solveSide(MlrecInterrupt *pIntr, const MlrecRanker *r, int nRow,
                      const i64 *aStart, const int *aIdx, const float *aVal,
                      const float *aOther, int nOther, float *aOut,
-                     double *aWork, char **pzErr){
+                     double *aWork, int nWorker, char **pzErr){
   int f = r->nFactor;
-  double *aG = aWork, *aL = aG + (i64)f*f, *aX = aL + (i64)f*f;
-  i64 kProbe = 0;    /* probe again once the rows reach this rating */
-  int u, d, rc = gramOf(pIntr, aOther, nOther, f, aG);
-  for(u=0; rc==SQLITE_OK && u<nRow; u++){
-    i64 k0 = aStart[u];
-    /* every 256 rows or 4096 ratings: a few milliseconds of work */
-    if( (u & 255)==255 || k0>=kProbe ){
-      kProbe = k0 + 4096;
-      if( (rc = mlrecInterrupted(pIntr))!=SQLITE_OK ) break;
-    }
-    rc = solveOne(aG, aOther, f, r->opt.regularization,
-                  (int)(aStart[u+1]-k0), aIdx+k0, aVal+k0, 0, r, aL, aX);
-    if( rc!=SQLITE_OK ){
-      mlrecSetError(pzErr, "train_ranker: the least-squares system is "
-                    "singular (the factors overflowed); use a larger "
-                    "regularization");
-    }
-    for(d=0; d<f; d++) aOut[(i64)u*f+d] = (float)aX[d];
+  SolveJob job;
+  int rc = gramOf(pIntr, aOther, nOther, f, aWork);
+  job.r = r;
+  job.nRow = nRow;
+  job.aStart = aStart;
+  job.aIdx = aIdx;
+  job.aVal = aVal;
+  job.aOther = aOther;
+  job.aG = aWork;
+  job.aOut = aOut;
+  job.aWork = aWork + (i64)f*f;
+  if( rc==SQLITE_OK ){
+    rc = mlrecParallelRun(pIntr, nWorker, (nRow+SOLVE_ROWS-1)/SOLVE_ROWS,
+                          solveTask, &job);
+  }
+  if( rc==SQLITE_ERROR ){
+    mlrecSetError(pzErr, "train_ranker: the least-squares system is "
+                  "singular (the factors overflowed); use a larger "
+                  "regularization");
   }
   return rc;
 }
 
 /*
-** Train the movie factors of r on snapshot pR: r->aItemFactor and its Gram
-** matrix r->aGram.  Deterministic for a given seed.
+** Train the movie factors of r on snapshot pR, on nWorker threads (at most
+** MLREC_MAX_WORKERS): r->aItemFactor and its Gram matrix r->aGram.  The
+** same for a given seed whatever the threads.
 */
 int mlrecIalsTrain(sqlite3 *db, const MlrecRatings *pR, MlrecRanker *r,
-                   char **pzErr){
+                   int nWorker, char **pzErr){
   int f = r->nFactor;
   float *aUser = sqlite3_malloc64(sizeof(float)*((i64)pR->nUser*f+1));
-  double *aWork = sqlite3_malloc64(sizeof(double)*(3*(i64)f*f+f));
+  double *aWork = sqlite3_malloc64(sizeof(double)
+                                   *((i64)f*f + (i64)nWorker*(f*f+f)));
   MlrecInterrupt intr;
   i64 k, iIter;
   int rc;
@@ -135,11 +176,11 @@ int mlrecIalsTrain(sqlite3 *db, const MlrecRatings *pR, MlrecRanker *r,
   for(iIter=0; rc==SQLITE_OK && iIter<r->opt.nIter; iIter++){
     rc = solveSide(&intr, r, pR->nUser, pR->aUserStart, pR->aUserItem,
                    pR->aUserValue, r->aItemFactor, pR->nItem, aUser, aWork,
-                   pzErr);
+                   nWorker, pzErr);
     if( rc==SQLITE_OK ){
       rc = solveSide(&intr, r, pR->nItem, pR->aItemStart, pR->aItemUser,
                      pR->aItemValue, aUser, pR->nUser, r->aItemFactor, aWork,
-                     pzErr);
+                     nWorker, pzErr);
     }
   }
   if( rc==SQLITE_OK ){

@@ -35,6 +35,7 @@ void mlrecStateUnref(void *pArg){
   if( p==0 || --p->nRef>0 ) return;
   mlrecRatingsUnref(p->pRatings);
   mlrecModelUnref(p->pModel);
+  mlrecFoldFree(p->pFold);
   mlrecRankerUnref(p->pRanker);
   mlrecContentCacheFree(p->pContent);
   mlrecConfigClear(&p->cfg);

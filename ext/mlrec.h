@@ -143,6 +143,31 @@ struct MlrecModel {
   MlrecNeighbours *pNeighbours;  /* NULL if knn_weight is 0 */
 };
 
+/*
+** A user the rating model was not trained on, folded into it from the
+** ratings the user has now (foldin.c): solved against the model's fixed
+** movie parameters, for the factor model and for its neighbourhood half.
+*/
+typedef struct MlrecFold MlrecFold;
+struct MlrecFold {
+  MlrecModel *pModel;    /* the model folded into (a reference) */
+  i64 iUser;             /* the user's id */
+  u64 ratedHash;         /* hash of the user's ratings folded from */
+  int nRated;            /* their number */
+  u64 dataVersion;       /* mlrecDataVersion() when they were read */
+  int bVersionValid;     /* they are current while dataVersion holds (read
+                         ** outside a write transaction) */
+  int nUsed;             /* the user's ratings of movies the factor model
+                         ** knows; 0: no fold (mean + movie bias) */
+  double rBias;          /* b(u) */
+  double *aFactor;       /* p(u), nFactor values */
+  int nKnn;              /* the user's ratings of movies the neighbourhood
+                         ** model knows, and for each: */
+  int *aKnnItem;         /* the movie, an index of that model's snapshot */
+  float *aKnnResid;      /* the residual of the rating, r - b(u,i) */
+  double rKnnBias;       /* the user's baseline bias in that model */
+};
+
 /* The ranking model of train_ranker() (ranker.h). */
 typedef struct MlrecRanker MlrecRanker;
 
@@ -159,6 +184,7 @@ struct MlrecState {
   u64 dataVersion;       /* data version when pRatings was last checked */
   int bVersionValid;     /* pRatings is current while dataVersion holds */
   MlrecModel *pModel;    /* last model trained, or NULL */
+  MlrecFold *pFold;      /* last user folded in for predict(), or NULL */
   MlrecRanker *pRanker;  /* last ranking model trained, or NULL */
   MlrecContentCache *pContent;  /* content vectors read, or NULL */
 };
@@ -229,6 +255,21 @@ int mlrecInterrupted(MlrecInterrupt*);
 int mlrecInterruptedEvery(MlrecInterrupt*, i64 iStep);
 void mlrecInterruptEnd(MlrecInterrupt*);
 
+/* parallel.c: independent tasks on every core, stopping at an interrupt */
+#define MLREC_MAX_WORKERS 64       /* most threads mlrecParallelRun() uses */
+typedef struct MlrecParallel MlrecParallel;
+typedef struct MlrecWorker MlrecWorker;
+struct MlrecWorker {
+  MlrecParallel *pPar;
+  MlrecInterrupt *pIntr;   /* the calling thread's probe; 0 on the others */
+  int iWorker;             /* 0 for the calling thread, then 1, 2, ... */
+  i64 nUnit;               /* work done since the last check */
+};
+typedef int (*MlrecTaskFn)(void *pCtx, MlrecWorker*, i64 iTask);
+int mlrecParallelRun(MlrecInterrupt*, int nThread, i64 nTask, MlrecTaskFn,
+                     void *pCtx);
+int mlrecWorkerStop(MlrecWorker*, i64 nUnit);
+
 /* config.c: mlrec_config() and JSON option parsing */
 typedef struct MlrecOption MlrecOption;
 struct MlrecOption {
@@ -251,6 +292,8 @@ void mlrecRatingsUnref(MlrecRatings*);
 void mlrecForgetRatings(MlrecState*);
 u64 mlrecDataVersion(sqlite3*);
 int mlrecFindId(const i64 *aId, int nId, i64 iId);
+int mlrecReadRating(sqlite3_stmt*, int iCol, const MlrecConfig*, i64 iUser,
+                    i64 iItem, double *prOut, char **pzErr);
 
 /* topk.c */
 int mlrecTopKInit(MlrecTopK*, int k);
@@ -314,13 +357,25 @@ void mlrecMonitorFree(MlrecMonitor*);
 int mlrecNeighboursTrain(sqlite3*, MlrecRatings*, i64 nNeighbour,
                          double shrinkage, MlrecNeighbours **ppOut);
 void mlrecNeighboursFree(MlrecNeighbours*);
-int mlrecNeighboursPredict(MlrecNeighbours*, int iUser, int iItem,
-                           double *prOut);
-int mlrecPredictRating(const MlrecModel*, int iUser, int iItem,
-                       double *prOut);
+int mlrecNeighboursKnows(const MlrecNeighbours*, i64 iUser);
+int mlrecNeighboursFold(const MlrecNeighbours*, int n, const i64 *aId,
+                        const float *aRating, MlrecFold*);
+int mlrecNeighboursPredict(MlrecNeighbours*, const MlrecFold*, i64 iUser,
+                           i64 iItem, double *prOut);
+int mlrecPredictRating(const MlrecModel*, const MlrecFold*, i64 iUser,
+                       i64 iItem, double *prOut);
+
+/* foldin.c: users the rating model was not trained on */
+int mlrecFoldSolve(const MlrecModel*, int n, const i64 *aId,
+                   const float *aRating, double *aOut, int *pnUsed);
+int mlrecFoldFor(MlrecState*, MlrecModel*, const MlrecRatings*, i64 iUser,
+                 const MlrecFold **ppOut, char **pzErr);
+void mlrecFoldFree(MlrecFold*);
+double mlrecFoldPredict(const MlrecModel*, const MlrecFold*, int iItem);
 
 /* train.c: train_mf(), predict() and the model every caller shares */
 int mlrecCurrentModel(MlrecState*, MlrecModel **ppOut, char **pzErr);
+void mlrecSetModel(MlrecState*, MlrecModel*);
 int mlrecRegisterTrain(sqlite3*, MlrecState*);
 
 /* tvf.c: the virtual table shared by similar_movies() and recommend() */

@@ -23,6 +23,12 @@
 ** Nothing is precomputed beyond the residuals: s(i,j) is computed when
 ** needed by intersecting the two movies' (sorted) user lists, so a
 ** prediction costs tens of microseconds.
+**
+** A user the model was not fitted on is folded in (foldin.c): b(u) from the
+** user's ratings now, against the fixed movie baselines, their residuals
+** as z(u,j), and the correction divided by sum s(i,j) + FOLD_DAMPING.  Users
+** and movies are found by id, since a model loaded from tables (persist.c)
+** fits this half on the table as it is then, not as the factors saw it.
 */
 #include "mlrec.h"
 #include <math.h>
@@ -31,6 +37,11 @@
 #define BASELINE_ROUNDS    10
 #define BASELINE_REG_USER  15.0
 #define BASELINE_REG_ITEM  10.0
+
+/* A folded-in user's correction is divided by the sum of the similarities
+** plus this: a neighbour of similarity 1 and residual 0 added, which keeps
+** the few neighbours of a user with few ratings from over-correcting. */
+#define FOLD_DAMPING        1.0
 
 struct MlrecNeighbours {
   MlrecRatings *pR;      /* the training snapshot */
@@ -175,34 +186,73 @@ static double similarity(const MlrecNeighbours *p, const double *aZi,
   return rDot/sqrt(rSqI*rSqJ) * (n-1)/(n-1+p->shrinkage);
 }
 
+/* True if the neighbourhood model was fitted on ratings of user iUser. */
+int mlrecNeighboursKnows(const MlrecNeighbours *p, i64 iUser){
+  return mlrecFindId(p->pR->aUserId, p->pR->nUser, iUser)>=0;
+}
+
 /*
-** The neighbourhood prediction for dense indexes (u, i) of the training
-** snapshot, -1 for unknown, into *prOut (unclipped).  The residuals of
-** movie i are scattered by user into p's scratch arrays, so that each
+** Fold a user who rated the n movies aId (ids) aRating into the
+** neighbourhood model: the user's baseline bias, fitted like the others'
+** (last round of fitBaselines(), against the fixed movie baselines), and
+** the residual of each rating of a movie the model knows, into pFold.
+*/
+int mlrecNeighboursFold(const MlrecNeighbours *p, int n, const i64 *aId,
+                        const float *aRating, MlrecFold *pFold){
+  const MlrecRatings *pR = p->pR;
+  double s = 0.0;
+  int t, k = 0;
+  pFold->aKnnItem = sqlite3_malloc64(sizeof(int)*((i64)n+1));
+  pFold->aKnnResid = sqlite3_malloc64(sizeof(float)*((i64)n+1));
+  if( pFold->aKnnItem==0 || pFold->aKnnResid==0 ) return SQLITE_NOMEM;
+  for(t=0; t<n; t++){
+    int j = mlrecFindId(pR->aItemId, pR->nItem, aId[t]);
+    if( j<0 ) continue;
+    pFold->aKnnItem[k] = j;
+    pFold->aKnnResid[k] = aRating[t];
+    s += aRating[t] - p->mu - p->aItemBias[j];
+    k++;
+  }
+  pFold->nKnn = k;
+  pFold->rKnnBias = s/(BASELINE_REG_USER + (double)k);
+  for(t=0; t<k; t++){
+    pFold->aKnnResid[t] = (float)(pFold->aKnnResid[t] - p->mu
+                          - pFold->rKnnBias - p->aItemBias[pFold->aKnnItem[t]]);
+  }
+  return SQLITE_OK;
+}
+
+/*
+** The baseline of movie index i (-1: unknown) for a user of bias rUser,
+** corrected by the residuals aResid of the n movies aItem the user rated
+** that are most similar to i, into *prOut (unclipped).  rDamp is added to
+** the sum of the similarities that divides the correction.  The residuals
+** of movie i are scattered by user into p's scratch arrays, so that each
 ** similarity costs one pass over the other movie's raters.
 */
-int mlrecNeighboursPredict(MlrecNeighbours *p, int u, int i, double *prOut){
+static int neighbourhood(MlrecNeighbours *p, double rUser, int i, int n,
+                         const int *aItem, const float *aResid, double rDamp,
+                         double *prOut){
   const MlrecRatings *pR = p->pR;
-  double r = p->mu, rNum = 0.0, rDen = 0.0;
+  double r = p->mu + rUser, rNum = 0.0, rDen = 0.0;
   MlrecTopK top;
   i64 k;
   int t, rc;
-  if( u>=0 ) r += p->aUserBias[u];
   if( i>=0 ) r += p->aItemBias[i];
   *prOut = r;
-  if( u<0 || i<0 ) return SQLITE_OK;
+  if( i<0 || n==0 ) return SQLITE_OK;
   rc = mlrecTopKInit(&top, (int)p->nNeighbour);
   if( rc!=SQLITE_OK ) return rc;
   for(k=pR->aItemStart[i]; k<pR->aItemStart[i+1]; k++){
     p->aZi[pR->aItemUser[k]] = p->aItemResid[k];
     p->aHas[pR->aItemUser[k]] = 1;
   }
-  for(k=pR->aUserStart[u]; k<pR->aUserStart[u+1]; k++){
-    int j = pR->aUserItem[k];
+  for(t=0; t<n; t++){
+    int j = aItem[t];
     double s;
     if( j==i ) continue;
     s = similarity(p, p->aZi, p->aHas, j);
-    if( s>0.0 ) mlrecTopKPush(&top, s, p->aUserResid[k], j);
+    if( s>0.0 ) mlrecTopKPush(&top, s, aResid[t], j);
   }
   for(k=pR->aItemStart[i]; k<pR->aItemStart[i+1]; k++){
     p->aHas[pR->aItemUser[k]] = 0;
@@ -212,20 +262,49 @@ int mlrecNeighboursPredict(MlrecNeighbours *p, int u, int i, double *prOut){
     rDen += top.a[t].key;
   }
   mlrecTopKFree(&top);
-  if( rDen>0.0 ) *prOut = r + rNum/rDen;
+  if( rDen>0.0 ) *prOut = r + rNum/(rDen + rDamp);
   return SQLITE_OK;
 }
 
 /*
-** predict(): (1 - knn_weight) x the factor model + knn_weight x the
-** neighbourhood model, clipped to the rating scale.
+** The neighbourhood prediction of user iUser for movie iItem (ids) into
+** *prOut (unclipped): from the user's ratings in the snapshot the model
+** was fitted on, or else from pFold (if not NULL), or else the baseline.
 */
-int mlrecPredictRating(const MlrecModel *m, int iUser, int iItem,
-                       double *prOut){
-  double r = mlrecModelPredict(m, iUser, iItem);
+int mlrecNeighboursPredict(MlrecNeighbours *p, const MlrecFold *pFold,
+                           i64 iUser, i64 iItem, double *prOut){
+  const MlrecRatings *pR = p->pR;
+  int u = mlrecFindId(pR->aUserId, pR->nUser, iUser);
+  int i = mlrecFindId(pR->aItemId, pR->nItem, iItem);
+  if( u>=0 ){
+    i64 k0 = pR->aUserStart[u];
+    return neighbourhood(p, p->aUserBias[u], i,
+                         (int)(pR->aUserStart[u+1] - k0), pR->aUserItem + k0,
+                         p->aUserResid + k0, 0.0, prOut);
+  }
+  if( pFold && pFold->nKnn>0 ){
+    return neighbourhood(p, pFold->rKnnBias, i, pFold->nKnn, pFold->aKnnItem,
+                         pFold->aKnnResid, FOLD_DAMPING, prOut);
+  }
+  return neighbourhood(p, 0.0, i, 0, 0, 0, 0.0, prOut);
+}
+
+/*
+** predict(): (1 - knn_weight) x the factor model + knn_weight x the
+** neighbourhood model, clipped to the rating scale, for user iUser and
+** movie iItem (ids).  pFold is the fold-in of the user (mlrecFoldFor()),
+** NULL if the model was trained on the user.
+*/
+int mlrecPredictRating(const MlrecModel *m, const MlrecFold *pFold,
+                       i64 iUser, i64 iItem, double *prOut){
+  int u = mlrecFindId(m->aUserId, m->nUser, iUser);
+  int i = mlrecFindId(m->aItemId, m->nItem, iItem);
+  double r = u>=0 ? mlrecModelPredict(m, u, i)
+                  : mlrecFoldPredict(m, pFold, i);
   if( m->pNeighbours ){
     double w = m->opt.knnWeight, rKnn;
-    int rc = mlrecNeighboursPredict(m->pNeighbours, iUser, iItem, &rKnn);
+    int rc = mlrecNeighboursPredict(m->pNeighbours, pFold, iUser, iItem,
+                                    &rKnn);
     if( rc!=SQLITE_OK ) return rc;
     r = (1.0-w)*r + w*rKnn;
   }

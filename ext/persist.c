@@ -989,8 +989,7 @@ static void loadFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     mlrecRatingsUnref(pR);
   }
   if( rc==SQLITE_OK ){
-    mlrecModelUnref(p->pModel);
-    p->pModel = m;
+    mlrecSetModel(p, m);
   }else{
     mlrecModelUnref(m);
   }

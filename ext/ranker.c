@@ -40,6 +40,8 @@ const MlrecOption mlrecRankerOptionSpec[] = {
                                 offsetof(MlrecRankerOptions, regularization) },
   { "recency",        'r', 1e-3, 1e12, offsetof(MlrecRankerOptions, recency) },
   { "window",         'i', 1, 10000, offsetof(MlrecRankerOptions, window) },
+  { "sequence_links", 'i', 1, 100000,
+                                 offsetof(MlrecRankerOptions, sequenceLinks) },
   { "window_decay",   'r', 1e-3, 1e12,
                                    offsetof(MlrecRankerOptions, windowDecay) },
   { "sequence_recency", 'r', 1e-3, 1e12,
@@ -51,6 +53,8 @@ const MlrecOption mlrecRankerOptionSpec[] = {
                                 offsetof(MlrecRankerOptions, sequenceWeight) },
   { "seed",           'i', -9223372036854775808.0, 9223372036854775807.0,
                                           offsetof(MlrecRankerOptions, seed) },
+  { "threads",        'i', 1, MLREC_MAX_WORKERS,
+                                       offsetof(MlrecRankerOptions, nThread) },
 };
 const int mlrecRankerOptionCount =
   (int)(sizeof(mlrecRankerOptionSpec)/sizeof(mlrecRankerOptionSpec[0]));
@@ -62,12 +66,15 @@ void mlrecRankerDefaults(MlrecRankerOptions *p){
   p->regularization = 20.0;
   p->recency = 10.0;
   p->window = 100;
+  p->sequenceLinks = 200;
   p->windowDecay = 20.0;
   p->sequenceRecency = 2.0;
   p->popularityExponent = 0.3;
   p->alsWeight = 1.0;
   p->sequenceWeight = 1.0;
   p->seed = 42;
+  p->nThread = mlrecOnlineCores()<MLREC_MAX_WORKERS ? mlrecOnlineCores()
+                                                    : MLREC_MAX_WORKERS;
 }
 
 /* The options of r as a JSON object, with "timed" (1 if sequences). */
@@ -75,12 +82,14 @@ char *mlrecRankerOptionsJson(const MlrecRanker *r){
   const MlrecRankerOptions *p = &r->opt;
   return sqlite3_mprintf("{\"factors\":%lld,\"iterations\":%lld,"
     "\"alpha\":%!.15g,\"regularization\":%!.15g,\"recency\":%!.15g,"
-    "\"window\":%lld,\"window_decay\":%!.15g,\"sequence_recency\":%!.15g,"
-    "\"popularity_exponent\":%!.15g,\"als_weight\":%!.15g,"
-    "\"sequence_weight\":%!.15g,\"seed\":%lld,\"timed\":%d}",
+    "\"window\":%lld,\"sequence_links\":%lld,\"window_decay\":%!.15g,"
+    "\"sequence_recency\":%!.15g,\"popularity_exponent\":%!.15g,"
+    "\"als_weight\":%!.15g,\"sequence_weight\":%!.15g,\"seed\":%lld,"
+    "\"threads\":%lld,\"timed\":%d}",
     p->nFactor, p->nIter, p->alpha, p->regularization, p->recency,
-    p->window, p->windowDecay, p->sequenceRecency, p->popularityExponent,
-    p->alsWeight, p->sequenceWeight, p->seed, r->bTimed);
+    p->window, p->sequenceLinks, p->windowDecay, p->sequenceRecency,
+    p->popularityExponent, p->alsWeight, p->sequenceWeight, p->seed,
+    p->nThread, r->bTimed);
 }
 
 void mlrecRankerUnref(MlrecRanker *r){
@@ -89,12 +98,9 @@ void mlrecRankerUnref(MlrecRanker *r){
   sqlite3_free(r->aItemCount);
   sqlite3_free(r->aItemFactor);
   sqlite3_free(r->aGram);
-  sqlite3_free(r->aSeqStart);
-  sqlite3_free(r->aSeqItem);
-  sqlite3_free(r->aItemStart);
-  sqlite3_free(r->aItemUser);
-  sqlite3_free(r->aItemPos);
-  sqlite3_free(r->aDecay);
+  sqlite3_free(r->aLinkStart);
+  sqlite3_free(r->aLinkItem);
+  sqlite3_free(r->aLinkWeight);
   sqlite3_free(r->aItemDamp);
   sqlite3_free(r);
 }
@@ -147,8 +153,10 @@ static int trainRanker(MlrecState *p, const MlrecRankerOptions *pOpt,
     r = newRanker(pR, pOpt);
     if( r==0 ) rc = SQLITE_NOMEM;
   }
-  if( rc==SQLITE_OK ) rc = mlrecSequenceBuild(p->db, &p->cfg, pR, r, pzErr);
-  if( rc==SQLITE_OK ) rc = mlrecIalsTrain(p->db, pR, r, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = mlrecSequenceBuild(p->db, &p->cfg, pR, r, (int)pOpt->nThread, pzErr);
+  }
+  if( rc==SQLITE_OK ) rc = mlrecIalsTrain(p->db, pR, r, (int)pOpt->nThread, pzErr);
   mlrecRatingsUnref(pR);
   if( rc!=SQLITE_OK ){
     mlrecRankerUnref(r);
@@ -220,18 +228,24 @@ int mlrecRegisterRanker(sqlite3 *db, MlrecState *p){
 }
 
 /*
-** Prepare the statement that reads a user's ratings in time order, oldest
-** first (ties by movie id).  An index on the user column (MovieLens' primary
-** key) makes it a lookup, not a scan.
+** Prepare the statement that reads a user's ratings: in time order, oldest
+** first (ties by movie id) if bTimed, else by movie id.  An index on the
+** user column (MovieLens' primary key) makes it a lookup, not a scan.
 */
-int mlrecHistoryOpen(MlrecState *p, MlrecHistoryReader *pRd, char **pzErr){
+int mlrecHistoryOpen(MlrecState *p, int bTimed, MlrecHistoryReader *pRd,
+                     char **pzErr){
   const MlrecConfig *c = &p->cfg;
-  char *zSql = sqlite3_mprintf("SELECT \"%w\".\"%w\", \"%w\".\"%w\" FROM \"%w\""
-      " WHERE \"%w\".\"%w\" = ?1 ORDER BY \"%w\".\"%w\", \"%w\".\"%w\"",
+  char *zTime = bTimed ? sqlite3_mprintf("\"%w\".\"%w\", ", c->zRatings,
+                                         c->zTime) : 0;
+  char *zSql = bTimed && zTime==0 ? 0 : sqlite3_mprintf("SELECT \"%w\".\"%w\", "
+      "\"%w\".\"%w\" FROM \"%w\" WHERE \"%w\".\"%w\" = ?1 "
+      "ORDER BY %s\"%w\".\"%w\"",
       c->zRatings, c->zMovie, c->zRatings, c->zRating, c->zRatings,
-      c->zRatings, c->zUser, c->zRatings, c->zTime, c->zRatings, c->zMovie);
+      c->zRatings, c->zUser, zTime ? zTime : "", c->zRatings, c->zMovie);
   int rc;
+  sqlite3_free(zTime);
   pRd->pStmt = 0;
+  pRd->pCfg = c;
   if( zSql==0 ) return SQLITE_NOMEM;
   rc = sqlite3_prepare_v2(p->db, zSql, -1, &pRd->pStmt, 0);
   sqlite3_free(zSql);
@@ -276,7 +290,11 @@ int mlrecHistoryFromSnapshot(const MlrecRatings *pR, i64 iUser,
   return SQLITE_OK;
 }
 
-/* Read the ratings of user iUser into pHist (replacing its content). */
+/*
+** Read the ratings of user iUser into pHist (replacing its content).  A row
+** whose movie id is not an integer is left out (it cannot be a movie of a
+** model); a rating that is not a number is an error, as in ratings.c.
+*/
 int mlrecHistoryRead(MlrecHistoryReader *pRd, i64 iUser, MlrecHistory *pHist,
                      char **pzErr){
   int rc;
@@ -284,12 +302,17 @@ int mlrecHistoryRead(MlrecHistoryReader *pRd, i64 iUser, MlrecHistory *pHist,
   sqlite3_reset(pRd->pStmt);
   sqlite3_bind_int64(pRd->pStmt, 1, iUser);
   while( (rc = sqlite3_step(pRd->pStmt))==SQLITE_ROW ){
-    if( historyReserve(pHist, pHist->n+1)!=SQLITE_OK ){
+    i64 iId;
+    double r;
+    if( mlrecArgToId(sqlite3_column_value(pRd->pStmt, 0), &iId) ) continue;
+    rc = mlrecReadRating(pRd->pStmt, 1, pRd->pCfg, iUser, iId, &r, pzErr);
+    if( rc==SQLITE_OK ) rc = historyReserve(pHist, pHist->n+1);
+    if( rc!=SQLITE_OK ){
       sqlite3_reset(pRd->pStmt);
-      return SQLITE_NOMEM;
+      return rc;
     }
-    pHist->aId[pHist->n] = sqlite3_column_int64(pRd->pStmt, 0);
-    pHist->aRating[pHist->n] = (float)sqlite3_column_double(pRd->pStmt, 1);
+    pHist->aId[pHist->n] = iId;
+    pHist->aRating[pHist->n] = (float)r;
     pHist->n++;
   }
   if( rc==SQLITE_DONE ) return SQLITE_OK;

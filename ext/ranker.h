@@ -25,12 +25,14 @@ struct MlrecRankerOptions {
   double regularization;     /* ALS ridge penalty */
   double recency;            /* half-life, in ratings, of fold-in weights */
   i64 window;                /* sequence window, in ratings */
+  i64 sequenceLinks;         /* links kept per movie */
   double windowDecay;        /* e-folding distance inside the window */
   double sequenceRecency;    /* half-life of a user's sequence weights */
   double popularityExponent; /* damping of popular movies in sequences */
   double alsWeight;          /* weights of the two parts in the blend */
   double sequenceWeight;
   i64 seed;
+  i64 nThread;               /* most threads to train on; the model is the same */
 };
 
 /* A trained ranking model (typedef in mlrec.h). */
@@ -44,13 +46,10 @@ struct MlrecRanker {
   double *aGram;         /* Y'Y of the item factors, nFactor^2 */
   double rMin, rMax;     /* rating scale of the training data */
   int bTimed;            /* the ratings had a time column */
-  /* Sequences, only when bTimed: */
-  i64 *aSeqStart;        /* nUser+1 offsets into aSeqItem */
-  int *aSeqItem;         /* each user's movies, oldest first */
-  i64 *aItemStart;       /* nItem+1 offsets into aItemUser/aItemPos */
-  int *aItemUser;        /* users of each movie, ascending */
-  int *aItemPos;         /* position of the movie in that user's sequence */
-  double *aDecay;        /* window+1 weights of a distance in a sequence */
+  /* Sequences, only when bTimed: each movie's strongest links S(i, j) */
+  i64 *aLinkStart;       /* nItem+1 offsets into aLinkItem/aLinkWeight */
+  int *aLinkItem;        /* the linked movies j of each movie, ascending */
+  float *aLinkWeight;    /* S(i, j) */
   double *aItemDamp;     /* count^-popularity_exponent of each movie */
   i64 nRating;           /* ratings trained on */
   u64 dataHash;          /* MlrecRatings.hash of the training data */
@@ -70,6 +69,7 @@ struct MlrecHistory {
 typedef struct MlrecHistoryReader MlrecHistoryReader;
 struct MlrecHistoryReader {
   sqlite3_stmt *pStmt;
+  const MlrecConfig *pCfg;   /* names, for error messages */
 };
 
 /* Work space of one user's scoring, kept between calls (ranker.c). */
@@ -80,7 +80,8 @@ extern const MlrecOption mlrecRankerOptionSpec[];
 extern const int mlrecRankerOptionCount;
 void mlrecRankerDefaults(MlrecRankerOptions*);
 int mlrecCurrentRanker(MlrecState*, MlrecRanker **ppOut, char **pzErr);
-int mlrecHistoryOpen(MlrecState*, MlrecHistoryReader*, char **pzErr);
+int mlrecHistoryOpen(MlrecState*, int bTimed, MlrecHistoryReader*,
+                     char **pzErr);
 int mlrecHistoryFromSnapshot(const MlrecRatings*, i64 iUser, MlrecHistory*);
 int mlrecHistoryRead(MlrecHistoryReader*, i64 iUser, MlrecHistory*,
                      char **pzErr);
@@ -94,7 +95,7 @@ int mlrecRankerBecause(const MlrecRanker*, const MlrecHistory*,
 void mlrecRankWorkFree(MlrecRankWork*);
 
 /* ials.c: implicit-feedback alternating least squares */
-int mlrecIalsTrain(sqlite3*, const MlrecRatings*, MlrecRanker*,
+int mlrecIalsTrain(sqlite3*, const MlrecRatings*, MlrecRanker*, int nWorker,
                    char **pzErr);
 double mlrecIalsConfidence(const MlrecRanker*, double rating);
 int mlrecIalsFoldIn(const MlrecRanker*, int n, const int *aItem,
@@ -105,7 +106,7 @@ void mlrecIalsExplain(const MlrecRanker*, const double *aL, int iItem,
 
 /* sequence.c: movies rated close in time by other users */
 int mlrecSequenceBuild(sqlite3*, const MlrecConfig*, const MlrecRatings*,
-                       MlrecRanker*, char **pzErr);
+                       MlrecRanker*, int nWorker, char **pzErr);
 void mlrecSequenceScore(const MlrecRanker*, int n, const int *aItem,
                         const double *aWeight, double *aScore);
 double mlrecSequencePair(const MlrecRanker*, int iFrom, int iTo);

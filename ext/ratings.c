@@ -432,10 +432,11 @@ static int readId(sqlite3_stmt *pStmt, int iCol, const char *zTable,
   return SQLITE_ERROR;
 }
 
-/* Read the rating in column 2 of the current row of pStmt. */
-static int readRating(sqlite3_stmt *pStmt, const MlrecConfig *pCfg,
-                      i64 iUser, i64 iItem, double *prOut, char **pzErr){
-  sqlite3_value *pVal = sqlite3_column_value(pStmt, 2);
+/* Read the rating in column iCol of the current row of pStmt, the rating of
+** user iUser for movie iItem. */
+int mlrecReadRating(sqlite3_stmt *pStmt, int iCol, const MlrecConfig *pCfg,
+                    i64 iUser, i64 iItem, double *prOut, char **pzErr){
+  sqlite3_value *pVal = sqlite3_column_value(pStmt, iCol);
   int eType = sqlite3_value_type(pVal);
   char *zVal;
   if( eType==SQLITE_INTEGER || eType==SQLITE_FLOAT ){
@@ -481,7 +482,9 @@ static int scanRows(sqlite3_stmt *pStmt, const MlrecConfig *pCfg,
       rc = readId(pStmt, 1, pCfg->zRatings, pCfg->zMovie, pT->n+1, &iItem,
                   pzErr);
     }
-    if( rc==SQLITE_OK ) rc = readRating(pStmt, pCfg, iUser, iItem, &r, pzErr);
+    if( rc==SQLITE_OK ){
+      rc = mlrecReadRating(pStmt, 2, pCfg, iUser, iItem, &r, pzErr);
+    }
     /* tables are often in user order: skip the lookup of the same user */
     if( rc==SQLITE_OK && (u<0 || iUser!=iPrevUser) ){
       rc = idMapIndex(pUsers, iUser, &u);

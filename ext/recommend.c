@@ -28,8 +28,10 @@
 ** because (ranking model only, NULL otherwise) is the movie the user rated
 ** that contributed most to the score.  Each model trains with default
 ** options on first use.  A user the ranking model cannot place (no rating
-** of a movie it knows) gets the most rated movies; one the rating model has
-** not seen gets the highest mean + movie bias.
+** of a movie it knows) gets the most rated movies.  The rating model folds
+** a user it was not trained on in from the ratings the user has now
+** (foldin.c); one with no rating of a movie it knows gets the highest mean
+** + movie bias.
 */
 #include "recommend.h"
 #include <string.h>
@@ -112,7 +114,7 @@ int mlrecRecommenderOpen(MlrecState *p, MlrecRatings *pR, int eModel,
   pRec->pRatings = pR;
   pR->nRef++;
   if( rc==SQLITE_OK && pRec->pRanker && pRec->pRanker->bTimed ){
-    rc = mlrecHistoryOpen(p, &pRec->reader, pzErr);
+    rc = mlrecHistoryOpen(p, 1, &pRec->reader, pzErr);
   }
   if( rc==SQLITE_OK ){
     pRec->aScore = sqlite3_malloc64(sizeof(double)*((i64)pRec->nItem+1));
@@ -149,22 +151,39 @@ static void markHistory(MlrecRecommender *pRec){
 
 /*
 ** Scores of the rating model: predictions, for user iUser (the sum of
-** mlrecModelPredict(), in its order, with the user's part taken once).
+** mlrecModelPredict(), in its order, with the user's part taken once).  A
+** user the model was not trained on is folded in from the last history.
 */
-static void scoreByRating(MlrecRecommender *pRec, i64 iUser){
+static int scoreByRating(MlrecRecommender *pRec, i64 iUser){
   const MlrecModel *m = pRec->pModel;
   int u = mlrecFindId(m->aUserId, m->nUser, iUser);
   double rUser = m->mu + (u>=0 ? m->aUserBias[u] : 0.0);
   int i;
-  for(i=0; i<m->nItem; i++){
-    double r = rUser + m->aItemBias[i];
-    if( u>=0 ){
-      r += mlrecDot(m->aUserFactor + (i64)u*m->nFactor,
-                    m->aItemFactor + (i64)i*m->nFactor, m->nFactor);
+  if( u<0 ){
+    MlrecFold fold;
+    double *aSolved = sqlite3_malloc64(sizeof(double)*((i64)m->nFactor+1));
+    int rc = aSolved ? SQLITE_OK : SQLITE_NOMEM;
+    memset(&fold, 0, sizeof(fold));
+    if( rc==SQLITE_OK ){
+      rc = mlrecFoldSolve(m, pRec->hist.n, pRec->hist.aId,
+                          pRec->hist.aRating, aSolved, &fold.nUsed);
     }
-    pRec->aScore[i] = r;
+    fold.rBias = aSolved ? aSolved[0] : 0.0;
+    fold.aFactor = aSolved ? aSolved+1 : 0;
+    for(i=0; rc==SQLITE_OK && i<m->nItem; i++){
+      pRec->aScore[i] = mlrecFoldPredict(m, &fold, i);
+    }
+    sqlite3_free(aSolved);
+    pRec->bPersonal = fold.nUsed>0;
+    return rc;
   }
-  pRec->bPersonal = u>=0;
+  for(i=0; i<m->nItem; i++){
+    pRec->aScore[i] = rUser + m->aItemBias[i]
+      + mlrecDot(m->aUserFactor + (i64)u*m->nFactor,
+                 m->aItemFactor + (i64)i*m->nFactor, m->nFactor);
+  }
+  pRec->bPersonal = 1;
+  return SQLITE_OK;
 }
 
 /*
@@ -188,7 +207,7 @@ int mlrecRecommenderTop(MlrecRecommender *pRec, i64 iUser, int bIncludeRated,
       break;
     case MLREC_RANK_RATING:
       markHistory(pRec);
-      scoreByRating(pRec, iUser);
+      rc = scoreByRating(pRec, iUser);
       break;
     default:
       markHistory(pRec);

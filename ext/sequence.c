@@ -14,27 +14,40 @@
 **     S(i,j) = sum over users v of exp(-(d_v(i,j)-1)/window_decay)
 **              / (count(i) count(j))^popularity_exponent
 **
+** Training keeps, for every movie i, its sequence_links strongest links
+** S(i,j) (ties to the smaller movie index): a movie rated by tens of
+** thousands of users is linked to most of the catalogue, and walking its
+** raters' sequences at query time would cost milliseconds per rated movie.
 ** A user's score of movie j is sum over rated movies i of w(i) S(i,j), with
 ** w(i) = 0.5^(age/sequence_recency) * x(i): age is how many ratings the user
-** made after i, x the rating scaled to [0, 1].  S is never stored: the
-** score walks, for each of the user's recent movies, the users who rated it
-** and the window around it in their sequences.  The cost is about
-** recent movies x their raters x 2 window, a few milliseconds.
+** made after i, x the rating scaled to [0, 1]; so a query costs the kept
+** links of the user's recent movies.
 **
 ** Without a time column there are no sequences and this part is off.
 */
 #include "ranker.h"
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+/* The users' sequences and where each rating sits in them: what building
+** the links needs, freed once they are built. */
+typedef struct SeqIndex SeqIndex;
+struct SeqIndex {
+  const MlrecRatings *pR;  /* users' rows (aUserStart), movies' (aItem...) */
+  int *aSeqItem;           /* each user's movies, oldest first */
+  int *aItemPos;           /* per rating by movie: its place in the sequence */
+  double *aDecay;          /* window+1 weights of a distance */
+};
+
 /*
-** Fill r->aSeqItem with every user's movies in time order, reading the
+** Fill x->aSeqItem with every user's movies in time order, reading the
 ** table sorted by (user, time, movie).  Errors if the rows differ from the
-** snapshot pR (the table changed in between).
+** snapshot (the table changed in between).
 */
-static int readSequences(sqlite3 *db, const MlrecConfig *pCfg,
-                         const MlrecRatings *pR, MlrecRanker *r,
+static int readSequences(sqlite3 *db, const MlrecConfig *pCfg, SeqIndex *x,
                          char **pzErr){
+  const MlrecRatings *pR = x->pR;
   sqlite3_stmt *pStmt = 0;
   i64 *aNext = sqlite3_malloc64(sizeof(i64)*((i64)pR->nUser+1));
   char *zSql = sqlite3_mprintf("SELECT \"%w\".\"%w\", \"%w\".\"%w\" FROM \"%w\""
@@ -53,17 +66,14 @@ static int readSequences(sqlite3 *db, const MlrecConfig *pCfg,
       int i = mlrecFindId(pR->aItemId, pR->nItem,
                           sqlite3_column_int64(pStmt, 1));
       if( u<0 || i<0 || aNext[u]>=pR->aUserStart[u+1] ) break;
-      r->aSeqItem[aNext[u]++] = i;
+      x->aSeqItem[aNext[u]++] = i;
       nRow++;
     }
     rc = rc==SQLITE_DONE || rc==SQLITE_ROW ? SQLITE_OK : rc;
-    if( rc==SQLITE_OK && nRow!=pR->nRating ){
-      mlrecSetError(pzErr, "train_ranker: the ratings table changed while "
-                    "it was read; try again");
-      rc = SQLITE_ERROR;
-    }
+    if( rc==SQLITE_OK && nRow!=pR->nRating ) rc = SQLITE_ABORT;
   }
-  if( rc!=SQLITE_OK && *pzErr==0 && rc!=SQLITE_NOMEM ){
+  if( rc!=SQLITE_OK && rc!=SQLITE_NOMEM && rc!=SQLITE_ABORT
+   && rc!=SQLITE_INTERRUPT ){
     mlrecSetError(pzErr, "train_ranker: reading the ratings in time order: "
                   "%s", sqlite3_errmsg(db));
   }
@@ -72,58 +82,234 @@ static int readSequences(sqlite3 *db, const MlrecConfig *pCfg,
   return rc;
 }
 
-/* Position of user v among the users of movie i (who are ascending). */
-static i64 findUser(const MlrecRanker *r, int i, int v){
-  i64 lo = r->aItemStart[i], hi = r->aItemStart[i+1]-1;
-  while( lo<=hi ){
-    i64 mid = lo + (hi-lo)/2;
-    if( r->aItemUser[mid]<v ) lo = mid+1;
-    else if( r->aItemUser[mid]>v ) hi = mid-1;
-    else return mid;
-  }
-  return -1;
-}
-
-/* Index each rating by movie: its user and its position in the sequence. */
-static void indexPositions(const MlrecRatings *pR, MlrecRanker *r){
-  int v;
+/*
+** Index each rating by movie with its place in its user's sequence.  Users
+** come in ascending order, as they do in each movie's list of raters, so
+** every movie's next rater is the one at its cursor.  SQLITE_ABORT if the
+** sequences do not match the snapshot.
+*/
+static int indexPositions(SeqIndex *x, MlrecInterrupt *pIntr){
+  const MlrecRatings *pR = x->pR;
+  i64 *aCursor = sqlite3_malloc64(sizeof(i64)*((i64)pR->nItem+1));
   i64 k;
-  memcpy(r->aItemStart, pR->aItemStart, sizeof(i64)*((i64)pR->nItem+1));
-  memcpy(r->aItemUser, pR->aItemUser, sizeof(int)*pR->nRating);
-  for(v=0; v<pR->nUser; v++){
-    for(k=r->aSeqStart[v]; k<r->aSeqStart[v+1]; k++){
-      i64 m = findUser(r, r->aSeqItem[k], v);
-      if( m>=0 ) r->aItemPos[m] = (int)(k - r->aSeqStart[v]);
+  int v, rc = SQLITE_OK;
+  if( aCursor==0 ) return SQLITE_NOMEM;
+  memcpy(aCursor, pR->aItemStart, sizeof(i64)*pR->nItem);
+  for(v=0; rc==SQLITE_OK && v<pR->nUser; v++){
+    for(k=pR->aUserStart[v]; rc==SQLITE_OK && k<pR->aUserStart[v+1]; k++){
+      int i = x->aSeqItem[k];
+      i64 m = aCursor[i]++;
+      if( m>=pR->aItemStart[i+1] || pR->aItemUser[m]!=v ){
+        rc = SQLITE_ABORT;
+        break;
+      }
+      x->aItemPos[m] = (int)(k - pR->aUserStart[v]);
+      rc = mlrecInterruptedEvery(pIntr, k);
     }
   }
+  sqlite3_free(aCursor);
+  return rc;
+}
+
+/* Work space of one worker: the links of one movie at a time. */
+typedef struct LinkWork LinkWork;
+struct LinkWork {
+  double *aSum;     /* nItem: sum of the window weights, zero between movies */
+  int *aTouched;    /* the movies of non-zero aSum */
+  MlrecTopK top;    /* the strongest */
+};
+
+/* What the tasks of linkMovies() share: a task is a movie. */
+typedef struct LinkJob LinkJob;
+struct LinkJob {
+  const SeqIndex *x;
+  MlrecRanker *r;
+  int nKeep;        /* links kept per movie, at most: each has that room */
+  int *aCount;      /* nItem: links kept of each movie */
+  LinkWork *aWork;  /* one per worker */
+};
+
+/*
+** Add up in w->aSum the window weights of the movies rated near movie i,
+** over its raters; *pn gets the number of movies touched.  Returns
+** SQLITE_INTERRUPT, leaving w->aSum dirty, if the work must stop.
+*/
+static int sumWindows(const SeqIndex *x, int L, int i, LinkWork *w, int *pn,
+                      MlrecWorker *pWorker){
+  const MlrecRatings *pR = x->pR;
+  i64 k;
+  int n = 0;
+  for(k=pR->aItemStart[i]; k<pR->aItemStart[i+1]; k++){
+    int v = pR->aItemUser[k];
+    const int *aSeq = x->aSeqItem + pR->aUserStart[v];
+    int nSeq = (int)(pR->aUserStart[v+1] - pR->aUserStart[v]);
+    int p = x->aItemPos[k], d;
+    int dLo = p<L ? p : L;
+    int dHi = nSeq-1-p<L ? nSeq-1-p : L;
+    if( mlrecWorkerStop(pWorker, 1) ) return SQLITE_INTERRUPT;
+    for(d=-dLo; d<=dHi; d++){
+      int j = aSeq[p+d];
+      if( d==0 ) continue;
+      if( w->aSum[j]==0.0 ) w->aTouched[n++] = j;
+      w->aSum[j] += x->aDecay[d<0 ? -d : d];
+    }
+  }
+  *pn = n;
+  return SQLITE_OK;
+}
+
+static int cmpInt(const void *pA, const void *pB){
+  int a = *(const int*)pA, b = *(const int*)pB;
+  return (a>b) - (a<b);
 }
 
 /*
-** Build the sequences of r from the ratings table (pR is its snapshot) if
-** the table has the configured time column; set r->bTimed accordingly.
+** Keep the strongest links of movie i, of the n movies touched in w, in
+** movie order in its room of r->aLinkItem/aLinkWeight; clear w->aSum.
+*/
+static void keepLinks(LinkJob *pJob, int i, LinkWork *w, int n){
+  MlrecRanker *r = pJob->r;
+  const double *aDamp = r->aItemDamp;
+  int *aItem = r->aLinkItem + (i64)i*pJob->nKeep;
+  float *aWeight = r->aLinkWeight + (i64)i*pJob->nKeep;
+  int t;
+  w->top.n = 0;
+  for(t=0; t<n; t++){
+    int j = w->aTouched[t];
+    double key = w->aSum[j]*aDamp[j];
+    /* most are turned away here, without a call */
+    if( w->top.n==w->top.k && key<w->top.a[0].key ) continue;
+    mlrecTopKPush(&w->top, key, 0.0, j);
+  }
+  for(t=0; t<w->top.n; t++) aItem[t] = w->top.a[t].idx;
+  qsort(aItem, (size_t)w->top.n, sizeof(int), cmpInt);
+  for(t=0; t<w->top.n; t++){
+    aWeight[t] = (float)(w->aSum[aItem[t]]*aDamp[i]*aDamp[aItem[t]]);
+  }
+  pJob->aCount[i] = w->top.n;
+  for(t=0; t<n; t++) w->aSum[w->aTouched[t]] = 0.0;
+}
+
+static int linkTask(void *pCtx, MlrecWorker *pWorker, i64 iTask){
+  LinkJob *pJob = (LinkJob*)pCtx;
+  LinkWork *w = &pJob->aWork[pWorker->iWorker];
+  int n;
+  int rc = sumWindows(pJob->x, (int)pJob->r->opt.window, (int)iTask, w, &n,
+                      pWorker);
+  if( rc==SQLITE_OK ) keepLinks(pJob, (int)iTask, w, n);
+  return rc;
+}
+
+/*
+** Close up the rooms of the links into consecutive runs (aLinkStart), and
+** give back the room left over (most movies of a small table have fewer
+** links than sequence_links); if that fails, keep it.
+*/
+static void packLinks(MlrecRanker *r, int nItem, const LinkJob *pJob){
+  i64 n = 0;
+  int i, *aItem;
+  float *aWeight;
+  for(i=0; i<nItem; i++){
+    i64 iFrom = (i64)i*pJob->nKeep;
+    r->aLinkStart[i] = n;
+    memmove(r->aLinkItem+n, r->aLinkItem+iFrom, sizeof(int)*pJob->aCount[i]);
+    memmove(r->aLinkWeight+n, r->aLinkWeight+iFrom,
+            sizeof(float)*pJob->aCount[i]);
+    n += pJob->aCount[i];
+  }
+  r->aLinkStart[nItem] = n;
+  aItem = sqlite3_realloc64(r->aLinkItem, sizeof(int)*(n+1));
+  if( aItem ) r->aLinkItem = aItem;
+  aWeight = sqlite3_realloc64(r->aLinkWeight, sizeof(float)*(n+1));
+  if( aWeight ) r->aLinkWeight = aWeight;
+}
+
+/* Find the strongest links of every movie into r->aLink*, on nWorker
+** threads. */
+static int linkMovies(const SeqIndex *x, MlrecRanker *r, int nWorker,
+                      MlrecInterrupt *pIntr){
+  int nItem = x->pR->nItem, w;
+  LinkJob job;
+  i64 nRoom;
+  int rc = SQLITE_OK;
+  memset(&job, 0, sizeof(job));
+  job.x = x;
+  job.r = r;
+  job.nKeep = r->opt.sequenceLinks<nItem ? (int)r->opt.sequenceLinks : nItem;
+  nRoom = (i64)nItem*job.nKeep;
+  job.aCount = sqlite3_malloc64(sizeof(int)*((i64)nItem+1));
+  job.aWork = sqlite3_malloc64(sizeof(LinkWork)*nWorker);
+  r->aLinkStart = sqlite3_malloc64(sizeof(i64)*((i64)nItem+1));
+  r->aLinkItem = sqlite3_malloc64(sizeof(int)*(nRoom+1));
+  r->aLinkWeight = sqlite3_malloc64(sizeof(float)*(nRoom+1));
+  if( !job.aCount || !job.aWork || !r->aLinkStart || !r->aLinkItem
+   || !r->aLinkWeight ){
+    rc = SQLITE_NOMEM;
+  }else{
+    memset(job.aWork, 0, sizeof(LinkWork)*nWorker);
+  }
+  for(w=0; rc==SQLITE_OK && w<nWorker; w++){
+    LinkWork *p = &job.aWork[w];
+    p->aSum = sqlite3_malloc64(sizeof(double)*((i64)nItem+1));
+    p->aTouched = sqlite3_malloc64(sizeof(int)*((i64)nItem+1));
+    rc = mlrecTopKInit(&p->top, job.nKeep);
+    if( rc==SQLITE_OK && (!p->aSum || !p->aTouched) ) rc = SQLITE_NOMEM;
+    if( rc==SQLITE_OK ) memset(p->aSum, 0, sizeof(double)*nItem);
+  }
+  if( rc==SQLITE_OK ){
+    rc = mlrecParallelRun(pIntr, nWorker, nItem, linkTask, &job);
+  }
+  if( rc==SQLITE_OK ) packLinks(r, nItem, &job);
+  for(w=0; job.aWork && w<nWorker; w++){
+    sqlite3_free(job.aWork[w].aSum);
+    sqlite3_free(job.aWork[w].aTouched);
+    mlrecTopKFree(&job.aWork[w].top);
+  }
+  sqlite3_free(job.aWork);
+  sqlite3_free(job.aCount);
+  return rc;
+}
+
+/*
+** Build the sequence links of r from the ratings table (pR is its snapshot)
+** on nWorker threads (at most MLREC_MAX_WORKERS) if the table has the
+** configured time column; set r->bTimed accordingly.
 */
 int mlrecSequenceBuild(sqlite3 *db, const MlrecConfig *pCfg,
-                       const MlrecRatings *pR, MlrecRanker *r, char **pzErr){
+                       const MlrecRatings *pR, MlrecRanker *r, int nWorker,
+                       char **pzErr){
+  SeqIndex x;
+  MlrecInterrupt intr;
   i64 n = pR->nRating;
   int d, rc = mlrecTableHas(db, pCfg->zRatings, pCfg->zTime, &r->bTimed);
   if( rc!=SQLITE_OK || !r->bTimed ) return rc;
-  r->aSeqStart = sqlite3_malloc64(sizeof(i64)*((i64)pR->nUser+1));
-  r->aSeqItem = sqlite3_malloc64(sizeof(int)*(n+1));
-  r->aItemStart = sqlite3_malloc64(sizeof(i64)*((i64)pR->nItem+1));
-  r->aItemUser = sqlite3_malloc64(sizeof(int)*(n+1));
-  r->aItemPos = sqlite3_malloc64(sizeof(int)*(n+1));
-  r->aDecay = sqlite3_malloc64(sizeof(double)*(r->opt.window+1));
-  if( !r->aSeqStart || !r->aSeqItem || !r->aItemStart || !r->aItemUser
-   || !r->aItemPos || !r->aDecay ){
-    return SQLITE_NOMEM;
+  memset(&x, 0, sizeof(x));
+  x.pR = pR;
+  x.aSeqItem = sqlite3_malloc64(sizeof(int)*(n+1));
+  x.aItemPos = sqlite3_malloc64(sizeof(int)*(n+1));
+  x.aDecay = sqlite3_malloc64(sizeof(double)*(r->opt.window+1));
+  rc = mlrecInterruptBegin(db, &intr);
+  if( rc==SQLITE_OK && (!x.aSeqItem || !x.aItemPos || !x.aDecay) ){
+    rc = SQLITE_NOMEM;
   }
-  memcpy(r->aSeqStart, pR->aUserStart, sizeof(i64)*((i64)pR->nUser+1));
-  r->aDecay[0] = 0.0;
-  for(d=1; d<=r->opt.window; d++){
-    r->aDecay[d] = exp(-(d-1)/r->opt.windowDecay);
+  if( rc==SQLITE_OK ){
+    x.aDecay[0] = 0.0;
+    for(d=1; d<=r->opt.window; d++){
+      x.aDecay[d] = exp(-(d-1)/r->opt.windowDecay);
+    }
+    rc = readSequences(db, pCfg, &x, pzErr);
   }
-  rc = readSequences(db, pCfg, pR, r, pzErr);
-  if( rc==SQLITE_OK ) indexPositions(pR, r);
+  if( rc==SQLITE_OK ) rc = indexPositions(&x, &intr);
+  if( rc==SQLITE_OK ) rc = linkMovies(&x, r, nWorker, &intr);
+  if( rc==SQLITE_ABORT ){
+    mlrecSetError(pzErr, "train_ranker: the ratings table changed while "
+                  "it was read; try again");
+    rc = SQLITE_ERROR;
+  }
+  mlrecInterruptEnd(&intr);
+  sqlite3_free(x.aSeqItem);
+  sqlite3_free(x.aItemPos);
+  sqlite3_free(x.aDecay);
   return rc;
 }
 
@@ -134,45 +320,25 @@ int mlrecSequenceBuild(sqlite3 *db, const MlrecConfig *pCfg,
 */
 void mlrecSequenceScore(const MlrecRanker *r, int n, const int *aItem,
                         const double *aWeight, double *aScore){
-  int L = (int)r->opt.window;
-  int t, j;
+  int t;
   for(t=0; t<n; t++){
     int i = aItem[t];
-    double w;
     i64 k;
     if( i<0 || !(aWeight[t]>0.0) ) continue;
-    w = aWeight[t]*r->aItemDamp[i];
-    for(k=r->aItemStart[i]; k<r->aItemStart[i+1]; k++){
-      int v = r->aItemUser[k];
-      const int *aSeq = r->aSeqItem + r->aSeqStart[v];
-      int nSeq = (int)(r->aSeqStart[v+1] - r->aSeqStart[v]);
-      int p = r->aItemPos[k], d;
-      int dLo = p<L ? p : L;
-      int dHi = nSeq-1-p<L ? nSeq-1-p : L;
-      for(d=1; d<=dLo; d++) aScore[aSeq[p-d]] += w*r->aDecay[d];
-      for(d=1; d<=dHi; d++) aScore[aSeq[p+d]] += w*r->aDecay[d];
+    for(k=r->aLinkStart[i]; k<r->aLinkStart[i+1]; k++){
+      aScore[r->aLinkItem[k]] += aWeight[t]*r->aLinkWeight[k];
     }
   }
-  for(j=0; j<r->nItem; j++) aScore[j] *= r->aItemDamp[j];
 }
 
-/* S(i, j): the link of movies i and j, by merging their users. */
+/* S(i, j) as kept: 0 if j is not among the strongest links of i. */
 double mlrecSequencePair(const MlrecRanker *r, int i, int j){
-  i64 a = r->aItemStart[i], aEnd = r->aItemStart[i+1];
-  i64 b = r->aItemStart[j], bEnd = r->aItemStart[j+1];
-  double s = 0.0;
-  while( a<aEnd && b<bEnd ){
-    if( r->aItemUser[a]<r->aItemUser[b] ){
-      a++;
-    }else if( r->aItemUser[a]>r->aItemUser[b] ){
-      b++;
-    }else{
-      int d = r->aItemPos[a] - r->aItemPos[b];
-      if( d<0 ) d = -d;
-      if( d<=r->opt.window ) s += r->aDecay[d];
-      a++;
-      b++;
-    }
+  i64 lo = r->aLinkStart[i], hi = r->aLinkStart[i+1]-1;
+  while( lo<=hi ){
+    i64 mid = lo + (hi-lo)/2;
+    if( r->aLinkItem[mid]<j ) lo = mid+1;
+    else if( r->aLinkItem[mid]>j ) hi = mid-1;
+    else return r->aLinkWeight[mid];
   }
-  return s*r->aItemDamp[i]*r->aItemDamp[j];
+  return 0.0;
 }

@@ -11,7 +11,12 @@
 ** a group never holds more than 65536.  Block (a, b) holds the ratings of
 ** the users of group a for the movies of group b, in an order shuffled once
 ** from the seed, each as 8 bytes: 16-bit positions of the user and the
-** movie inside their groups, and the rating.  Two blocks that share neither
+** movie inside their groups, and the rating.  Training works on a copy of
+** the parameters in grid order (the users of group 0, then those of group 1,
+** ...; the movies likewise), so that a block's users and movies are two
+** contiguous runs of memory, not rows scattered over the whole model: at 25
+** million ratings that halves the misses in the processor's caches and page
+** tables.  The copy goes back to the model after every epoch.  Two blocks that share neither
 ** their row nor their column update disjoint parameters, so two threads can
 ** train them at once without locks (the scheme of DSGD and LIBMF).
 **
@@ -97,6 +102,8 @@ struct MlrecSgd {
   int nBlock;                    /* G * G */
   SgdGroups users, items;
   SgdEntry *aEntry;              /* the ratings, block after block */
+  float *aUserBias, *aItemBias;  /* the parameters in grid order */
+  float *aUserFactor, *aItemFactor;
   i64 *aBlock;                   /* nBlock+1: start of block a*G+b */
   int *aTask;                    /* nBlock: the blocks of the epoch, in order */
   double *aLoss;                 /* nBlock: squared errors of its steps */
@@ -211,25 +218,26 @@ static int trainBlock(SgdThread *t, int iBlock){
   const MlrecSgd *p = t->p;
   const MlrecModel *m = p->m;
   const SgdEntry *a = p->aEntry;
-  const int *aUser = p->users.aOrder + p->users.aFirst[iBlock/p->nGrid];
-  const int *aItem = p->items.aOrder + p->items.aFirst[iBlock%p->nGrid];
-  float *aUserFactor = m->aUserFactor, *aItemFactor = m->aItemFactor;
-  float *aUserBias = m->aUserBias, *aItemBias = m->aItemBias;
-  SgdRates c = p->rates;
   int nF = m->nFactor;
+  int iUser0 = p->users.aFirst[iBlock/p->nGrid];
+  int iItem0 = p->items.aFirst[iBlock%p->nGrid];
+  float *aUserFactor = p->aUserFactor + (i64)iUser0*nF;
+  float *aItemFactor = p->aItemFactor + (i64)iItem0*nF;
+  float *aUserBias = p->aUserBias + iUser0, *aItemBias = p->aItemBias + iItem0;
+  SgdRates c = p->rates;
   i64 k = p->aBlock[iBlock], end = p->aBlock[iBlock+1];
   double rLoss = 0.0;
   while( k<end ){
     i64 n = end-k < t->nBudget ? end-k : t->nBudget;
     i64 stop = k+n;
     for(; k<stop; k++){
-      int u = aUser[a[k].u], i = aItem[a[k].i];
+      int u = a[k].u, i = a[k].i;
       float e;
       if( k+SGD_AHEAD<end ){
-        prefetchRow(aUserFactor + (i64)aUser[a[k+SGD_AHEAD].u]*nF, nF);
-        prefetchRow(aItemFactor + (i64)aItem[a[k+SGD_AHEAD].i]*nF, nF);
+        prefetchRow(aUserFactor + a[k+SGD_AHEAD].u*nF, nF);
+        prefetchRow(aItemFactor + a[k+SGD_AHEAD].i*nF, nF);
       }
-      e = sgdStep(c, nF, aUserFactor + (i64)u*nF, aItemFactor + (i64)i*nF,
+      e = sgdStep(c, nF, aUserFactor + u*nF, aItemFactor + i*nF,
                   &aUserBias[u], &aItemBias[i], a[k].r);
       rLoss += (double)e*e;
     }
@@ -502,6 +510,54 @@ static int allocateGrid(MlrecSgd *p, int nMost){
 }
 
 /*
+** Copy the bias and factors of the rows of groups pG between the model's
+** arrays (aBias, aFactor: by dense index) and the grid's (aGridBias,
+** aGridFactor: in group order), to the grid if bToGrid, else back.
+*/
+static int copyRows(const SgdGroups *pG, int nGrid, int nF, float *aBias,
+                    float *aFactor, float *aGridBias, float *aGridFactor,
+                    int bToGrid, MlrecInterrupt *pIntr){
+  int j, rc = SQLITE_OK;
+  size_t nByte = sizeof(float)*(size_t)nF;
+  for(j=0; rc==SQLITE_OK && j<pG->aFirst[nGrid]; j++){
+    i64 iRow = pG->aOrder[j];
+    if( bToGrid ){
+      aGridBias[j] = aBias[iRow];
+      memcpy(aGridFactor + (i64)j*nF, aFactor + iRow*nF, nByte);
+    }else{
+      aBias[iRow] = aGridBias[j];
+      memcpy(aFactor + iRow*nF, aGridFactor + (i64)j*nF, nByte);
+    }
+    rc = mlrecInterruptedEvery(pIntr, j+1);
+  }
+  return rc;
+}
+
+/* Copy the parameters of the model to the grid (bToGrid) or back. */
+static int copyParameters(MlrecSgd *p, int bToGrid, MlrecInterrupt *pIntr){
+  MlrecModel *m = p->m;
+  int rc = copyRows(&p->users, p->nGrid, m->nFactor, m->aUserBias,
+                    m->aUserFactor, p->aUserBias, p->aUserFactor, bToGrid,
+                    pIntr);
+  if( rc!=SQLITE_OK ) return rc;
+  return copyRows(&p->items, p->nGrid, m->nFactor, m->aItemBias,
+                  m->aItemFactor, p->aItemBias, p->aItemFactor, bToGrid, pIntr);
+}
+
+/* Room for the parameters in grid order, filled from the model. */
+static int gridParameters(MlrecSgd *p, MlrecInterrupt *pIntr){
+  const MlrecModel *m = p->m;
+  p->aUserBias = sqlite3_malloc64(sizeof(float)*((i64)m->nUser+1));
+  p->aItemBias = sqlite3_malloc64(sizeof(float)*((i64)m->nItem+1));
+  p->aUserFactor = sqlite3_malloc64(sizeof(float)*((i64)m->nUser*m->nFactor+1));
+  p->aItemFactor = sqlite3_malloc64(sizeof(float)*((i64)m->nItem*m->nFactor+1));
+  if( !p->aUserBias || !p->aItemBias || !p->aUserFactor || !p->aItemFactor ){
+    return SQLITE_NOMEM;
+  }
+  return copyParameters(p, 1, pIntr);
+}
+
+/*
 ** Prepare to train model m (initialised by the caller) on snapshot pR with
 ** up to nThread threads.  Steps the probe pIntr as it goes: SQLITE_INTERRUPT
 ** if asked to stop.
@@ -525,6 +581,7 @@ int mlrecSgdBegin(const MlrecRatings *pR, MlrecModel *m, int nThread,
   rc = allocateGrid(p, pR->nUser>pR->nItem ? pR->nUser : pR->nItem);
   if( rc==SQLITE_OK ) rc = buildGrid(p, pR, pIntr);
   if( rc==SQLITE_OK ) rc = shuffleBlocks(p, pIntr);
+  if( rc==SQLITE_OK ) rc = gridParameters(p, pIntr);
   if( rc!=SQLITE_OK ){
     mlrecSgdEnd(p);
     return rc;
@@ -583,14 +640,9 @@ static int waitForWorkers(MlrecSgd *p, MlrecInterrupt *pIntr){
   return rc;
 }
 
-/*
-** Run one epoch: every rating once.  Returns SQLITE_OK, or the error of the
-** probe pIntr (SQLITE_INTERRUPT) if asked to stop; the parameters are then
-** part way through the epoch.
-*/
-int mlrecSgdEpoch(MlrecSgd *p, MlrecInterrupt *pIntr){
+/* Train every block of the epoch, on the workers or on this thread. */
+static int trainEpoch(MlrecSgd *p, MlrecInterrupt *pIntr){
   int rc;
-  drawSchedule(p);
   if( p->nThread==0 ){
     SgdThread t;
     memset(&t, 0, sizeof(t));
@@ -606,6 +658,19 @@ int mlrecSgdEpoch(MlrecSgd *p, MlrecInterrupt *pIntr){
   pthread_cond_broadcast(&p->wake);
   rc = waitForWorkers(p, pIntr);
   pthread_mutex_unlock(&p->mutex);
+  return rc;
+}
+
+/*
+** Run one epoch: every rating once, then the parameters back to the model.
+** Returns SQLITE_OK, or the error of the probe pIntr (SQLITE_INTERRUPT) if
+** asked to stop; the model is then part way through the epoch.
+*/
+int mlrecSgdEpoch(MlrecSgd *p, MlrecInterrupt *pIntr){
+  int rc;
+  drawSchedule(p);
+  rc = trainEpoch(p, pIntr);
+  if( rc==SQLITE_OK ) rc = copyParameters(p, 0, pIntr);
   return rc;
 }
 
@@ -642,6 +707,10 @@ void mlrecSgdEnd(MlrecSgd *p){
   }
   sqlite3_free(p->aThread);
   sqlite3_free(p->aEntry);
+  sqlite3_free(p->aUserBias);
+  sqlite3_free(p->aItemBias);
+  sqlite3_free(p->aUserFactor);
+  sqlite3_free(p->aItemFactor);
   sqlite3_free(p->users.aOrder);
   sqlite3_free(p->users.aFirst);
   sqlite3_free(p->items.aOrder);

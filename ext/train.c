@@ -14,14 +14,27 @@
 ** threads, validation, patience, progress (see mf.c and monitor.c).
 **
 ** predict(user_id, movie_id) is the model's rating, clipped to the rating
-** scale of the training data.  For a user or a movie the model has not
-** seen it is the mean plus the bias that is known; NULL arguments give NULL.
+** scale of the training data.  A user the model has not seen is folded in
+** from the ratings the user has now (foldin.c); for a movie the model has
+** not seen, or a user with no rating of a movie it knows, it is the mean
+** plus the bias that is known.  NULL arguments give NULL.
 ** predict() and recommend() train a model with default options first if
 ** the connection has none.  A model is not retrained when the ratings
 ** change: mlrec_models says when it is stale, train_mf() refreshes it.
 */
 #include "mlrec.h"
 #include <string.h>
+
+/*
+** Make m (a new reference) the model of the connection, dropping the user
+** folded in for the previous one, which would keep that model alive.
+*/
+void mlrecSetModel(MlrecState *p, MlrecModel *m){
+  mlrecFoldFree(p->pFold);
+  p->pFold = 0;
+  mlrecModelUnref(p->pModel);
+  p->pModel = m;
+}
 
 /* Replace the model of the connection with a newly trained one. */
 static int trainAndKeep(MlrecState *p, const MlrecMfOptions *pOpt,
@@ -36,10 +49,7 @@ static int trainAndKeep(MlrecState *p, const MlrecMfOptions *pOpt,
     if( rc!=SQLITE_OK ) mlrecModelUnref(m);
   }
   mlrecRatingsUnref(pR);
-  if( rc==SQLITE_OK ){
-    mlrecModelUnref(p->pModel);
-    p->pModel = m;
-  }
+  if( rc==SQLITE_OK ) mlrecSetModel(p, m);
   return rc;
 }
 
@@ -121,6 +131,7 @@ static int predictArg(sqlite3_context *ctx, sqlite3_value *pVal,
 static void predictFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   MlrecState *p = (MlrecState*)sqlite3_user_data(ctx);
   MlrecModel *m = 0;
+  const MlrecFold *pFold = 0;
   char *zErr = 0;
   i64 iUser, iItem;
   double r;
@@ -133,16 +144,12 @@ static void predictFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   if( predictArg(ctx, argv[0], "user_id", &iUser)!=SQLITE_OK ) return;
   if( predictArg(ctx, argv[1], "movie_id", &iItem)!=SQLITE_OK ) return;
   rc = mlrecCurrentModel(p, &m, &zErr);
+  if( rc==SQLITE_OK ) rc = mlrecFoldFor(p, m, 0, iUser, &pFold, &zErr);
+  if( rc==SQLITE_OK ) rc = mlrecPredictRating(m, pFold, iUser, iItem, &r);
+  mlrecModelUnref(m);
   if( rc!=SQLITE_OK ){
     mlrecResultError(ctx, rc, zErr);
     sqlite3_free(zErr);
-    return;
-  }
-  rc = mlrecPredictRating(m, mlrecFindId(m->aUserId, m->nUser, iUser),
-                          mlrecFindId(m->aItemId, m->nItem, iItem), &r);
-  mlrecModelUnref(m);
-  if( rc!=SQLITE_OK ){
-    sqlite3_result_error_nomem(ctx);
     return;
   }
   sqlite3_result_double(ctx, r);

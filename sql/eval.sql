@@ -59,6 +59,49 @@ SELECT mlrec_config('{"ratings_table": "rtrain"}');
 .read sql/eval_random.sql
 .parameter set $seed 4
 .read sql/eval_random.sql
+
+-- 3. Newcomers: 10% of the users (mlrec_split_hash(userId, 0, 7) < 0.1) are left out of training;
+--    after it, 1, 3, 10 or all of 80% of their ratings are inserted, and predict() and the rating
+--    model of recommend() are measured on the other 20% (relevant = rating >= 4, k = 10), with the
+--    ranking model (which folds users in too) for comparison.
+CREATE TEMP TABLE newcomers AS SELECT DISTINCT userId FROM ratings WHERE mlrec_split_hash(userId, 0, 7) < 0.1;
+CREATE TEMP TABLE ftrain(userId INTEGER, movieId INTEGER, rating REAL, timestamp INTEGER,
+                         PRIMARY KEY (userId, movieId));
+INSERT INTO ftrain SELECT userId, movieId, rating, timestamp FROM ratings WHERE userId NOT IN newcomers;
+CREATE TEMP TABLE flater AS SELECT userId, movieId, rating, timestamp FROM ratings
+  WHERE userId IN newcomers AND mlrec_split_hash(userId, movieId, 7) >= 0.2;
+CREATE TEMP TABLE ftest AS SELECT userId, movieId, rating FROM ratings
+  WHERE userId IN newcomers AND mlrec_split_hash(userId, movieId, 7) < 0.2;
+CREATE TEMP TABLE fknown(userId INTEGER, movieId INTEGER, rating REAL, timestamp INTEGER);
+CREATE TEMP TABLE frows(phase TEXT, userId INTEGER, movieId INTEGER, rating REAL, p REAL);
+CREATE TEMP TABLE frecs(phase TEXT, userId INTEGER, movieId INTEGER, rank INTEGER);
+CREATE TEMP TABLE fresults(known INTEGER, phase TEXT, per_user REAL, rmse REAL, ndcg REAL);
+CREATE TEMP VIEW fndcg AS
+  WITH pos(i) AS (VALUES (1), (2), (3), (4), (5), (6), (7), (8), (9), (10)),
+  ranked AS (SELECT phase, userId, movieId,
+                    row_number() OVER (PARTITION BY phase, userId ORDER BY rank) AS i FROM frecs),
+  rel AS (SELECT userId, count(*) AS n FROM ftest WHERE rating >= 4 GROUP BY userId),
+  phases AS (SELECT DISTINCT phase FROM frecs)
+  SELECT p.phase, avg(
+      (SELECT coalesce(sum(1.0 / log2(r.i + 1)), 0) FROM ranked r JOIN ftest t USING (userId, movieId)
+        WHERE r.phase = p.phase AND r.userId = rel.userId AND r.i <= 10 AND t.rating >= 4)
+      / (SELECT sum(1.0 / log2(i + 1)) FROM pos WHERE i <= rel.n)) AS ndcg
+    FROM phases p, rel GROUP BY p.phase;
+SELECT mlrec_config('{"ratings_table": "ftrain"}');
+SELECT train_mf();
+SELECT train_ranker();
+.parameter set $known 1
+.read sql/eval_foldin.sql
+.parameter set $known 3
+.read sql/eval_foldin.sql
+.parameter set $known 10
+.read sql/eval_foldin.sql
+.parameter set $known 1000000
+.read sql/eval_foldin.sql
+-- for reference: retrained with all of the newcomers' ratings
+SELECT train_mf();
+INSERT INTO fresults SELECT -1, 'retrained', NULL, sqrt(avg((p - rating) * (p - rating))), NULL
+  FROM (SELECT rating, predict(userId, movieId) AS p FROM ftest);
 SELECT mlrec_config('{"ratings_table": "ratings"}');
 .output stdout
 
@@ -70,11 +113,26 @@ SELECT model, count(*) AS splits, round(avg(rmse), 4) AS "mean RMSE", round(max(
        round((SELECT rmse FROM results r WHERE r.model = results.model AND split = 'random seed 42'), 4)
          AS "RMSE, seed 42"
   FROM results WHERE split LIKE 'random%' GROUP BY model ORDER BY min(rowid);
+SELECT CASE WHEN b.known = 1000000 THEN 'all (' || round(b.per_user) || ' on average)' ELSE b.known END
+         AS "ratings per newcomer",
+       round(b.rmse, 4) AS "RMSE, unknown", round(a.rmse, 4) AS "RMSE, folded in",
+       round(b.ndcg, 4) AS "NDCG@10, unknown", round(a.ndcg, 4) AS "NDCG@10, folded in",
+       round(r.ndcg, 4) AS "NDCG@10, ranking model"
+  FROM fresults b JOIN fresults a ON a.known = b.known AND a.phase = 'after'
+  JOIN fresults r ON r.known = b.known AND r.phase = 'ranking'
+ WHERE b.phase = 'before' ORDER BY b.known;
+SELECT 'predict() retrained with all of their ratings: RMSE ' || round(rmse, 4) AS "for reference"
+  FROM fresults WHERE phase = 'retrained';
 .headers off
 .mode list
 SELECT CASE WHEN ndcg >= 0.115 THEN 'PASS' ELSE 'FAIL' END
        || ': NDCG@10 of recommend() on the temporal hold-out is ' || round(ndcg, 4) || ' (target >= 0.115)'
   FROM results WHERE model LIKE 'ranking model%';
+SELECT CASE WHEN a.rmse <= b.rmse - 0.05 THEN 'PASS' ELSE 'FAIL' END
+       || ': RMSE of predict() for newcomers folded in is ' || round(a.rmse, 4) || ', unknown '
+       || round(b.rmse, 4) || ' (target: 0.05 lower)'
+  FROM fresults a JOIN fresults b USING (known)
+ WHERE known = 1000000 AND a.phase = 'after' AND b.phase = 'before';
 SELECT CASE WHEN max(rmse) <= 0.850 THEN 'PASS' ELSE 'FAIL' END
        || ': held-out RMSE of predict() on random 80/20 splits is at most ' || round(max(rmse), 4)
        || ' over ' || count(*) || ' seeds (target <= 0.850)'

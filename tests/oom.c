@@ -204,6 +204,9 @@ static const Scenario aScenario[] = {
   { "predict_cold", "", "SELECT round(predict(1, 40), 9), round(predict(9, 9), 9);" },
   { "predict_warm", TRAIN_SMALL, "SELECT round(predict(2, 30), 9);" },
   { "predict_bad", "", "SELECT predict('x', 1);" },
+  { "predict_foldin", TRAIN_SMALL "INSERT INTO ratings VALUES (4, 10, 5), (4, 20, 1);",
+    "SELECT round(predict(4, 30), 9), round(predict(4, 40), 9);"
+    "SELECT movieId, round(score, 9) FROM recommend(4, 3, '{\"model\": \"rating\"}');" },
   { "recommend_cold", "", "SELECT movieId, round(score, 9), rank FROM recommend(2, 5);" },
   { "recommend_warm", TRAIN_SMALL,
     "SELECT movieId, round(score, 9), rank FROM recommend(3, 5);"

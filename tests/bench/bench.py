@@ -18,6 +18,9 @@ For each database, in a fresh process (so that its peak memory is its own):
             model does not depend on the number of threads)
   recommend one recommend(user, 10, '{"model": "rating"}') (the factor model of train_mf: every
             movie scored, the best 10 kept), median and 99th percentile over random users
+  ranker    train_ranker() (all threads), seconds; then one recommend(user, 10), the default
+            ranking model (the user folded in, ALS and sequence scores for every movie),
+            median and 99th percentile over random users
   peak      peak resident memory of the process (Python and SQLite included)
   free cores how much faster two busy processes get through twice the work of one, just
             before: about 2 on an idle 2-core machine, 1 when something else holds a core (then
@@ -127,6 +130,10 @@ def mlrec_worker(path, scores_file, n_queries):
     out["recommend_p50_ms"], out["recommend_p99_ms"] = (1e3 * t for t in time_queries(
         db, """SELECT movieId, score FROM recommend(?, 10, '{"model": "rating"}')""",
         rnd.sample(users, min(n_queries, len(users)))))
+    out["ranker_s"] = json.loads(db.execute("SELECT train_ranker()").fetchone()[0])["seconds"]
+    out["ranking_p50_ms"], out["ranking_p99_ms"] = (1e3 * t for t in time_queries(
+        db, "SELECT movieId, score FROM recommend(?, 10)",
+        rnd.sample(users, min(n_queries, len(users)))))
     out["peak_mib"] = peak_rss_mib()
     print(json.dumps(out))
 
@@ -205,6 +212,9 @@ LINES = [
     ("M updates/s, 1 thread", "updates_1t_m", "{:.1f}"), ("M updates/s, N threads", "updates_nt_m", "{:.1f}"),
     ("train RMSE 1 / N threads", None, None),
     ("recommend p50 ms", "recommend_p50_ms", "{:.3f}"), ("recommend p99 ms", "recommend_p99_ms", "{:.3f}"),
+    ("train_ranker s", "ranker_s", "{:.3f}"),
+    ("recommend ranking p50 ms", "ranking_p50_ms", "{:.3f}"),
+    ("recommend ranking p99 ms", "ranking_p99_ms", "{:.3f}"),
     ("peak memory MiB", "peak_mib", "{:.0f}"), ("  of which Python+SQLite", "baseline_mib", "{:.0f}"),
     ("scikit-learn peak MiB", "sklearn_peak_mib", "{:.0f}"),
     ("cores / load average", None, None), ("free cores (2 busy processes)", "free_cores", "{:.2f}"),
