@@ -421,9 +421,10 @@ static void fillZeros(const MlrecRatings *pR, int iItem, MlrecTopK *pOut){
 ** has not run yet when the movies are all taken is not waited for.
 **
 ** Turning away.  Every list has a threshold (SweepLists.aThr): the score a
-** movie must reach to enter it, less a margin.  Lists are offered movies
-** in increasing order, and a later movie loses ties, so a full list needs
-** a key one above its worst.  Before the second movie, thresholds start
+** movie must reach to enter it, less a margin.  A movie's list is offered
+** the queries before it in increasing order, and a query loses ties to
+** the movies already there, so a full list needs a key one above its
+** worst.  Before the second movie, thresholds start
 ** from a lower bound of each movie's k-th best cosine (sweepFloors()), so
 ** most of the movies that early lists would take in and throw out again
 ** are turned away at once.  Eight movies at a time are turned away with a
@@ -438,7 +439,7 @@ static void fillZeros(const MlrecRatings *pR, int iItem, MlrecTopK *pOut){
 #define KNN_SWEEP_CHUNK 4096       /* most movies in a chunk */
 #define KNN_SWEEP_OFFSETS 1000000  /* most ratings of a chunk's movies (but
                                    ** one movie may have more) */
-#define KNN_SWEEP_WALK 8          /* a query reaching fewer pairs than 1/8 of
+#define KNN_SWEEP_WALK 8           /* a query reaching fewer pairs than 1/8 of
                                    ** the movies after it walks its rows */
 #define KNN_SWEEP_PROBE 1000000    /* pairs between looks at the interrupt */
 #ifndef KNN_SWEEP_POOL              /* (tests/threads.c: 0, every chunk) */
@@ -452,7 +453,8 @@ typedef struct SweepLists SweepLists;
 struct SweepLists {
   MlrecTopK *aList;      /* nItem lists */
   MlrecHit *aHit;        /* their storage, nItem x k */
-  double *aThr;          /* nItem: the score that may enter, less 1e-14 */
+  double *aThr;          /* nItem: the score that may enter, less a margin
+                         ** (enterScore(), sweepFloors()) */
   float *aLim;           /* nItem: aThr less 1e-5, as floats */
 };
 
