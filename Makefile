@@ -116,9 +116,11 @@ uninstall:
 TEST_CFLAGS = -DSQLITE_CORE -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
   -fno-sanitize-recover=undefined $(WARN)
 
+# (Every chunk of a similar_movies() sweep on the pool of threads, so that its allocations fail
+# too: see THREADS_FLAGS.)
 build/oom: tests/oom.c $(SRC) $(HDR)
 	mkdir -p build
-	$(CC) $(TEST_CFLAGS) -o $@ tests/oom.c $(SRC) -lsqlite3 $(LDLIBS)
+	$(CC) $(TEST_CFLAGS) -DKNN_SWEEP_POOL=0 -o $@ tests/oom.c $(SRC) -lsqlite3 $(LDLIBS)
 
 # The thread tests run every chunk of a similar_movies() sweep on the pool of threads (knn.c),
 # however small: their tables are.
