@@ -442,6 +442,9 @@ static void fillZeros(const MlrecRatings *pR, int iItem, MlrecTopK *pOut){
 #define KNN_SWEEP_WALK 8           /* a query reaching fewer pairs than 1/8 of
                                    ** the movies after it walks its rows */
 #define KNN_SWEEP_PROBE 1000000    /* pairs between looks at the interrupt */
+#define KNN_SWEEP_TAKE 8           /* movies a thread takes at once: their
+                                   ** lists (aFwd) share no cache line with
+                                   ** another thread's */
 #ifndef KNN_SWEEP_POOL              /* (tests/threads.c: 0, every chunk) */
 # define KNN_SWEEP_POOL 1000000    /* a chunk with less work (sweepPlan())
                                    ** runs on the calling thread alone: a
@@ -468,7 +471,6 @@ struct SweepWorker {
   SweepLists *pTo;       /* the lists it offers to: the sweep's, or priv */
   SweepLists priv;       /* a helper's copy of them */
   MlrecInterrupt *pIntr; /* the calling thread's probe, else NULL */
-  i64 nSince;            /* pairs added up since it last looked */
   int rc;                /* the probe's error */
   pthread_t tid;
   int bThread;           /* a thread of the pool, running on tid */
@@ -807,7 +809,6 @@ static void sweepQuery(SweepWorker *w, int j){
   part.aAcc = s->bInt ? s->aAcc + iArray : 0;
   part.aDot = s->bInt ? 0 : s->aDot + iArray;
   accumulatePart(&part);
-  w->nSince += nPairs;
   q.j = j;
   q.rNorm = pR->aItemNorm[j];
   q.pFwd = &p->aFwd[j - p->iFrom];
@@ -866,13 +867,18 @@ static i64 sweepPlan(KnnSweep *p, const MlrecRatings *pR, int iFrom){
 /* The queries of the chunk a worker takes, until none is left. */
 static void sweepQueries(SweepWorker *w){
   KnnSweep *p = w->pSw;
+  i64 nSince = 0;        /* pairs added up since the last look */
   while( !atomic_load_explicit(&p->bStop, memory_order_relaxed) ){
-    int j = p->iFrom
-          + atomic_fetch_add_explicit(&p->iClaim, 1, memory_order_relaxed);
+    int j = p->iFrom + KNN_SWEEP_TAKE
+          * atomic_fetch_add_explicit(&p->iClaim, 1, memory_order_relaxed);
+    int jEnd = j+KNN_SWEEP_TAKE<p->iTo ? j+KNN_SWEEP_TAKE : p->iTo;
     if( j>=p->iTo ) break;
-    sweepQuery(w, j);
-    if( w->pIntr && w->nSince>=KNN_SWEEP_PROBE ){
-      w->nSince = 0;
+    for(; j<jEnd; j++){
+      sweepQuery(w, j);
+      nSince += p->aPairs[j - p->iFrom];
+    }
+    if( w->pIntr && nSince>=KNN_SWEEP_PROBE ){
+      nSince = 0;
       w->rc = mlrecInterrupted(w->pIntr);
       if( w->rc!=SQLITE_OK ){
         atomic_store_explicit(&p->bStop, 1, memory_order_relaxed);
@@ -1027,7 +1033,6 @@ static int sweepRunPool(KnnSweep *p, const MlrecRatings *pR, sqlite3 *db){
            sizeof(float)*nCopy);
   }
   w->pIntr = &intr;
-  w->nSince = 0;
   w->rc = SQLITE_OK;
   sweepRunChunk(p);
   w->pIntr = 0;
