@@ -78,6 +78,7 @@ int mlrecParallelRun(MlrecInterrupt *pIntr, int nThread, i64 nTask,
   MlrecWorker aWorker[MLREC_MAX_WORKERS];
   pthread_t aTid[MLREC_MAX_WORKERS];
   int j, nStarted = 1;
+  if( nThread<1 ) nThread = 1;
   if( nThread>MLREC_MAX_WORKERS ) nThread = MLREC_MAX_WORKERS;
   if( nThread>nTask ) nThread = nTask>1 ? (int)nTask : 1;
   par.xTask = xTask;
