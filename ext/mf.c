@@ -173,22 +173,11 @@ static int initFactors(MlrecModel *m, MlrecInterrupt *pIntr){
 }
 
 /*
-** True if training has blown up: an overflow reaches the biases through the
-** error term within one epoch, so checking them is enough and cheap.
-*/
-static int diverged(const MlrecModel *m){
-  double rSum = 0.0;
-  int i;
-  for(i=0; i<m->nUser; i++) rSum += m->aUserBias[i];
-  for(i=0; i<m->nItem; i++) rSum += m->aItemBias[i];
-  return !isfinite(rSum);
-}
-
-/*
 ** Run the epochs of SGD on model m.  Stops with SQLITE_INTERRUPT if asked
 ** to, and with an error if the parameters overflow (learning rate too
-** large).  Each epoch ends with the model complete and consistent: the
-** place where pMon looks at it, and may stop training early.
+** large).  SGD trains a copy of the parameters: m gets them after every
+** epoch when pMon measures it on held-out ratings (and may stop training
+** early), else once at the end.
 */
 static int runEpochs(MlrecInterrupt *pIntr, MlrecMonitor *pMon,
                      MlrecModel *m, char **pzErr){
@@ -200,16 +189,18 @@ static int runEpochs(MlrecInterrupt *pIntr, MlrecMonitor *pMon,
   for(iEpoch=0; rc==SQLITE_OK && !bStop && iEpoch<m->opt.nEpoch; iEpoch++){
     rc = mlrecSgdEpoch(pSgd, pIntr);
     if( rc==SQLITE_OK ) rc = mlrecInterrupted(pIntr);
-    if( rc==SQLITE_OK && diverged(m) ){
+    if( rc==SQLITE_OK && mlrecSgdDiverged(pSgd) ){
       mlrecSetError(pzErr, "train_mf: training diverged in epoch %lld (the "
                     "parameters overflowed); use a smaller learning_rate "
                     "than %g", iEpoch+1, m->opt.learningRate);
       rc = SQLITE_ERROR;
     }
+    if( rc==SQLITE_OK && pMon->nHeld>0 ) rc = mlrecSgdSync(pSgd, pIntr);
     if( rc==SQLITE_OK ){
       rc = mlrecMonitorEpoch(pMon, m, mlrecSgdLoss(pSgd), &bStop);
     }
   }
+  if( rc==SQLITE_OK && pMon->nHeld==0 ) rc = mlrecSgdSync(pSgd, pIntr);
   mlrecSgdEnd(pSgd);
   return rc;
 }

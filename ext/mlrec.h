@@ -324,6 +324,8 @@ typedef struct MlrecSgd MlrecSgd;
 int mlrecSgdBegin(const MlrecRatings*, MlrecModel*, int nThread,
                   MlrecInterrupt*, MlrecSgd **ppOut);
 int mlrecSgdEpoch(MlrecSgd*, MlrecInterrupt*);
+int mlrecSgdSync(MlrecSgd*, MlrecInterrupt*);
+int mlrecSgdDiverged(const MlrecSgd*);
 int mlrecSgdThreads(const MlrecSgd*);
 double mlrecSgdLoss(const MlrecSgd*);
 void mlrecSgdEnd(MlrecSgd*);

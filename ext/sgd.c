@@ -16,7 +16,7 @@
 ** ...; the movies likewise), so that a block's users and movies are two
 ** contiguous runs of memory, not rows scattered over the whole model: at 25
 ** million ratings that halves the misses in the processor's caches and page
-** tables.  The copy goes back to the model after every epoch.  Two blocks that share neither
+** tables.  mlrecSgdSync() copies it back to the model.  Two blocks that share neither
 ** their row nor their column update disjoint parameters, so two threads can
 ** train them at once without locks (the scheme of DSGD and LIBMF).
 **
@@ -662,16 +662,29 @@ static int trainEpoch(MlrecSgd *p, MlrecInterrupt *pIntr){
 }
 
 /*
-** Run one epoch: every rating once, then the parameters back to the model.
-** Returns SQLITE_OK, or the error of the probe pIntr (SQLITE_INTERRUPT) if
-** asked to stop; the model is then part way through the epoch.
+** Run one epoch: every rating once.  Returns SQLITE_OK, or the error of the
+** probe pIntr (SQLITE_INTERRUPT) if asked to stop part way.
 */
 int mlrecSgdEpoch(MlrecSgd *p, MlrecInterrupt *pIntr){
-  int rc;
   drawSchedule(p);
-  rc = trainEpoch(p, pIntr);
-  if( rc==SQLITE_OK ) rc = copyParameters(p, 0, pIntr);
-  return rc;
+  return trainEpoch(p, pIntr);
+}
+
+/* Give the model the parameters trained so far. */
+int mlrecSgdSync(MlrecSgd *p, MlrecInterrupt *pIntr){
+  return copyParameters(p, 0, pIntr);
+}
+
+/*
+** True if training has blown up: an overflow reaches the biases through the
+** error term within one epoch, so checking them is enough and cheap.
+*/
+int mlrecSgdDiverged(const MlrecSgd *p){
+  double rSum = 0.0;
+  int i;
+  for(i=0; i<p->m->nUser; i++) rSum += p->aUserBias[i];
+  for(i=0; i<p->m->nItem; i++) rSum += p->aItemBias[i];
+  return !isfinite(rSum);
 }
 
 /*
