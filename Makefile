@@ -25,8 +25,8 @@ PREFIX  ?= /usr/local
 LIBDIR  ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 
-SRC  = $(wildcard ext/*.c)
-HDR  = $(wildcard ext/*.h)
+# The sources: the top floor in ext/, the core and the wings in ext/*/ (see ext/surface.h).
+SRC  = $(wildcard ext/*.c ext/*/*.c)
 
 UNAME_S := $(shell uname -s 2>/dev/null)
 # The loadable module is mlrec.so on Linux, mlrec.dylib on macOS, mlrec.dll on Windows
@@ -43,15 +43,33 @@ endif
 LIB = mlrec.$(SOEXT)
 STATIC = build/libmlrec.a
 EXAMPLE = build/example$(EXE)
-STATIC_OBJ = $(patsubst ext/%.c,build/static/%.o,$(SRC))
 
 # What mlrec_debug() reports: the git commit of the checkout ("unknown" in a tarball) and the
-# compiler flags of each build ($(call buildinfo,FLAGS)).
-GIT_COMMIT := $(shell test -e .git && git describe --always --dirty --abbrev=12 --exclude='*' 2>/dev/null)
-buildinfo = -DMLREC_GIT_COMMIT='"$(or $(GIT_COMMIT),unknown)"' \
+# compiler flags of each build ($(call buildinfo,FLAGS)), compiled into ext/version.c alone.
+# build/commit is rewritten only when the commit changes, so that only version.c rebuilds.
+GIT_COMMIT := $(or $(shell test -e .git && git describe --always --dirty --abbrev=12 \
+  --exclude='*' 2>/dev/null),unknown)
+buildinfo = -DMLREC_GIT_COMMIT='"$(GIT_COMMIT)"' \
   -DMLREC_BUILD_FLAGS='"$(strip $(subst ',,$(subst ",,$(1))))"'
+$(shell mkdir -p build && (echo '$(GIT_COMMIT)' | cmp -s - build/commit || \
+  echo '$(GIT_COMMIT)' > build/commit))
+
+# $(call variant,NAME,COMPILE,REPORTED_FLAGS): every source of ext/ compiled once into
+# build/obj/NAME/ (OBJ_NAME), one object per source, with the header dependencies the compiler
+# finds (-MMD), so that `make -j` helps and a one-file change rebuilds one file.  Each build of
+# mlrec (the loadable module, the static library, the sanitizer and test builds) is a variant.
+define variant
+OBJ_$(1) = $$(patsubst ext/%.c,build/obj/$(1)/%.o,$$(SRC))
+build/obj/$(1)/%.o: ext/%.c
+	@mkdir -p $$(@D)
+	$(2) $$(XFLAGS) -MMD -MP -c -o $$@ $$<
+build/obj/$(1)/version.o: build/commit
+build/obj/$(1)/version.o: XFLAGS = $$(call buildinfo,$(3))
+-include $$(patsubst ext/%.c,build/obj/$(1)/%.d,$$(SRC))
+endef
 
 DB ?= movielens.db
+, := ,
 
 .PHONY: all deps demo test bench generator static example install uninstall learning-curve \
   eval clean bench-interrupt fuzz
@@ -70,28 +88,25 @@ deps:
 	apt-get update
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PACKAGES)
 
-$(LIB): $(SRC) $(HDR)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(PIC) $(call buildinfo,$(CFLAGS)) -shared \
-	  $(LDFLAGS) -o $@ $(SRC) $(LDLIBS)
+# The loadable module.
+$(eval $(call variant,so,$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(PIC),$(CFLAGS)))
+$(LIB): $(OBJ_so)
+	$(CC) $(CFLAGS) $(LDFLAGS) -shared -o $@ $(OBJ_so) $(LDLIBS)
 
 # The same library with AddressSanitizer and UndefinedBehaviorSanitizer, for tests.
 ASAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
   -fno-sanitize-recover=undefined
-build/asan/mlrec.so: $(SRC) $(HDR)
-	mkdir -p build/asan
-	$(CC) $(ASAN_FLAGS) $(WARN) $(PIC) $(call buildinfo,$(ASAN_FLAGS)) -shared -o $@ \
-	  $(SRC) $(LDLIBS)
+$(eval $(call variant,asan,$(CC) $(ASAN_FLAGS) $(WARN) $(PIC),$(ASAN_FLAGS)))
+build/asan/mlrec.so: $(OBJ_asan)
+	@mkdir -p build/asan
+	$(CC) $(ASAN_FLAGS) -shared -o $@ $(OBJ_asan) $(LDLIBS)
 
 # The static library: the same sources compiled with -DSQLITE_CORE, so that they call the
 # SQLite library the program links with instead of the API table a loadable module gets.
-build/static/%.o: ext/%.c $(HDR)
-	@mkdir -p build/static
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -DSQLITE_CORE \
-	  $(call buildinfo,$(CFLAGS) -DSQLITE_CORE) -c -o $@ $<
-
-$(STATIC): $(STATIC_OBJ)
+$(eval $(call variant,static,$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -DSQLITE_CORE,$(CFLAGS) -DSQLITE_CORE))
+$(STATIC): $(OBJ_static)
 	rm -f $@
-	$(AR) rcs $@ $(STATIC_OBJ)
+	$(AR) rcs $@ $(OBJ_static)
 
 static: $(STATIC)
 
@@ -118,21 +133,21 @@ TEST_CFLAGS = -DSQLITE_CORE -O1 -g -fno-omit-frame-pointer -fsanitize=address,un
 
 # (Every chunk of a similar_movies() sweep on the pool of threads, so that its allocations fail
 # too: see THREADS_FLAGS.)
-build/oom: tests/oom.c $(SRC) $(HDR)
-	mkdir -p build
-	$(CC) $(TEST_CFLAGS) -DKNN_SWEEP_POOL=0 -o $@ tests/oom.c $(SRC) -lsqlite3 $(LDLIBS)
+$(eval $(call variant,oom,$(CC) $(TEST_CFLAGS) -DKNN_SWEEP_POOL=0,$(TEST_CFLAGS) -DKNN_SWEEP_POOL=0))
+build/oom: tests/oom.c $(OBJ_oom)
+	$(CC) $(TEST_CFLAGS) -o $@ tests/oom.c $(OBJ_oom) -lsqlite3 $(LDLIBS)
 
 # The thread tests run every chunk of a similar_movies() sweep on the pool of threads (knn.c),
 # however small: their tables are.
 THREADS_FLAGS = -DSQLITE_CORE -DKNN_SWEEP_POOL=0 -pthread $(WARN)
-build/threads: tests/threads.c $(SRC) $(HDR)
-	mkdir -p build
-	$(CC) -O2 -g $(THREADS_FLAGS) -o $@ tests/threads.c $(SRC) -lsqlite3 $(LDLIBS)
+$(eval $(call variant,threads,$(CC) -O2 -g $(THREADS_FLAGS),-O2 -g $(THREADS_FLAGS)))
+build/threads: tests/threads.c $(OBJ_threads)
+	$(CC) -O2 -g $(THREADS_FLAGS) -o $@ tests/threads.c $(OBJ_threads) -lsqlite3 $(LDLIBS)
 
-build/threads-tsan: tests/threads.c $(SRC) $(HDR)
-	mkdir -p build
-	$(CC) -O1 -g -fsanitize=thread $(THREADS_FLAGS) -o $@ tests/threads.c $(SRC) \
-	  -lsqlite3 $(LDLIBS)
+TSAN_FLAGS = -O1 -g -fsanitize=thread $(THREADS_FLAGS)
+$(eval $(call variant,tsan,$(CC) $(TSAN_FLAGS),$(TSAN_FLAGS)))
+build/threads-tsan: tests/threads.c $(OBJ_tsan)
+	$(CC) $(TSAN_FLAGS) -o $@ tests/threads.c $(OBJ_tsan) -lsqlite3 $(LDLIBS)
 
 # Fuzzing (tests/fuzz/fuzz.c): `make fuzz FUZZ_SECONDS=300` runs libFuzzer on the committed
 # seeds and corpus, keeps what it finds in build/fuzz-corpus and crashes in build/fuzz-crashes/.
@@ -140,15 +155,17 @@ build/threads-tsan: tests/threads.c $(SRC) $(HDR)
 # UBSan checks more (e.g. arithmetic on a NULL pointer) than gcc's.
 FUZZ_SECONDS ?= 60
 FUZZ_INPUTS = tests/fuzz/seeds tests/fuzz/corpus tests/fuzz/regress
+FUZZ_FLAGS = -DSQLITE_CORE -O1 -g -fno-sanitize-recover=undefined $(WARN)
 
-build/fuzz: tests/fuzz/fuzz.c $(SRC) $(HDR)
-	mkdir -p build
-	clang -DSQLITE_CORE -O1 -g -fsanitize=fuzzer,address,undefined \
-	  -fno-sanitize-recover=undefined $(WARN) -o $@ tests/fuzz/fuzz.c $(SRC) -lsqlite3 $(LDLIBS)
+$(eval $(call variant,fuzz,clang $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link$(,)address$(,)undefined,$(FUZZ_FLAGS)))
+build/fuzz: tests/fuzz/fuzz.c $(OBJ_fuzz)
+	clang $(FUZZ_FLAGS) -fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/fuzz.c \
+	  $(OBJ_fuzz) -lsqlite3 $(LDLIBS)
 
-build/fuzz-replay: tests/fuzz/fuzz.c $(SRC) $(HDR)
-	mkdir -p build
-	clang -DMLREC_FUZZ_REPLAY $(TEST_CFLAGS) -o $@ tests/fuzz/fuzz.c $(SRC) -lsqlite3 $(LDLIBS)
+$(eval $(call variant,replay,clang $(TEST_CFLAGS),$(TEST_CFLAGS)))
+build/fuzz-replay: tests/fuzz/fuzz.c $(OBJ_replay)
+	clang -DMLREC_FUZZ_REPLAY $(TEST_CFLAGS) -o $@ tests/fuzz/fuzz.c $(OBJ_replay) \
+	  -lsqlite3 $(LDLIBS)
 
 fuzz: build/fuzz
 	mkdir -p build/fuzz-corpus build/fuzz-crashes

@@ -44,19 +44,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static u64 mixBits(u64 x){
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x>>30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x>>27)) * 0x94d049bb133111ebULL;
-  return x ^ (x>>31);
-}
-
-/* A hash of (a, b, seed) uniform in [0, 1). */
-double mlrecSplitHash(i64 a, i64 b, i64 seed){
-  u64 h = mixBits(mixBits(mixBits((u64)seed) ^ (u64)a) ^ (u64)b);
-  return (double)(h>>11) * (1.0/9007199254740992.0);
-}
-
 /* mlrec_split_hash(a, b [, seed]) */
 static void splitHashFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   i64 a[3] = { 0, 0, 0 };
@@ -80,13 +67,15 @@ typedef struct EvalOptions EvalOptions;
 struct EvalOptions {
   i64 k;
   double threshold;
-  char *zModel;
+  i64 eModel;
 };
 
+#define EV(F) .offset=offsetof(EvalOptions, F)
 static const MlrecOption aEvalOption[] = {
-  { "k",         'i', 0, 10000,      offsetof(EvalOptions, k) },
-  { "threshold", 'r', -1e30, 1e30,   offsetof(EvalOptions, threshold) },
-  { "model",     's', 0, 0,          offsetof(EvalOptions, zModel) },
+  { "k",         'i', 0, 10000,    EV(k), 10 },
+  { "threshold", 'r', -1e30, 1e30, EV(threshold), 4 },
+  { "model",     'e', 0, 0,        EV(eModel), MLREC_RANK_RANKING,
+                                   .azChoice=mlrecRankModels },
 };
 #define N_EVAL_OPTION (int)(sizeof(aEvalOption)/sizeof(aEvalOption[0]))
 
@@ -243,8 +232,8 @@ static int rankOneUser(MlrecRecommender *pRec, const TestRow *a, i64 nRow,
 
 /* The top-k metrics over every user of the test rows a. */
 static int rankingMetrics(MlrecState *p, MlrecRatings *pR, const TestRow *a,
-                          i64 n, const EvalOptions *pOpt, int eModel,
-                          EvalSums *pSum, int *pnItem, char **pzErr){
+                          i64 n, const EvalOptions *pOpt, EvalSums *pSum,
+                          int *pnItem, char **pzErr){
   MlrecRecommender rec;
   MlrecFilter none;
   MlrecTopK top;
@@ -255,7 +244,7 @@ static int rankingMetrics(MlrecState *p, MlrecRatings *pR, const TestRow *a,
   memset(&none, 0, sizeof(none));
   memset(&top, 0, sizeof(top));
   memset(&intr, 0, sizeof(intr));
-  rc = mlrecRecommenderOpen(p, pR, eModel, &none, 0, &rec, pzErr);
+  rc = mlrecRecommenderOpen(p, pR, (int)pOpt->eModel, &none, 0, &rec, pzErr);
   if( rc==SQLITE_OK && rec.pRanker ){
     rc = checkFresh(pR, rec.pRanker->dataHash, rec.pRanker->nRating,
                     "train_ranker", pzErr);
@@ -309,7 +298,6 @@ static char *evalJson(const EvalOptions *pOpt, const char *zModel, i64 n,
 
 /* mlrec_evaluate(test_table [, options]) */
 static void evaluateFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
-  static const char *azModel[] = { "ranking", "rating", "popular" };
   MlrecState *p = (MlrecState*)sqlite3_user_data(ctx);
   const char *zTest = (const char*)sqlite3_value_text(argv[0]);
   EvalOptions opt;
@@ -318,11 +306,9 @@ static void evaluateFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   TestRow *a = 0;
   i64 n = 0;
   char *zErr = 0, *zOut = 0;
-  int eModel = 0, nItem = 0, rc;
+  int nItem = 0, rc;
   memset(&sum, 0, sizeof(sum));
-  opt.k = 10;
-  opt.threshold = 4.0;
-  opt.zModel = 0;
+  mlrecOptionsDefault(aEvalOption, N_EVAL_OPTION, &opt);
   if( sqlite3_value_type(argv[0])!=SQLITE_TEXT || zTest==0 || zTest[0]==0 ){
     sqlite3_result_error(ctx, "mlrec_evaluate: the first argument must be "
                          "the name of the test table", -1);
@@ -330,17 +316,14 @@ static void evaluateFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   }
   rc = mlrecParseOptions(p->db, "mlrec_evaluate", argc>1 ? argv[1] : 0,
                          aEvalOption, N_EVAL_OPTION, &opt, &zErr);
-  if( rc==SQLITE_OK ){
-    rc = mlrecRankModel("mlrec_evaluate", opt.zModel, &eModel, &zErr);
-  }
   if( rc==SQLITE_OK ) rc = readTest(p, zTest, &a, &n, &zErr);
   if( rc==SQLITE_OK ) rc = mlrecRatingsCurrent(p, &pR, &zErr);
   if( rc==SQLITE_OK ) rc = ratingErrors(p, pR, a, n, &sum, &zErr);
   if( rc==SQLITE_OK && opt.k>0 ){
-    rc = rankingMetrics(p, pR, a, n, &opt, eModel, &sum, &nItem, &zErr);
+    rc = rankingMetrics(p, pR, a, n, &opt, &sum, &nItem, &zErr);
   }
   if( rc==SQLITE_OK ){
-    zOut = evalJson(&opt, azModel[eModel], n, &sum, nItem);
+    zOut = evalJson(&opt, mlrecRankModels[opt.eModel], n, &sum, nItem);
     if( zOut==0 ) rc = SQLITE_NOMEM;
   }
   if( rc==SQLITE_OK ){
@@ -355,7 +338,6 @@ static void evaluateFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   mlrecRatingsUnref(pR);
   sqlite3_free(a);
   sqlite3_free(sum.aShown);
-  sqlite3_free(opt.zModel);
 }
 
 int mlrecRegisterEval(sqlite3 *db, MlrecState *p){

@@ -18,65 +18,18 @@
 **
 ** It reads a ratings(userId, movieId, rating) table in the MovieLens layout
 ** (names configurable with mlrec_config()).  Everything it derives is kept
-** in memory per connection, in one MlrecState object (see mlrec.h) shared
+** in memory per connection, in one MlrecState object (core/state.c) shared
 ** by all the registrations below; the last registration to go frees it.
 */
-#include "mlrec.h"
+#include "surface.h"
 SQLITE_EXTENSION_INIT1
-#include <string.h>
 
-void mlrecStateRef(MlrecState *p){
-  p->nRef++;
-}
-
-/* Destructor of the client data of every registration. */
-void mlrecStateUnref(void *pArg){
-  MlrecState *p = (MlrecState*)pArg;
-  if( p==0 || --p->nRef>0 ) return;
-  mlrecRatingsUnref(p->pRatings);
+/* Free the models the wings keep in the state (its xFreeModels). */
+static void freeModels(MlrecState *p){
   mlrecModelUnref(p->pModel);
   mlrecFoldFree(p->pFold);
   mlrecRankerUnref(p->pRanker);
   mlrecContentCacheFree(p->pContent);
-  mlrecConfigClear(&p->cfg);
-  sqlite3_free(p);
-}
-
-/*
-** Register SQL function zName with state p as client data; the function
-** holds a reference to p until it is deleted (also if registering fails).
-*/
-int mlrecCreateFunction(
-  sqlite3 *db,
-  const char *zName,
-  int nArg,
-  int flags,
-  MlrecState *p,
-  void (*xFunc)(sqlite3_context*, int, sqlite3_value**)
-){
-  mlrecStateRef(p);
-  return sqlite3_create_function_v2(db, zName, nArg, SQLITE_UTF8|flags, p,
-                                    xFunc, 0, 0, mlrecStateUnref);
-}
-
-/*
-** Register zName for every number of arguments from nArgMin to nArgMax, all
-** with the same implementation.
-*/
-int mlrecCreateFunctions(
-  sqlite3 *db,
-  const char *zName,
-  int nArgMin,
-  int nArgMax,
-  int flags,
-  MlrecState *p,
-  void (*xFunc)(sqlite3_context*, int, sqlite3_value**)
-){
-  int rc = SQLITE_OK, nArg;
-  for(nArg=nArgMin; rc==SQLITE_OK && nArg<=nArgMax; nArg++){
-    rc = mlrecCreateFunction(db, zName, nArg, flags, p, xFunc);
-  }
-  return rc;
 }
 
 static int registerAll(sqlite3 *db, MlrecState *p){
@@ -109,13 +62,10 @@ int sqlite3_mlrec_init(
                                 sqlite3_libversion());
     return SQLITE_ERROR;
   }
-  p = sqlite3_malloc64(sizeof(*p));
+  p = mlrecStateNew(db);   /* a reference held until the end */
   if( p==0 ) return SQLITE_NOMEM;
-  memset(p, 0, sizeof(*p));
-  p->db = db;
-  p->nRef = 1;   /* held until the end of this function */
-  rc = mlrecConfigInit(&p->cfg);
-  if( rc==SQLITE_OK ) rc = registerAll(db, p);
+  p->xFreeModels = freeModels;
+  rc = registerAll(db, p);
   if( rc!=SQLITE_OK && rc!=SQLITE_NOMEM ){
     *pzErrMsg = sqlite3_mprintf("mlrec: %s", sqlite3_errmsg(db));
   }

@@ -31,7 +31,7 @@
 ** Both are eponymous-only and read-only, and share their plumbing: a table
 ** object holding the connection's state, a cursor counting rows.
 */
-#include "ranker.h"
+#include "surface.h"
 #include <string.h>
 
 #define MODELS_COLUMNS "CREATE TABLE x(model TEXT, created TEXT, " \

@@ -44,14 +44,13 @@
 ** truncation and accidental damage; it is not a signature: whoever can
 ** write the tables can also recompute it.
 */
-#include "mlrec.h"
+#include "surface.h"
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define PERSIST_FORMAT 1
-#define PERSIST_MAX_FACTORS 1024
 
 static const char zSchema[] =
   "CREATE TABLE IF NOT EXISTS main.mlrec_saved_models("
@@ -116,18 +115,6 @@ static void blobToFloats(float *x, const unsigned char *a, int n){
                       | (unsigned int)a[4*i+2]<<16 | (unsigned int)a[4*i+3]<<24;
     memcpy(&x[i], &bits, sizeof(bits));
   }
-}
-
-/* z as a JSON string, quoted and escaped. */
-static void appendJsonString(sqlite3_str *pStr, const char *z){
-  sqlite3_str_appendchar(pStr, 1, '"');
-  for(; *z; z++){
-    unsigned char c = (unsigned char)*z;
-    if( c=='"' || c=='\\' ) sqlite3_str_appendf(pStr, "\\%c", c);
-    else if( c<0x20 ) sqlite3_str_appendf(pStr, "\\u%04x", c);
-    else sqlite3_str_appendchar(pStr, 1, (char)c);
-  }
-  sqlite3_str_appendchar(pStr, 1, '"');
 }
 
 /* ---- The vectors of one side (users or movies) --------------------------- */
@@ -212,7 +199,7 @@ static u64 modelChecksum(const Header *pH, const Side *pUser,
   for(s=0; s<2; s++){
     const Side *p = aSide[s];
     for(i=0; i<p->n; i++){
-      unsigned char aBuf[4*PERSIST_MAX_FACTORS];
+      unsigned char aBuf[4*MLREC_MAX_FACTORS];
       checksumU64(&c, (u64)p->aId[i]);
       floatsToBlob(aBuf, &p->aBias[i], 1);
       checksumBytes(&c, aBuf, 4);
@@ -282,7 +269,7 @@ static int insertHeader(sqlite3 *db, const char *zName, const Header *pH,
 
 static int insertVectors(sqlite3 *db, const char *zName, const Side *p){
   sqlite3_stmt *pStmt = 0;
-  unsigned char aBuf[4*PERSIST_MAX_FACTORS];
+  unsigned char aBuf[4*MLREC_MAX_FACTORS];
   int i;
   int rc = sqlite3_prepare_v2(db,
       "INSERT INTO main.mlrec_saved_vectors VALUES(?1, ?2, ?3, ?4, ?5)",
@@ -494,7 +481,7 @@ static int checkHeader(sqlite3 *db, sqlite3_stmt *pStmt, const char *zName,
   }
   if( headerInt(pStmt, 2, 0, 0x7fffffff, &pS->h.nUser)
    || headerInt(pStmt, 3, 0, 0x7fffffff, &pS->h.nItem)
-   || headerInt(pStmt, 4, 1, PERSIST_MAX_FACTORS, &pS->h.nFactor)
+   || headerInt(pStmt, 4, 1, MLREC_MAX_FACTORS, &pS->h.nFactor)
    || headerInt(pStmt, 5, 0, 0x7fffffffffffffffLL, &pS->h.nRating) ){
     return damaged(pzErr, zName, "users, items, factors or ratings out of "
                    "range");
@@ -719,7 +706,7 @@ static int cmpIdRow(const void *a, const void *b){
 */
 static int readFeatures(sqlite3_stmt *pRead, sqlite3_stmt *pEach,
                         const char *zTable, i64 iId, Side *p, char **pzErr){
-  float aF[PERSIST_MAX_FACTORS];
+  float aF[MLREC_MAX_FACTORS];
   int n = 0, rc;
   sqlite3_bind_value(pEach, 1, sqlite3_column_value(pRead, 1));
   while( (rc = sqlite3_step(pEach))==SQLITE_ROW ){
@@ -728,7 +715,7 @@ static int readFeatures(sqlite3_stmt *pRead, sqlite3_stmt *pEach,
     if( zType==0 ){ rc = SQLITE_NOMEM; break; }
     if( sqlite3_column_type(pEach, 0)!=SQLITE_INTEGER
      || (strcmp(zType, "integer")!=0 && strcmp(zType, "real")!=0)
-     || !(r>-1e30 && r<1e30) || n>=PERSIST_MAX_FACTORS ){
+     || !(r>-1e30 && r<1e30) || n>=MLREC_MAX_FACTORS ){
       rc = SQLITE_MISMATCH;
       break;
     }
@@ -739,7 +726,7 @@ static int readFeatures(sqlite3_stmt *pRead, sqlite3_stmt *pEach,
   if( rc!=SQLITE_DONE || n==0 ){
     mlrecSetError(pzErr, "mlrec_import_factors: %s: the features of id %lld "
                   "must be a JSON array of 1 to %d finite numbers", zTable,
-                  iId, PERSIST_MAX_FACTORS);
+                  iId, MLREC_MAX_FACTORS);
     return SQLITE_ERROR;
   }
   if( p->nFactor==0 ) p->nFactor = n;
@@ -863,9 +850,9 @@ static int importHeader(MlrecState *pState, const char *zUsers,
   mlrecRatingsUnref(pR);
   pStr = sqlite3_str_new(0);
   sqlite3_str_appendall(pStr, "{\"imported_from\":{\"users\":");
-  appendJsonString(pStr, zUsers);
+  mlrecJsonString(pStr, zUsers);
   sqlite3_str_appendall(pStr, ",\"items\":");
-  appendJsonString(pStr, zItems);
+  mlrecJsonString(pStr, zItems);
   sqlite3_str_appendall(pStr, "}}");
   pH->zOptions = sqlite3_str_finish(pStr);
   pH->zInfo = sqlite3_mprintf("{\"rmse\":null,\"seconds\":%!.17g,"
@@ -922,7 +909,7 @@ static char *modelSummary(const char *zName, int nUser, int nItem,
                           int nFactor, const char *zMore){
   sqlite3_str *pStr = sqlite3_str_new(0);
   sqlite3_str_appendall(pStr, "{\"name\":");
-  appendJsonString(pStr, zName);
+  mlrecJsonString(pStr, zName);
   sqlite3_str_appendf(pStr, ",\"kind\":\"mf\",\"users\":%d,\"items\":%d,"
                       "\"factors\":%d%s}", nUser, nItem, nFactor, zMore);
   return sqlite3_str_finish(pStr);

@@ -36,40 +36,27 @@
 #include "recommend.h"
 #include <string.h>
 
+/* The models recommend() and mlrec_evaluate() rank with (MLREC_RANK_*). */
+const char *const mlrecRankModels[] = { "ranking", "rating", "popular", 0 };
+
 /* The options of recommend(). */
 typedef struct RecommendOptions RecommendOptions;
 struct RecommendOptions {
-  char *zModel;
+  i64 eModel;
   MlrecFilter filter;
   i64 bIncludeRated;
 };
 
+#define REC(F) .offset=offsetof(RecommendOptions, F)
 static const MlrecOption aRecommendOption[] = {
-  { "model",         's', 0, 0, offsetof(RecommendOptions, zModel) },
-  { "genre",         's', 0, 0, offsetof(RecommendOptions, filter.zGenre) },
-  { "movies",        'a', 0, 0, offsetof(RecommendOptions, filter.zMovies) },
-  { "include_rated", 'b', 0, 1, offsetof(RecommendOptions, bIncludeRated) },
+  { "model",         'e', 0, 0, REC(eModel), MLREC_RANK_RANKING,
+                                .azChoice=mlrecRankModels },
+  { "genre",         's', 0, 0, REC(filter.zGenre) },
+  { "movies",        'a', 0, 0, REC(filter.zMovies) },
+  { "include_rated", 'b', 0, 1, REC(bIncludeRated), 0 },
 };
 #define N_RECOMMEND_OPTION \
   (int)(sizeof(aRecommendOption)/sizeof(aRecommendOption[0]))
-
-/* Set *peModel from the name of a model (NULL means the default). */
-int mlrecRankModel(const char *zFunc, const char *zModel, int *peModel,
-                   char **pzErr){
-  static const char *azName[] = { "ranking", "rating", "popular" };
-  int i;
-  *peModel = MLREC_RANK_RANKING;
-  if( zModel==0 ) return SQLITE_OK;
-  for(i=0; i<(int)(sizeof(azName)/sizeof(azName[0])); i++){
-    if( sqlite3_stricmp(zModel, azName[i])==0 ){
-      *peModel = i;
-      return SQLITE_OK;
-    }
-  }
-  mlrecSetError(pzErr, "%s: option \"model\" must be \"ranking\", \"rating\" "
-                "or \"popular\", got \"%s\"", zFunc, zModel);
-  return SQLITE_ERROR;
-}
 
 /*
 ** Get ready to rank for model eModel: take a reference to the model
@@ -150,40 +137,28 @@ static void markHistory(MlrecRecommender *pRec){
 }
 
 /*
-** Scores of the rating model: predictions, for user iUser (the sum of
-** mlrecModelPredict(), in its order, with the user's part taken once).  A
-** user the model was not trained on is folded in from the last history.
+** Scores of the rating model: its predictions (before the neighbourhood
+** half and the clipping) for user iUser.  A user the model was not trained
+** on is folded in from the last history.
 */
 static int scoreByRating(MlrecRecommender *pRec, i64 iUser){
   const MlrecModel *m = pRec->pModel;
   int u = mlrecFindId(m->aUserId, m->nUser, iUser);
-  double rUser = m->mu + (u>=0 ? m->aUserBias[u] : 0.0);
-  int i;
+  MlrecFold fold;
+  int i, rc = SQLITE_OK;
+  memset(&fold, 0, sizeof(fold));
   if( u<0 ){
-    MlrecFold fold;
-    double *aSolved = sqlite3_malloc64(sizeof(double)*((i64)m->nFactor+1));
-    int rc = aSolved ? SQLITE_OK : SQLITE_NOMEM;
-    memset(&fold, 0, sizeof(fold));
-    if( rc==SQLITE_OK ){
-      rc = mlrecFoldSolve(m, pRec->hist.n, pRec->hist.aId,
-                          pRec->hist.aRating, aSolved, &fold.nUsed);
-    }
-    fold.rBias = aSolved ? aSolved[0] : 0.0;
-    fold.aFactor = aSolved ? aSolved+1 : 0;
-    for(i=0; rc==SQLITE_OK && i<m->nItem; i++){
-      pRec->aScore[i] = mlrecFoldPredict(m, &fold, i);
-    }
-    sqlite3_free(aSolved);
-    pRec->bPersonal = fold.nUsed>0;
-    return rc;
+    fold.aFactor = sqlite3_malloc64(sizeof(double)*((i64)m->nFactor+1));
+    if( fold.aFactor==0 ) return SQLITE_NOMEM;
+    rc = mlrecFoldSolve(m, pRec->hist.n, pRec->hist.aId, pRec->hist.aRating,
+                        &fold);
   }
-  for(i=0; i<m->nItem; i++){
-    pRec->aScore[i] = rUser + m->aItemBias[i]
-      + mlrecDot(m->aUserFactor + (i64)u*m->nFactor,
-                 m->aItemFactor + (i64)i*m->nFactor, m->nFactor);
+  for(i=0; rc==SQLITE_OK && i<m->nItem; i++){
+    pRec->aScore[i] = mlrecModelPredict(m, u, &fold, i);
   }
-  pRec->bPersonal = 1;
-  return SQLITE_OK;
+  pRec->bPersonal = u>=0 || fold.nUsed>0;
+  sqlite3_free(fold.aFactor);
+  return rc;
 }
 
 /*
@@ -232,7 +207,7 @@ int mlrecRecommenderTop(MlrecRecommender *pRec, i64 iUser, int bIncludeRated,
 }
 
 /* The "because" movie of movie index iItem for the last user; 0 if none. */
-int mlrecRecommenderBecause(MlrecRecommender *pRec, int iItem, i64 *piOut){
+static int recommenderBecause(MlrecRecommender *pRec, int iItem, i64 *piOut){
   if( pRec->eModel!=MLREC_RANK_RANKING ) return 0;
   return mlrecRankerBecause(pRec->pRanker, &pRec->hist, pRec->pWork, iItem,
                             piOut);
@@ -243,24 +218,25 @@ static int recommendCompute(MlrecTvfCursor *pCur, char **pzErr){
   RecommendOptions opt;
   MlrecRecommender rec;
   MlrecTopK top;
-  int eModel, rc, i;
+  int rc, i;
   if( pPin==0 ){
     pCur->pWork = pPin = sqlite3_malloc64(sizeof(*pPin));
     if( pPin==0 ) return SQLITE_NOMEM;
     memset(pPin, 0, sizeof(*pPin));
   }
-  memset(&opt, 0, sizeof(opt));
   memset(&rec, 0, sizeof(rec));
   memset(&top, 0, sizeof(top));
-  rc = mlrecParseOptions(pCur->pState->db, "recommend", pCur->pOptions,
-                         aRecommendOption, N_RECOMMEND_OPTION, &opt, pzErr);
-  if( rc==SQLITE_OK ) rc = mlrecRankModel("recommend", opt.zModel, &eModel,
-                                          pzErr);
+  memset(&opt, 0, sizeof(opt));
+  rc = mlrecOptionsDefault(aRecommendOption, N_RECOMMEND_OPTION, &opt);
+  if( rc==SQLITE_OK ){
+    rc = mlrecParseOptions(pCur->pState->db, "recommend", pCur->pOptions,
+                           aRecommendOption, N_RECOMMEND_OPTION, &opt, pzErr);
+  }
   if( rc==SQLITE_OK ){
     rc = mlrecFilterPrepare(pCur->pState, "recommend", &opt.filter, pzErr);
   }
   if( rc==SQLITE_OK ){
-    rc = mlrecRecommenderOpen(pCur->pState, pCur->pRatings, eModel,
+    rc = mlrecRecommenderOpen(pCur->pState, pCur->pRatings, (int)opt.eModel,
                               &opt.filter, pPin, &rec, pzErr);
   }
   if( rc==SQLITE_OK ){
@@ -272,12 +248,11 @@ static int recommendCompute(MlrecTvfCursor *pCur, char **pzErr){
   }
   if( rc==SQLITE_OK ) rc = mlrecTvfSetRows(pCur, &top, rec.aItemId);
   for(i=0; rc==SQLITE_OK && pCur->bExtra && i<top.n; i++){
-    pCur->aRow[i].bExtra = mlrecRecommenderBecause(&rec, top.a[i].idx,
+    pCur->aRow[i].bExtra = recommenderBecause(&rec, top.a[i].idx,
                                                    &pCur->aRow[i].iExtra);
   }
   mlrecTopKFree(&top);
   mlrecRecommenderClose(&rec);
-  sqlite3_free(opt.zModel);
   mlrecFilterClear(&opt.filter);
   return rc;
 }

@@ -5,13 +5,14 @@
 #ifndef MLREC_RECOMMEND_H
 #define MLREC_RECOMMEND_H
 
-#include "ranker.h"
-#include "filter.h"
+#include "surface.h"
 
 /* Which model ranks: option "model" of recommend() and mlrec_evaluate(). */
-#define MLREC_RANK_RANKING 0   /* train_ranker()'s model, the default */
-#define MLREC_RANK_RATING  1   /* train_mf()'s predicted ratings */
-#define MLREC_RANK_POPULAR 2   /* number of ratings */
+enum {
+  MLREC_RANK_RANKING,    /* train_ranker()'s model, the default */
+  MLREC_RANK_RATING,     /* train_mf()'s predicted ratings */
+  MLREC_RANK_POPULAR     /* number of ratings */
+};
 
 typedef struct MlrecRecommender MlrecRecommender;
 struct MlrecRecommender {
@@ -41,14 +42,12 @@ struct MlrecRecommendPin {
   MlrecModel *pModel;
 };
 
-int mlrecRankModel(const char *zFunc, const char *zModel, int *peModel,
-                   char **pzErr);
+extern const char *const mlrecRankModels[];
 int mlrecRecommenderOpen(MlrecState*, MlrecRatings*, int eModel,
                          const MlrecFilter*, MlrecRecommendPin*,
                          MlrecRecommender*, char **pzErr);
 int mlrecRecommenderTop(MlrecRecommender*, i64 iUser, int bIncludeRated,
                         MlrecTopK *pTop, char **pzErr);
-int mlrecRecommenderBecause(MlrecRecommender*, int iItem, i64 *piOut);
 void mlrecRecommenderClose(MlrecRecommender*);
 
 #endif /* MLREC_RECOMMEND_H */

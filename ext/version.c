@@ -14,7 +14,7 @@
 ** "loadable".  sqlite_header is the SQLite the extension was compiled
 ** against, sqlite_library the one running it.
 */
-#include "mlrec.h"
+#include "surface.h"
 
 #ifndef MLREC_GIT_COMMIT
 # define MLREC_GIT_COMMIT "unknown"

@@ -218,12 +218,12 @@ def run_program(doc, info, start, text, expected):
 
 
 def error_formats():
-    """[(where, format)]: the error messages of ext/*.c, as printf formats."""
+    """[(where, format)]: the error messages of ext/**/*.c, as printf formats."""
     out = []
     literal = r'"(?:[^"\\]|\\.)*"'
     call = re.compile(r"(mlrecSetError\(\s*\w+\s*,|sqlite3_mprintf\(|sqlite3_str_appendf\(\s*\w+\s*,)"
                       r"\s*((?:" + literal + r"\s*)+)")
-    for path in sorted(glob.glob(os.path.join(ROOT, "ext", "*.c"))):
+    for path in sorted(glob.glob(os.path.join(ROOT, "ext", "**", "*.c"), recursive=True)):
         with open(path, encoding="utf-8") as f:
             src = f.read()
         for m in call.finditer(src):

@@ -28,7 +28,7 @@
 ** (the model stays immutable), so that predict() over many movies of a new
 ** user solves once; see mlrecFoldFor() for when it is read again.
 */
-#include "ranker.h"
+#include "rating.h"
 #include <math.h>
 #include <string.h>
 
@@ -37,18 +37,19 @@
 
 /*
 ** Solve the bias and factors of a user who rated the n movies aId (ids)
-** aRating into aOut (nFactor+1 values: b(u), then p(u)), against model m.
-** *pnUsed is the number of ratings of movies m knows; with none, or if the
-** system cannot be solved, *pnUsed is 0 and aOut is left alone.
+** aRating, against model m, into pFold: rBias, aFactor (allocated by the
+** caller, nFactor values) and nUsed, the number of ratings of movies m
+** knows; with none, or if the system cannot be solved, nUsed is 0 and the
+** rest is left alone.
 */
 int mlrecFoldSolve(const MlrecModel *m, int n, const i64 *aId,
-                   const float *aRating, double *aOut, int *pnUsed){
+                   const float *aRating, MlrecFold *pFold){
   int f = m->nFactor, d = f+1, t, j, nUsed = 0;
   double *aA = sqlite3_malloc64(sizeof(double)*((i64)d*d + d));
   float *aRow = sqlite3_malloc64(sizeof(float)*(i64)d);
   double *aB = aA ? aA + (i64)d*d : 0;
   int rc = SQLITE_OK;
-  *pnUsed = 0;
+  pFold->nUsed = 0;
   if( aA==0 || aRow==0 ){
     rc = SQLITE_NOMEM;
     goto solve_out;
@@ -72,28 +73,13 @@ int mlrecFoldSolve(const MlrecModel *m, int n, const i64 *aId,
   mlrecCholeskySolve(aA, d, aB);
   for(j=0; j<d && isfinite(aB[j]); j++){}
   if( j<d ) goto solve_out;
-  memcpy(aOut, aB, sizeof(double)*d);
-  *pnUsed = nUsed;
+  pFold->rBias = aB[0];
+  memcpy(pFold->aFactor, aB+1, sizeof(double)*f);
+  pFold->nUsed = nUsed;
 solve_out:
   sqlite3_free(aA);
   sqlite3_free(aRow);
   return rc;
-}
-
-/* The factor model's rating of movie index iItem (-1: unknown) for a
-** folded-in user: the mean plus the movie's bias if pFold folded nothing. */
-double mlrecFoldPredict(const MlrecModel *m, const MlrecFold *pFold,
-                        int iItem){
-  double r = m->mu;
-  int k;
-  if( iItem>=0 ) r += m->aItemBias[iItem];
-  if( pFold==0 || pFold->nUsed==0 ) return r;
-  r += pFold->rBias;
-  if( iItem>=0 ){
-    const float *q = m->aItemFactor + (i64)iItem*m->nFactor;
-    for(k=0; k<m->nFactor; k++) r += pFold->aFactor[k]*q[k];
-  }
-  return r;
 }
 
 void mlrecFoldFree(MlrecFold *p){
@@ -123,7 +109,6 @@ static u64 ratedHash(int n, const i64 *aId, const float *aRating){
 static int foldUser(MlrecModel *m, i64 iUser, const MlrecHistory *pHist,
                     MlrecFold **ppOut){
   MlrecFold *p = sqlite3_malloc64(sizeof(*p));
-  double *aSolved = 0;
   int rc;
   *ppOut = 0;
   if( p==0 ) return SQLITE_NOMEM;
@@ -134,21 +119,14 @@ static int foldUser(MlrecModel *m, i64 iUser, const MlrecHistory *pHist,
   p->ratedHash = ratedHash(pHist->n, pHist->aId, pHist->aRating);
   p->nRated = pHist->n;
   p->aFactor = sqlite3_malloc64(sizeof(double)*((i64)m->nFactor+1));
-  aSolved = sqlite3_malloc64(sizeof(double)*((i64)m->nFactor+1));
-  rc = p->aFactor && aSolved ? SQLITE_OK : SQLITE_NOMEM;
+  rc = p->aFactor ? SQLITE_OK : SQLITE_NOMEM;
   if( rc==SQLITE_OK ){
-    rc = mlrecFoldSolve(m, pHist->n, pHist->aId, pHist->aRating, aSolved,
-                        &p->nUsed);
-  }
-  if( rc==SQLITE_OK && p->nUsed ){
-    p->rBias = aSolved[0];
-    memcpy(p->aFactor, aSolved+1, sizeof(double)*m->nFactor);
+    rc = mlrecFoldSolve(m, pHist->n, pHist->aId, pHist->aRating, p);
   }
   if( rc==SQLITE_OK && m->pNeighbours ){
     rc = mlrecNeighboursFold(m->pNeighbours, pHist->n, pHist->aId,
                              pHist->aRating, p);
   }
-  sqlite3_free(aSolved);
   if( rc!=SQLITE_OK ){
     mlrecFoldFree(p);
     return rc;
@@ -200,7 +178,7 @@ int mlrecFoldFor(MlrecState *p, MlrecModel *m, const MlrecRatings *pR,
                  i64 iUser, const MlrecFold **ppOut, char **pzErr){
   MlrecFold *pFold = p->pFold;
   MlrecHistory hist;
-  u64 v;
+  MlrecStamp stamp;
   int rc, bNone = 0, bSame;
   *ppOut = 0;
   if( mlrecFindId(m->aUserId, m->nUser, iUser)>=0
@@ -208,11 +186,11 @@ int mlrecFoldFor(MlrecState *p, MlrecModel *m, const MlrecRatings *pR,
     return SQLITE_OK;
   }
   bSame = pFold && pFold->pModel==m && pFold->iUser==iUser;
-  v = mlrecDataVersion(p->db);
-  if( bSame && pR==0 && pFold->bVersionValid && pFold->dataVersion==v ){
+  if( bSame && pR==0 && mlrecStampHolds(p->db, &pFold->stamp) ){
     *ppOut = pFold;
     return SQLITE_OK;
   }
+  mlrecStampTake(p->db, &stamp);
   memset(&hist, 0, sizeof(hist));
   rc = readRated(p, pR, iUser, &hist, &bNone, pzErr);
   if( rc==SQLITE_OK && !bNone ){
@@ -223,9 +201,8 @@ int mlrecFoldFor(MlrecState *p, MlrecModel *m, const MlrecRatings *pR,
       rc = foldUser(m, iUser, &hist, &p->pFold);
     }
     if( rc==SQLITE_OK ){
-      p->pFold->dataVersion = v;
-      p->pFold->bVersionValid = pR==0
-        && sqlite3_txn_state(p->db, 0)!=SQLITE_TXN_WRITE;
+      p->pFold->stamp = stamp;
+      p->pFold->stamp.bValid = stamp.bValid && pR==0;
       *ppOut = p->pFold;
     }
   }

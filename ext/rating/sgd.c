@@ -36,7 +36,7 @@
 ** stepping the probe every 5 ms, and sets the flag when interrupted.  All
 ** memory is allocated by the calling thread before the workers start.
 */
-#include "mlrec.h"
+#include "rating.h"
 #include <math.h>
 #include <pthread.h>
 #include <sched.h>
@@ -44,7 +44,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #define SGD_GRID 32                        /* groups of users, of movies */
 #define SGD_GROUP_MAX 65536                /* users or movies in a group */
@@ -52,10 +51,6 @@
 #define SGD_WAIT_NS 5000000                /* probe period while waiting */
 #define SGD_AHEAD 4                        /* prefetch distance, in ratings */
 #define SGD_LOOKAHEAD 4                    /* strata a thread may run ahead */
-
-/* Four floats, handled as one SSE/NEON register. */
-typedef float SgdVec __attribute__((vector_size(16)));
-#define SGD_LANES 4
 
 /* One rating of the grid: its user and movie by position in their groups. */
 typedef struct SgdEntry SgdEntry;
@@ -124,50 +119,6 @@ struct MlrecSgd {
   int bQuit;
 };
 
-/* The number of online processors, at least 1. */
-int mlrecOnlineCores(void){
-#ifdef _SC_NPROCESSORS_ONLN
-  long n = sysconf(_SC_NPROCESSORS_ONLN);
-  return n>1 ? (n<1024 ? (int)n : 1024) : 1;
-#else
-  return 1;
-#endif
-}
-
-/* Unaligned loads and stores (through pointers: a vector argument or
-** result would depend on the instruction set in the ABI). */
-#define loadVec(pv, a)  memcpy((pv), (a), sizeof(SgdVec))
-#define storeVec(a, pv) memcpy((a), (pv), sizeof(SgdVec))
-
-/* a . b over n floats: two vector sums, then the tail; always this order. */
-static inline float dotVec(const float *a, const float *b, int n){
-  SgdVec acc0 = {0, 0, 0, 0}, acc1 = {0, 0, 0, 0}, x, y;
-  float s;
-  int d;
-  for(d=0; d+2*SGD_LANES<=n; d+=2*SGD_LANES){
-    loadVec(&x, a+d);
-    loadVec(&y, b+d);
-    acc0 += x*y;
-    loadVec(&x, a+d+SGD_LANES);
-    loadVec(&y, b+d+SGD_LANES);
-    acc1 += x*y;
-  }
-  if( d+SGD_LANES<=n ){
-    loadVec(&x, a+d);
-    loadVec(&y, b+d);
-    acc0 += x*y;
-    d += SGD_LANES;
-  }
-  acc0 += acc1;
-  s = (acc0[0]+acc0[2]) + (acc0[1]+acc0[3]);
-  for(; d<n; d++) s += a[d]*b[d];
-  return s;
-}
-
-float mlrecDot(const float *a, const float *b, int n){
-  return dotVec(a, b, n);
-}
-
 /*
 ** One SGD step on rating r of user factors pu and movie factors qi, with
 ** p += lr (e q - reg p) written as p = decay p + (lr e) q; returns the
@@ -175,19 +126,19 @@ float mlrecDot(const float *a, const float *b, int n){
 */
 static float sgdStep(SgdRates c, int nF, float *pu, float *qi,
                      float *bu, float *bi, float r){
-  float e = r - (c.mu + *bu + *bi + dotVec(pu, qi, nF));
+  float e = r - (c.mu + *bu + *bi + mlrecDot(pu, qi, nF));
   float le = c.lr*e;
   int d;
   *bu = c.decayBias*(*bu) + le;
   *bi = c.decayBias*(*bi) + le;
-  for(d=0; d+SGD_LANES<=nF; d+=SGD_LANES){
-    SgdVec x, y, xNew, yNew;
-    loadVec(&x, pu+d);
-    loadVec(&y, qi+d);
+  for(d=0; d+MLREC_LANES<=nF; d+=MLREC_LANES){
+    MlrecVec4 x, y, xNew, yNew;
+    mlrecLoad4(&x, pu+d);
+    mlrecLoad4(&y, qi+d);
     xNew = c.decay*x + le*y;
     yNew = c.decay*y + le*x;
-    storeVec(pu+d, &xNew);
-    storeVec(qi+d, &yNew);
+    mlrecStore4(pu+d, &xNew);
+    mlrecStore4(qi+d, &yNew);
   }
   for(; d<nF; d++){
     float x = pu[d], y = qi[d];

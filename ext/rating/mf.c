@@ -23,63 +23,42 @@
 ** Around the epochs, monitor.c holds out the validation fraction, keeps the
 ** training log and stops early.
 */
-#include "mlrec.h"
+#include "rating.h"
 #include <math.h>
 #include <string.h>
 
 #define INIT_CHUNK 65536       /* initial factors drawn between probes */
 
+#define MF(F) .offset=offsetof(MlrecMfOptions, F)
 const MlrecOption mlrecMfOptionSpec[] = {
-  { "factors",             'i', 1, 1024,    offsetof(MlrecMfOptions, nFactor) },
-  { "epochs",              'i', 1, 10000,   offsetof(MlrecMfOptions, nEpoch) },
-  { "learning_rate",       'r', 1e-6, 1,    offsetof(MlrecMfOptions,
-                                                     learningRate) },
-  { "regularization",      'r', 0, 100,     offsetof(MlrecMfOptions,
-                                                     regularization) },
-  { "bias_regularization", 'r', 0, 100,     offsetof(MlrecMfOptions,
-                                                     biasRegularization) },
-  { "init_std",            'r', 0, 10,      offsetof(MlrecMfOptions, initStd) },
+  { "factors",             'i', 1, MLREC_MAX_FACTORS, MF(nFactor), 32 },
+  { "epochs",              'i', 1, 10000, MF(nEpoch), 25 },
+  { "learning_rate",       'r', 1e-6, 1,  MF(learningRate), 0.02 },
+  { "regularization",      'r', 0, 100,   MF(regularization), 0.1 },
+  { "bias_regularization", 'r', 0, 100,   MF(biasRegularization), 0.02 },
+  { "init_std",            'r', 0, 10,    MF(initStd), 0.1 },
   { "seed",                'i', -9223372036854775808.0, 9223372036854775807.0,
-                                            offsetof(MlrecMfOptions, seed) },
-  { "threads",             'i', 1, 1024,    offsetof(MlrecMfOptions, nThread) },
-  { "validation",          'r', 0, 0.9,     offsetof(MlrecMfOptions, validation) },
-  { "patience",            'i', 0, 10000,   offsetof(MlrecMfOptions, patience) },
-  { "progress",            'b', 0, 1,       offsetof(MlrecMfOptions, bProgress) },
-  { "knn_weight",          'r', 0, 1,       offsetof(MlrecMfOptions, knnWeight) },
-  { "neighbors",           'i', 1, 10000,   offsetof(MlrecMfOptions, nNeighbour) },
-  { "shrinkage",           'r', 0, 1e9,     offsetof(MlrecMfOptions, shrinkage) },
+                                          MF(seed), 42 },
+  { "threads",             'i', 1, 1024,  MF(nThread), .mFlags=MLREC_OPT_CORES },
+  { "validation",          'r', 0, 0.9,   MF(validation), 0 },
+  { "patience",            'i', 0, 10000, MF(patience), 0 },
+  /* changes what is printed, not the model: not in the summary */
+  { "progress",            'b', 0, 1,     MF(bProgress), 0,
+                                          .mFlags=MLREC_OPT_HIDDEN },
+  { "knn_weight",          'r', 0, 1,     MF(knnWeight), 0.5 },
+  { "neighbors",           'i', 1, 10000, MF(nNeighbour), 40 },
+  { "shrinkage",           'r', 0, 1e9,   MF(shrinkage), 100 },
 };
 const int mlrecMfOptionCount =
   (int)(sizeof(mlrecMfOptionSpec)/sizeof(mlrecMfOptionSpec[0]));
 
 void mlrecMfDefaults(MlrecMfOptions *p){
-  p->nFactor = 32;
-  p->nEpoch = 25;
-  p->learningRate = 0.02;
-  p->regularization = 0.1;
-  p->biasRegularization = 0.02;
-  p->initStd = 0.1;
-  p->seed = 42;
-  p->nThread = mlrecOnlineCores();
-  p->validation = 0.0;
-  p->patience = 0;
-  p->bProgress = 0;
-  p->knnWeight = 0.5;
-  p->nNeighbour = 40;
-  p->shrinkage = 100.0;
+  mlrecOptionsDefault(mlrecMfOptionSpec, mlrecMfOptionCount, p);
 }
 
-/* The options as a JSON object, e.g. for train_mf()'s summary ("progress"
-** is left out: it changes what is printed, not the model). */
+/* The options as a JSON object, e.g. for train_mf()'s summary. */
 char *mlrecMfOptionsJson(const MlrecMfOptions *p){
-  return sqlite3_mprintf("{\"factors\":%lld,\"epochs\":%lld,"
-    "\"learning_rate\":%!.15g,\"regularization\":%!.15g,"
-    "\"bias_regularization\":%!.15g,\"init_std\":%!.15g,\"seed\":%lld,"
-    "\"threads\":%lld,\"validation\":%!.15g,\"patience\":%lld,"
-    "\"knn_weight\":%!.15g,\"neighbors\":%lld,\"shrinkage\":%!.15g}",
-    p->nFactor, p->nEpoch, p->learningRate, p->regularization,
-    p->biasRegularization, p->initStd, p->seed, p->nThread, p->validation,
-    p->patience, p->knnWeight, p->nNeighbour, p->shrinkage);
+  return mlrecOptionsJson(mlrecMfOptionSpec, mlrecMfOptionCount, p);
 }
 
 /* Uniform in (0, 1). */
@@ -99,20 +78,6 @@ static void fillNormal(float *a, i64 n, double std, u64 *pState){
     a[k] = (float)(rad*cos(angle));
     if( k+1<n ) a[k+1] = (float)(rad*sin(angle));
   }
-}
-
-void mlrecModelUnref(MlrecModel *p){
-  if( p==0 || --p->nRef>0 ) return;
-  sqlite3_free(p->aUserId);
-  sqlite3_free(p->aItemId);
-  sqlite3_free(p->aUserBias);
-  sqlite3_free(p->aItemBias);
-  sqlite3_free(p->aUserFactor);
-  sqlite3_free(p->aItemFactor);
-  sqlite3_free(p->aLog);
-  sqlite3_free(p->zOptions);
-  mlrecNeighboursFree(p->pNeighbours);
-  sqlite3_free(p);
 }
 
 /* A model sized for pR, with ids copied and biases zero. */
@@ -247,19 +212,3 @@ int mlrecMfTrain(
   return SQLITE_OK;
 }
 
-/* The model's rating for dense indexes; -1 means "not seen in training". */
-double mlrecModelPredict(const MlrecModel *m, int iUser, int iItem){
-  double r = m->mu;
-  if( iUser>=0 ) r += m->aUserBias[iUser];
-  if( iItem>=0 ) r += m->aItemBias[iItem];
-  if( iUser>=0 && iItem>=0 ){
-    r += mlrecDot(m->aUserFactor + (i64)iUser*m->nFactor,
-                    m->aItemFactor + (i64)iItem*m->nFactor, m->nFactor);
-  }
-  return r;
-}
-
-/* Clip a prediction to the rating scale of the training data. */
-double mlrecModelClip(const MlrecModel *m, double r){
-  return r<m->rMin ? m->rMin : r>m->rMax ? m->rMax : r;
-}

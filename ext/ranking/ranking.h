@@ -1,6 +1,7 @@
 /*
-** ranker.h: the ranking model behind recommend() (ranker.c), made of two
-** parts that are trained together and blended per user at query time:
+** ranking.h: the ranking wing, train_ranker() and the ranking model behind
+** recommend() (ranker.c), made of two parts that are trained together and
+** blended per user at query time:
 **
 **   implicit ALS (ials.c)   item factors trained on "who rated what", each
 **                           rating a positive with a confidence that grows
@@ -11,10 +12,10 @@
 **
 ** A model is immutable and reference counted, like MlrecModel.
 */
-#ifndef MLREC_RANKER_H
-#define MLREC_RANKER_H
+#ifndef MLREC_RANKING_H
+#define MLREC_RANKING_H
 
-#include "mlrec.h"
+#include "../core/core.h"
 
 /* Options of train_ranker(); see ranker.c for their meaning and ranges. */
 typedef struct MlrecRankerOptions MlrecRankerOptions;
@@ -35,7 +36,7 @@ struct MlrecRankerOptions {
   i64 nThread;               /* most threads to train on; the model is the same */
 };
 
-/* A trained ranking model (typedef in mlrec.h). */
+/* A trained ranking model (typedef in core.h). */
 struct MlrecRanker {
   int nRef;
   MlrecRankerOptions opt;
@@ -57,36 +58,16 @@ struct MlrecRanker {
   i64 trainedAt;         /* unix time */
 };
 
-/* The movies a user has rated now, oldest first (ranker.c). */
-typedef struct MlrecHistory MlrecHistory;
-struct MlrecHistory {
-  int n, nAlloc;
-  i64 *aId;              /* movie ids */
-  float *aRating;
-};
-
-/* Reads histories with one prepared statement (ranker.c). */
-typedef struct MlrecHistoryReader MlrecHistoryReader;
-struct MlrecHistoryReader {
-  sqlite3_stmt *pStmt;
-  const MlrecConfig *pCfg;   /* names, for error messages */
-};
-
 /* Work space of one user's scoring, kept between calls (ranker.c). */
 typedef struct MlrecRankWork MlrecRankWork;
 
 /* ranker.c */
+void mlrecRankerUnref(MlrecRanker*);
+char *mlrecRankerOptionsJson(const MlrecRanker*);
+int mlrecRegisterRanker(sqlite3*, MlrecState*);
 extern const MlrecOption mlrecRankerOptionSpec[];
 extern const int mlrecRankerOptionCount;
-void mlrecRankerDefaults(MlrecRankerOptions*);
 int mlrecCurrentRanker(MlrecState*, MlrecRanker **ppOut, char **pzErr);
-int mlrecHistoryOpen(MlrecState*, int bTimed, MlrecHistoryReader*,
-                     char **pzErr);
-int mlrecHistoryFromSnapshot(const MlrecRatings*, i64 iUser, MlrecHistory*);
-int mlrecHistoryRead(MlrecHistoryReader*, i64 iUser, MlrecHistory*,
-                     char **pzErr);
-void mlrecHistoryClose(MlrecHistoryReader*);
-void mlrecHistoryFree(MlrecHistory*);
 int mlrecRankerScore(const MlrecRanker*, const MlrecHistory*,
                      MlrecRankWork **ppWork, double *aScore,
                      unsigned char *aSeen, int *pbPersonal);
@@ -111,12 +92,4 @@ void mlrecSequenceScore(const MlrecRanker*, int n, const int *aItem,
                         const double *aWeight, double *aScore);
 double mlrecSequencePair(const MlrecRanker*, int iFrom, int iTo);
 
-/* linalg.c */
-int mlrecCholesky(double *A, int n);
-void mlrecCholeskySolve(const double *L, int n, double *b);
-void mlrecAddOuter(double *A, int n, double w, const float *y);
-
-/* eval.c: a hash in [0, 1) of two ids and a seed, also used to initialise */
-double mlrecSplitHash(i64 a, i64 b, i64 seed);
-
-#endif /* MLREC_RANKER_H */
+#endif /* MLREC_RANKING_H */

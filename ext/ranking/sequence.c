@@ -25,7 +25,7 @@
 **
 ** Without a time column there are no sequences and this part is off.
 */
-#include "ranker.h"
+#include "ranking.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -34,29 +34,31 @@
 **
 ** The content and hybrid methods return movies with a score above 0 only.
 */
-#include "filter.h"
-#include "content.h"
+#include "similar.h"
 #include <string.h>
 
-#define METHOD_RATINGS 0
-#define METHOD_CONTENT 1
-#define METHOD_HYBRID  2
+enum { METHOD_RATINGS, METHOD_CONTENT, METHOD_HYBRID };
+static const char *const azMethod[] = { "ratings", "content", "hybrid", 0 };
+/* in the order of MLREC_CONTENT_* */
+static const char *const azSource[] = { "tfidf", "embedding", 0 };
 
 /* The options of similar_movies(). */
 typedef struct SimilarOptions SimilarOptions;
 struct SimilarOptions {
   MlrecFilter filter;
-  char *zMethod;
-  char *zContent;
+  i64 eMethod;           /* METHOD_* */
+  i64 eSource;           /* MLREC_CONTENT_* */
   double contentWeight;
 };
 
+#define SIM(F) .offset=offsetof(SimilarOptions, F)
 static const MlrecOption aSimilarOption[] = {
-  { "method",  's', 0, 0, offsetof(SimilarOptions, zMethod) },
-  { "content", 's', 0, 0, offsetof(SimilarOptions, zContent) },
-  { "content_weight", 'r', 0, 1, offsetof(SimilarOptions, contentWeight) },
-  { "genre",   's', 0, 0, offsetof(SimilarOptions, filter.zGenre) },
-  { "movies",  'a', 0, 0, offsetof(SimilarOptions, filter.zMovies) },
+  { "method",  'e', 0, 0, SIM(eMethod), METHOD_RATINGS, .azChoice=azMethod },
+  { "content", 'e', 0, 0, SIM(eSource), MLREC_CONTENT_TFIDF,
+                          .azChoice=azSource },
+  { "content_weight", 'r', 0, 1, SIM(contentWeight), 0.5 },
+  { "genre",   's', 0, 0, SIM(filter.zGenre) },
+  { "movies",  'a', 0, 0, SIM(filter.zMovies) },
 };
 #define N_SIMILAR_OPTION (int)(sizeof(aSimilarOption)/sizeof(aSimilarOption[0]))
 
@@ -96,35 +98,6 @@ static int similarFiltered(MlrecTvfCursor *pCur, int iItem,
   }
   sqlite3_free(aAllow);
   return rc;
-}
-
-/* The method and content source named by the options, or an error. */
-static int methodOf(const SimilarOptions *pOpt, int *peMethod, int *peSource,
-                    char **pzErr){
-  *peMethod = METHOD_RATINGS;
-  *peSource = MLREC_CONTENT_TFIDF;
-  if( pOpt->zMethod ){
-    if( sqlite3_stricmp(pOpt->zMethod, "content")==0 ){
-      *peMethod = METHOD_CONTENT;
-    }else if( sqlite3_stricmp(pOpt->zMethod, "hybrid")==0 ){
-      *peMethod = METHOD_HYBRID;
-    }else if( sqlite3_stricmp(pOpt->zMethod, "ratings")!=0 ){
-      mlrecSetError(pzErr, "similar_movies: option \"method\" must be "
-                    "\"ratings\", \"content\" or \"hybrid\", got \"%s\"",
-                    pOpt->zMethod);
-      return SQLITE_ERROR;
-    }
-  }
-  if( pOpt->zContent ){
-    if( sqlite3_stricmp(pOpt->zContent, "embedding")==0 ){
-      *peSource = MLREC_CONTENT_EMBEDDING;
-    }else if( sqlite3_stricmp(pOpt->zContent, "tfidf")!=0 ){
-      mlrecSetError(pzErr, "similar_movies: option \"content\" must be "
-                    "\"tfidf\" or \"embedding\", got \"%s\"", pOpt->zContent);
-      return SQLITE_ERROR;
-    }
-  }
-  return SQLITE_OK;
 }
 
 /* Scores of a content or hybrid query, over the union of two catalogues. */
@@ -188,15 +161,16 @@ static int addRatingCosines(MlrecTvfCursor *pCur, int iR, double w,
 ** indexes to ids).
 */
 static int similarByContent(MlrecTvfCursor *pCur, const SimilarOptions *pOpt,
-                            int eMethod, int eSource, Blend *b,
-                            MlrecTopK *pTop, char **pzErr){
+                            Blend *b, MlrecTopK *pTop, char **pzErr){
   MlrecRatings *pR = pCur->pRatings;
   MlrecVectors *V = 0;
   unsigned char *aAllow = 0;
-  double w = eMethod==METHOD_HYBRID ? pOpt->contentWeight : 1.0;
+  int bHybrid = pOpt->eMethod==METHOD_HYBRID;
+  double w = bHybrid ? pOpt->contentWeight : 1.0;
   int iV, iR, j, rc;
-  rc = mlrecContentVectors(pCur->pState, eSource, "similar_movies", &V, pzErr);
-  if( rc==SQLITE_OK ) rc = blendInit(b, V, eMethod==METHOD_HYBRID ? pR : 0);
+  rc = mlrecContentVectors(pCur->pState, (int)pOpt->eSource, "similar_movies",
+                           &V, pzErr);
+  if( rc==SQLITE_OK ) rc = blendInit(b, V, bHybrid ? pR : 0);
   if( rc==SQLITE_OK ) rc = mlrecTopKInit(pTop, pCur->k < b->n ? (int)pCur->k
                                                               : b->n);
   if( rc!=SQLITE_OK ){
@@ -204,8 +178,7 @@ static int similarByContent(MlrecTvfCursor *pCur, const SimilarOptions *pOpt,
     return rc;
   }
   iV = mlrecFindId(V->aItemId, V->nItem, pCur->iArg);
-  iR = eMethod==METHOD_HYBRID ? mlrecFindId(pR->aItemId, pR->nItem, pCur->iArg)
-                              : -1;
+  iR = bHybrid ? mlrecFindId(pR->aItemId, pR->nItem, pCur->iArg) : -1;
   if( iV>=0 && w>0.0 ){
     double *aCos = sqlite3_malloc64(sizeof(double)*((i64)V->nItem+1));
     if( aCos==0 ) rc = SQLITE_NOMEM;
@@ -254,20 +227,21 @@ static int similarCompute(MlrecTvfCursor *pCur, char **pzErr){
   SimilarOptions opt;
   MlrecTopK top;
   Blend b;
-  int eMethod, eSource, rc;
+  int rc;
   memset(&opt, 0, sizeof(opt));
   memset(&top, 0, sizeof(top));
   memset(&b, 0, sizeof(b));
-  opt.contentWeight = 0.5;
-  rc = mlrecParseOptions(pCur->pState->db, "similar_movies", pCur->pOptions,
-                         aSimilarOption, N_SIMILAR_OPTION, &opt, pzErr);
-  if( rc==SQLITE_OK ) rc = methodOf(&opt, &eMethod, &eSource, pzErr);
+  rc = mlrecOptionsDefault(aSimilarOption, N_SIMILAR_OPTION, &opt);
+  if( rc==SQLITE_OK ){
+    rc = mlrecParseOptions(pCur->pState->db, "similar_movies", pCur->pOptions,
+                           aSimilarOption, N_SIMILAR_OPTION, &opt, pzErr);
+  }
   if( rc==SQLITE_OK ){
     rc = mlrecFilterPrepare(pCur->pState, "similar_movies", &opt.filter,
                             pzErr);
   }
-  if( rc==SQLITE_OK && eMethod!=METHOD_RATINGS ){
-    rc = similarByContent(pCur, &opt, eMethod, eSource, &b, &top, pzErr);
+  if( rc==SQLITE_OK && opt.eMethod!=METHOD_RATINGS ){
+    rc = similarByContent(pCur, &opt, &b, &top, pzErr);
     if( rc==SQLITE_OK ) rc = mlrecTvfSetRows(pCur, &top, b.aId);
   }else if( rc==SQLITE_OK && iItem>=0 ){
     rc = mlrecTopKInit(&top, pCur->k < pR->nItem-1 ? (int)pCur->k
@@ -284,8 +258,6 @@ static int similarCompute(MlrecTvfCursor *pCur, char **pzErr){
   mlrecTopKFree(&top);
   blendFree(&b);
   mlrecFilterClear(&opt.filter);
-  sqlite3_free(opt.zMethod);
-  sqlite3_free(opt.zContent);
   return rc;
 }
 

@@ -6,7 +6,7 @@
 ** binary heap whose root is the worst hit kept, so a candidate that cannot
 ** make the list is rejected with one comparison.
 */
-#include "mlrec.h"
+#include "core.h"
 #include <stdlib.h>
 #include <string.h>
 

@@ -27,7 +27,7 @@
 ** cosine).  Vectors are cached per connection, refcounted, and built again
 ** when the database changes, like the ratings snapshot.
 */
-#include "content.h"
+#include "similar.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +36,8 @@
 typedef struct ContentSlot ContentSlot;
 struct ContentSlot {
   MlrecVectors *p;
-  u64 version;           /* mlrecDataVersion() when it was read */
-  int bValid;            /* 0: read inside a write transaction */
+  MlrecStamp stamp;      /* current while this holds */
+  int iConfig;           /* MlrecState.iConfig of the names read */
 };
 
 struct MlrecContentCache {
@@ -438,20 +438,22 @@ static int readEmbeddings(sqlite3 *db, const MlrecConfig *c,
 */
 int mlrecContentVectors(MlrecState *pState, int eSource, const char *zFunc,
                         MlrecVectors **ppOut, char **pzErr){
-  MlrecContentCache *pCache = pState->pContent;
   ContentSlot *pSlot;
-  u64 v = mlrecDataVersion(pState->db);
   *ppOut = 0;
-  if( pCache==0 ){
-    pCache = pState->pContent = sqlite3_malloc64(sizeof(*pCache));
-    if( pCache==0 ) return SQLITE_NOMEM;
-    memset(pCache, 0, sizeof(*pCache));
+  if( pState->pContent==0 ){
+    pState->pContent = sqlite3_malloc64(sizeof(MlrecContentCache));
+    if( pState->pContent==0 ) return SQLITE_NOMEM;
+    memset(pState->pContent, 0, sizeof(MlrecContentCache));
   }
-  pSlot = &pCache->aSlot[eSource];
-  if( pSlot->p==0 || !pSlot->bValid || pSlot->version!=v ){
+  pSlot = &pState->pContent->aSlot[eSource];
+  if( pSlot->p==0 || pSlot->iConfig!=pState->iConfig
+   || !mlrecStampHolds(pState->db, &pSlot->stamp) ){
     MlrecVectors *p = newVectors();
+    MlrecStamp stamp;
+    int iConfig = pState->iConfig;
     int rc;
     if( p==0 ) return SQLITE_NOMEM;
+    mlrecStampTake(pState->db, &stamp);
     rc = eSource==MLREC_CONTENT_TFIDF
         ? readTfidf(pState->db, &pState->cfg, zFunc, p, pzErr)
         : readEmbeddings(pState->db, &pState->cfg, zFunc, p, pzErr);
@@ -459,11 +461,11 @@ int mlrecContentVectors(MlrecState *pState, int eSource, const char *zFunc,
       mlrecVectorsUnref(p);
       return rc;
     }
+    pSlot = &pState->pContent->aSlot[eSource];
     mlrecVectorsUnref(pSlot->p);
     pSlot->p = p;
-    pSlot->version = v;
-    /* read inside a write transaction: a ROLLBACK may undo it unseen */
-    pSlot->bValid = sqlite3_txn_state(pState->db, 0)!=SQLITE_TXN_WRITE;
+    pSlot->stamp = stamp;
+    pSlot->iConfig = iConfig;
   }
   pSlot->p->nRef++;
   *ppOut = pSlot->p;

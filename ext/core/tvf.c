@@ -31,7 +31,7 @@
 ** sees one consistent snapshot however many times a join re-runs the
 ** function.
 */
-#include "mlrec.h"
+#include "core.h"
 #include <string.h>
 
 #define TVF_COL_MOVIEID 0

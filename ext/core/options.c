@@ -1,24 +1,22 @@
 /*
-** config.c: options given as JSON, and the mlrec_config() function.
+** options.c: the options of every function, given as one JSON object.
 **
-**     SELECT mlrec_config();
-**       -> {"ratings_table":"ratings","user_column":"userId",
-**           "movie_column":"movieId","rating_column":"rating",
-**           "time_column":"timestamp","movies_table":"movies",...}
-**     SELECT mlrec_config('{"ratings_table": "stars", "user_column": "who"}');
+**     SELECT train_mf('{"factors": 64, "epochs": 30}');
+**     SELECT * FROM recommend(1, 10, '{"model": "rating"}');
 **
-** mlrec_config() with an argument changes the names of the tables and
-** columns the extension reads (ratings, their time, movies and genres, tags,
-** embeddings), for this connection, and returns the whole configuration.  Keys not given keep their value.  Names are quoted as
-** identifiers whenever they are used, so any name is safe.
+** Each function describes its options in one table of MlrecOption (core.h):
+** name, type, valid range, where the value goes in the function's options
+** struct, its default, and whether the JSON echo (train_mf()'s summary, the
+** options column of mlrec_models) shows it.  So adding an option is one
+** struct field and one table row.  mlrecParseOptions() reads the object
+** with SQLite's own json_each() and checks every key against the table:
+** unknown keys, duplicated keys, wrong types and values out of range are
+** errors that name the option and its valid values.
 **
-** Options of every function are one JSON object.  mlrecParseOptions() reads
-** it with SQLite's own json_each(), checks every key against a table of
-** MlrecOption (name, type, range) and stores the values into a struct.
-** Unknown keys, duplicated keys, wrong types and values out of range are
-** errors that name the option and its valid range.
+** The names of the tables and columns the extension reads (MlrecConfig,
+** mlrec_config()) are options too, of type text, with their defaults here.
 */
-#include "mlrec.h"
+#include "core.h"
 #include <math.h>
 #include <string.h>
 
@@ -28,6 +26,15 @@ static void appendOptionNames(sqlite3_str *pStr, const MlrecOption *aOpt,
   int i;
   for(i=0; i<nOpt; i++){
     sqlite3_str_appendf(pStr, "%s%s", i ? ", " : "", aOpt[i].zName);
+  }
+}
+
+/* Append "a", "b" or "c" (the names of a choice) to pStr. */
+static void appendChoices(sqlite3_str *pStr, const char *const *azChoice){
+  int i;
+  for(i=0; azChoice[i]; i++){
+    sqlite3_str_appendf(pStr, "%s\"%s\"",
+                        i==0 ? "" : azChoice[i+1] ? ", " : " or ", azChoice[i]);
   }
 }
 
@@ -55,6 +62,9 @@ static void appendOptionRange(sqlite3_str *pStr, const MlrecOption *pOpt){
     case 'a':
       sqlite3_str_appendf(pStr, "a JSON array");
       break;
+    case 'e':
+      appendChoices(pStr, pOpt->azChoice);
+      break;
     default:
       sqlite3_str_appendf(pStr, "a non-empty string");
       break;
@@ -64,8 +74,8 @@ static void appendOptionRange(sqlite3_str *pStr, const MlrecOption *pOpt){
 /*
 ** Store the value in the current row of json_each (columns key, type, atom,
 ** value) into the field of pOut described by pOpt: a number, an i64 0 or
-** 1 for 'b' (true or false), a copy of the text for 's', of the JSON text
-** of the array for 'a'.  Returns SQLITE_OK, or
+** 1 for 'b' (true or false), the index of the name (in any case) for 'e',
+** a copy of the text for 's', of the JSON text of the array for 'a'.  Returns SQLITE_OK, or
 ** SQLITE_ERROR if the value is of the wrong type or out of range, or
 ** SQLITE_NOMEM.
 */
@@ -88,6 +98,15 @@ static int storeOption(sqlite3_stmt *pEach, const MlrecOption *pOpt,
     if( zCopy==0 ) return SQLITE_NOMEM;
     sqlite3_free(*(char**)pField);
     *(char**)pField = zCopy;
+    return SQLITE_OK;
+  }
+  if( pOpt->eType=='e' ){
+    const char *z = (const char*)sqlite3_column_text(pEach, 2);
+    i64 i;
+    if( zType==0 || strcmp(zType, "text")!=0 || z==0 ) return SQLITE_ERROR;
+    for(i=0; pOpt->azChoice[i] && sqlite3_stricmp(z, pOpt->azChoice[i]); i++){}
+    if( pOpt->azChoice[i]==0 ) return SQLITE_ERROR;
+    *(i64*)pField = i;
     return SQLITE_OK;
   }
   if( pOpt->eType=='b' ){
@@ -236,116 +255,99 @@ int mlrecParseOptions(
   return rc;
 }
 
-static const MlrecOption aConfigOption[] = {
-  { "ratings_table", 's', 0, 0, offsetof(MlrecConfig, zRatings) },
-  { "user_column",   's', 0, 0, offsetof(MlrecConfig, zUser) },
-  { "movie_column",  's', 0, 0, offsetof(MlrecConfig, zMovie) },
-  { "rating_column", 's', 0, 0, offsetof(MlrecConfig, zRating) },
-  { "time_column",   's', 0, 0, offsetof(MlrecConfig, zTime) },
-  { "movies_table",  's', 0, 0, offsetof(MlrecConfig, zMovies) },
-  { "genres_column", 's', 0, 0, offsetof(MlrecConfig, zGenres) },
-  { "tags_table",    's', 0, 0, offsetof(MlrecConfig, zTags) },
-  { "tag_column",    's', 0, 0, offsetof(MlrecConfig, zTag) },
-  { "embeddings_table", 's', 0, 0, offsetof(MlrecConfig, zEmbeddings) },
-  { "embedding_column", 's', 0, 0, offsetof(MlrecConfig, zEmbedding) },
-};
-#define N_CONFIG_OPTION (int)(sizeof(aConfigOption)/sizeof(aConfigOption[0]))
-
-/* The field of pCfg that option i of aConfigOption sets. */
-static char **configField(MlrecConfig *pCfg, int i){
-  return (char**)((char*)pCfg + aConfigOption[i].offset);
-}
-
-int mlrecConfigInit(MlrecConfig *pCfg){
-  static const char *azDefault[N_CONFIG_OPTION] = {
-    "ratings", "userId", "movieId", "rating", "timestamp", "movies",
-    "genres", "tags", "tag", "movie_embeddings", "embedding"
-  };
+/* Store the default of every option of aOpt into pOut; SQLITE_NOMEM if a
+** text default cannot be copied. */
+int mlrecOptionsDefault(const MlrecOption *aOpt, int nOpt, void *pOut){
   int i;
-  memset(pCfg, 0, sizeof(*pCfg));
-  for(i=0; i<N_CONFIG_OPTION; i++){
-    *configField(pCfg, i) = sqlite3_mprintf("%s", azDefault[i]);
-    if( *configField(pCfg, i)==0 ){
-      mlrecConfigClear(pCfg);
-      return SQLITE_NOMEM;
+  for(i=0; i<nOpt; i++){
+    const MlrecOption *pOpt = &aOpt[i];
+    char *pField = (char*)pOut + pOpt->offset;
+    switch( pOpt->eType ){
+      case 'r':
+        *(double*)pField = pOpt->rDefault;
+        break;
+      case 's':
+      case 'a':
+        *(char**)pField = 0;
+        if( pOpt->zDefault ){
+          *(char**)pField = sqlite3_mprintf("%s", pOpt->zDefault);
+          if( *(char**)pField==0 ) return SQLITE_NOMEM;
+        }
+        break;
+      default:
+        *(i64*)pField = (i64)pOpt->rDefault;
+        if( pOpt->mFlags & MLREC_OPT_CORES ){
+          i64 nCore = mlrecOnlineCores();
+          *(i64*)pField = nCore<pOpt->rMax ? nCore : (i64)pOpt->rMax;
+        }
+        break;
     }
   }
   return SQLITE_OK;
 }
 
-void mlrecConfigClear(MlrecConfig *pCfg){
+/* Free the text options of aOpt in p, and set them to NULL. */
+void mlrecOptionsClear(const MlrecOption *aOpt, int nOpt, void *p){
   int i;
-  for(i=0; i<N_CONFIG_OPTION; i++){
-    sqlite3_free(*configField(pCfg, i));
-    *configField(pCfg, i) = 0;
-  }
-}
-
-/* Set the result of ctx to the configuration as a JSON object. */
-static void resultConfigJson(sqlite3_context *ctx, MlrecConfig *pCfg){
-  sqlite3 *db = sqlite3_context_db_handle(ctx);
-  sqlite3_stmt *pStmt = 0;
-  sqlite3_str *pSql = sqlite3_str_new(db);
-  char *zSql;
-  int rc, i;
-  for(i=0; i<N_CONFIG_OPTION; i++){
-    sqlite3_str_appendf(pSql, "%s?%d, ?%d", i ? ", " : "SELECT json_object(",
-                        2*i+1, 2*i+2);
-  }
-  sqlite3_str_appendall(pSql, ")");
-  zSql = sqlite3_str_finish(pSql);
-  rc = zSql ? sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
-  sqlite3_free(zSql);
-  for(i=0; rc==SQLITE_OK && i<N_CONFIG_OPTION; i++){
-    rc = sqlite3_bind_text(pStmt, 2*i+1, aConfigOption[i].zName, -1,
-                           SQLITE_STATIC);
-    if( rc==SQLITE_OK ){
-      rc = sqlite3_bind_text(pStmt, 2*i+2, *configField(pCfg, i), -1,
-                             SQLITE_STATIC);
-    }
-  }
-  if( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-    sqlite3_result_value(ctx, sqlite3_column_value(pStmt, 0));
-  }else if( rc==SQLITE_NOMEM ){
-    sqlite3_result_error_nomem(ctx);
-  }else{
-    sqlite3_result_error_code(ctx, sqlite3_errcode(db));
-  }
-  sqlite3_finalize(pStmt);
-}
-
-/* mlrec_config([json]): read or change the table and column names. */
-static void configFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
-  MlrecState *p = (MlrecState*)sqlite3_user_data(ctx);
-  MlrecConfig next;
-  char *zErr = 0;
-  int i, rc;
-  if( argc==1 ){
-    memset(&next, 0, sizeof(next));
-    rc = mlrecParseOptions(p->db, "mlrec_config", argv[0], aConfigOption,
-                           N_CONFIG_OPTION, &next, &zErr);
-    if( rc!=SQLITE_OK ){
-      mlrecConfigClear(&next);
-      mlrecResultError(ctx, rc, zErr);
-      sqlite3_free(zErr);
-      return;
-    }
-    for(i=0; i<N_CONFIG_OPTION; i++){
-      char **pz = configField(&next, i);
-      if( *pz==0 ) continue;
-      sqlite3_free(*configField(&p->cfg, i));
-      *configField(&p->cfg, i) = *pz;
+  for(i=0; i<nOpt; i++){
+    if( aOpt[i].eType=='s' || aOpt[i].eType=='a' ){
+      char **pz = (char**)((char*)p + aOpt[i].offset);
+      sqlite3_free(*pz);
       *pz = 0;
     }
-    mlrecForgetRatings(p);
-    mlrecContentCacheFree(p->pContent);
-    p->pContent = 0;
   }
-  resultConfigJson(ctx, &p->cfg);
 }
 
-int mlrecRegisterConfig(sqlite3 *db, MlrecState *p){
-  /* Changes the state of the connection: never from views or triggers. */
-  return mlrecCreateFunctions(db, "mlrec_config", 0, 1, SQLITE_DIRECTONLY, p,
-                              configFunc);
+/* z as a JSON string, quoted and escaped. */
+void mlrecJsonString(sqlite3_str *pStr, const char *z){
+  sqlite3_str_appendchar(pStr, 1, '"');
+  for(; *z; z++){
+    unsigned char c = (unsigned char)*z;
+    if( c=='"' || c=='\\' ) sqlite3_str_appendf(pStr, "\\%c", c);
+    else if( c<0x20 ) sqlite3_str_appendf(pStr, "\\u%04x", c);
+    else sqlite3_str_appendchar(pStr, 1, (char)c);
+  }
+  sqlite3_str_appendchar(pStr, 1, '"');
+}
+
+/*
+** The options of aOpt in p as a JSON object, in table order, leaving out
+** those flagged MLREC_OPT_HIDDEN and text options that are NULL; NULL if
+** out of memory.  Numbers print with 15 significant digits.
+*/
+char *mlrecOptionsJson(const MlrecOption *aOpt, int nOpt, const void *p){
+  sqlite3_str *pStr = sqlite3_str_new(0);
+  int i, n = 0;
+  sqlite3_str_appendchar(pStr, 1, '{');
+  for(i=0; i<nOpt; i++){
+    const MlrecOption *pOpt = &aOpt[i];
+    const char *pField = (const char*)p + pOpt->offset;
+    if( pOpt->mFlags & MLREC_OPT_HIDDEN ) continue;
+    if( (pOpt->eType=='s' || pOpt->eType=='a') && *(char*const*)pField==0 ){
+      continue;
+    }
+    sqlite3_str_appendf(pStr, "%s\"%s\":", n++ ? "," : "", pOpt->zName);
+    switch( pOpt->eType ){
+      case 'r':
+        sqlite3_str_appendf(pStr, "%!.15g", *(const double*)pField);
+        break;
+      case 'b':
+        sqlite3_str_appendall(pStr, *(const i64*)pField ? "true" : "false");
+        break;
+      case 'e':
+        mlrecJsonString(pStr, pOpt->azChoice[*(const i64*)pField]);
+        break;
+      case 's':
+        mlrecJsonString(pStr, *(char*const*)pField);
+        break;
+      case 'a':
+        sqlite3_str_appendall(pStr, *(char*const*)pField);
+        break;
+      default:
+        sqlite3_str_appendf(pStr, "%lld", *(const i64*)pField);
+        break;
+    }
+  }
+  sqlite3_str_appendchar(pStr, 1, '}');
+  return sqlite3_str_finish(pStr);
 }

@@ -13,7 +13,7 @@
 ** array of the movie ids allowed: any SQL can compute it.  Given both, a
 ** movie must pass both.  Ids in the list that no model knows are ignored.
 */
-#include "filter.h"
+#include "core.h"
 #include <stdlib.h>
 #include <string.h>
 

@@ -35,7 +35,7 @@
 ** for in order in one statement (a join over all movies) are computed ahead
 ** in chunks on all cores: see THE SWEEP below.
 */
-#include "mlrec.h"
+#include "similar.h"
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>

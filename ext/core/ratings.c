@@ -36,36 +36,42 @@
 ** sqlite3_interrupt() stops the scan (SQLite checks it while stepping) and
 ** every loop that builds the layouts (a probe statement, util.c).
 */
-#include "mlrec.h"
+#include "core.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-static u64 mix64(u64 x){
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x>>30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x>>27)) * 0x94d049bb133111ebULL;
-  return x ^ (x>>31);
-}
-
 /* A value that changes whenever any database of the connection may have. */
-u64 mlrecDataVersion(sqlite3 *db){
-  u64 h = mix64((u64)sqlite3_total_changes64(db));
+static u64 dataVersion(sqlite3 *db){
+  u64 h = mlrecMix64((u64)sqlite3_total_changes64(db));
   const char *zDb;
   int i;
   for(i=0; (zDb = sqlite3_db_name(db, i))!=0; i++){
     unsigned int v = 0;
     sqlite3_file_control(db, zDb, SQLITE_FCNTL_DATA_VERSION, &v);
-    h = mix64(h ^ ((u64)i<<32 | v));
+    h = mlrecMix64(h ^ ((u64)i<<32 | v));
   }
   return h;
+}
+
+/* Record in *pStamp the data version now, before something is read. */
+void mlrecStampTake(sqlite3 *db, MlrecStamp *pStamp){
+  pStamp->version = dataVersion(db);
+  /* read inside a write transaction, it may hold changes that a ROLLBACK
+  ** undoes without changing the data version: never trust it */
+  pStamp->bValid = sqlite3_txn_state(db, 0)!=SQLITE_TXN_WRITE;
+}
+
+/* True if what was read under *pStamp is certainly still current. */
+int mlrecStampHolds(sqlite3 *db, const MlrecStamp *pStamp){
+  return pStamp->bValid && pStamp->version==dataVersion(db);
 }
 
 /* Hash of one row; the table's hash is the sum, so row order is irrelevant. */
 static u64 rowHash(i64 iUser, i64 iItem, double r){
   u64 bits;
   memcpy(&bits, &r, sizeof(bits));
-  return mix64(mix64(mix64((u64)iUser) ^ (u64)iItem) ^ bits);
+  return mlrecMix64(mlrecMix64(mlrecMix64((u64)iUser) ^ (u64)iItem) ^ bits);
 }
 
 /*
@@ -102,7 +108,7 @@ static int idMapGrow(IdMap *p){
   p->aId = aId;
   for(i=0; i<nNew; i++) aSlot[i].pos = -1;
   for(i=0; i<(u64)p->nId; i++){
-    u64 h = mix64((u64)aId[i]) & (nNew-1);
+    u64 h = mlrecMix64((u64)aId[i]) & (nNew-1);
     while( aSlot[h].pos>=0 ) h = (h+1) & (nNew-1);
     aSlot[h].id = aId[i];
     aSlot[h].pos = (int)i;
@@ -120,7 +126,7 @@ static int idMapIndex(IdMap *p, i64 iId, int *piOut){
     int rc = idMapGrow(p);
     if( rc!=SQLITE_OK ) return rc;
   }
-  h = mix64((u64)iId) & (p->nSlot-1);
+  h = mlrecMix64((u64)iId) & (p->nSlot-1);
   while( p->aSlot[h].pos>=0 ){
     if( p->aSlot[h].id==iId ){
       *piOut = p->aSlot[h].pos;
@@ -495,7 +501,7 @@ static int scanRows(sqlite3_stmt *pStmt, const MlrecConfig *pCfg,
     if( rc!=SQLITE_OK ) return rc;
     hash += rowHash(iUser, iItem, r);
   }
-  *pHash = hash + mix64((u64)pT->n);
+  *pHash = hash + mlrecMix64((u64)pT->n);
   return rc==SQLITE_DONE ? SQLITE_OK : rc;
 }
 
@@ -597,14 +603,13 @@ static int loadRatings(sqlite3 *db, const MlrecConfig *pCfg,
 ** now, reading the table again only if the database may have changed.
 */
 int mlrecRatingsCurrent(MlrecState *p, MlrecRatings **ppOut, char **pzErr){
-  u64 v = mlrecDataVersion(p->db);
-  /* Read inside a write transaction, the snapshot may hold changes that a
-  ** ROLLBACK undoes without changing the data version: never trust it. */
-  int inWrite = sqlite3_txn_state(p->db, 0)==SQLITE_TXN_WRITE;
   *ppOut = 0;
-  if( p->pRatings==0 || !p->bVersionValid || p->dataVersion!=v ){
+  if( p->pRatings==0 || !mlrecStampHolds(p->db, &p->ratingsStamp) ){
     MlrecRatings *pNew = 0;
-    int rc = loadRatings(p->db, &p->cfg, &pNew, pzErr);
+    MlrecStamp stamp;
+    int rc;
+    mlrecStampTake(p->db, &stamp);
+    rc = loadRatings(p->db, &p->cfg, &pNew, pzErr);
     if( rc!=SQLITE_OK ) return rc;
     if( p->pRatings && p->pRatings->hash==pNew->hash
      && p->pRatings->nRating==pNew->nRating ){
@@ -613,8 +618,7 @@ int mlrecRatingsCurrent(MlrecState *p, MlrecRatings **ppOut, char **pzErr){
       mlrecRatingsUnref(p->pRatings);
       p->pRatings = pNew;
     }
-    p->dataVersion = v;
-    p->bVersionValid = !inWrite;
+    p->ratingsStamp = stamp;
   }
   p->pRatings->nRef++;
   *ppOut = p->pRatings;

@@ -9,7 +9,7 @@
 ** the lower triangle of A is read.  n is at most a few hundred, so the
 ** plain triple loop is fast enough and exact to rounding.
 */
-#include "mlrec.h"
+#include "core.h"
 #include <math.h>
 
 /*

@@ -1,12 +1,22 @@
 /*
-** content.h: what movies are about, as vectors (content.c): TF-IDF of the
-** genres and tags, or embeddings supplied in a table.
+** similar.h: the similar wing, similar_movies(): movies like a movie, by
+** the cosine of their rating vectors (knn.c, exactly scikit-learn's brute
+** cosine kNN) or of their content vectors (content.c: TF-IDF of genres and
+** tags, or embeddings from a table), or a blend of both
+** (similar_movies.c, the SQL surface).
 */
-#ifndef MLREC_CONTENT_H
-#define MLREC_CONTENT_H
+#ifndef MLREC_SIMILAR_H
+#define MLREC_SIMILAR_H
 
-#include "mlrec.h"
+#include "../core/core.h"
 
+/* knn.c: item-item cosine neighbours */
+typedef struct MlrecKnnScratch MlrecKnnScratch;
+int mlrecSimilar(sqlite3*, const MlrecRatings*, int iItem, MlrecTopK *pOut,
+                 MlrecKnnScratch **ppScratch);
+void mlrecKnnScratchFree(MlrecKnnScratch*);
+
+/* content.c: content vectors of the movies, cached per connection */
 /* Unit vectors of the movies of one source, sparse or dense. */
 typedef struct MlrecVectors MlrecVectors;
 struct MlrecVectors {
@@ -29,9 +39,13 @@ struct MlrecVectors {
 #define MLREC_CONTENT_TFIDF     0
 #define MLREC_CONTENT_EMBEDDING 1
 
+void mlrecContentCacheFree(MlrecContentCache*);
 int mlrecContentVectors(MlrecState*, int eSource, const char *zFunc,
                         MlrecVectors **ppOut, char **pzErr);
 void mlrecVectorsUnref(MlrecVectors*);
 void mlrecContentSimilar(const MlrecVectors*, int iItem, double *aScore);
 
-#endif /* MLREC_CONTENT_H */
+/* similar_movies.c */
+int mlrecRegisterSimilarMovies(sqlite3*, MlrecState*);
+
+#endif /* MLREC_SIMILAR_H */

@@ -26,7 +26,7 @@
 ** from the ratings the user has then, so a new user or a new rating counts
 ** at once, without retraining.
 */
-#include "ranker.h"
+#include "ranking.h"
 #include <math.h>
 #include <string.h>
 

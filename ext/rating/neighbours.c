@@ -30,7 +30,7 @@
 ** and movies are found by id, since a model loaded from tables (persist.c)
 ** fits this half on the table as it is then, not as the factors saw it.
 */
-#include "mlrec.h"
+#include "rating.h"
 #include <math.h>
 #include <string.h>
 
@@ -289,25 +289,3 @@ int mlrecNeighboursPredict(MlrecNeighbours *p, const MlrecFold *pFold,
   return neighbourhood(p, 0.0, i, 0, 0, 0, 0.0, prOut);
 }
 
-/*
-** predict(): (1 - knn_weight) x the factor model + knn_weight x the
-** neighbourhood model, clipped to the rating scale, for user iUser and
-** movie iItem (ids).  pFold is the fold-in of the user (mlrecFoldFor()),
-** NULL if the model was trained on the user.
-*/
-int mlrecPredictRating(const MlrecModel *m, const MlrecFold *pFold,
-                       i64 iUser, i64 iItem, double *prOut){
-  int u = mlrecFindId(m->aUserId, m->nUser, iUser);
-  int i = mlrecFindId(m->aItemId, m->nItem, iItem);
-  double r = u>=0 ? mlrecModelPredict(m, u, i)
-                  : mlrecFoldPredict(m, pFold, i);
-  if( m->pNeighbours ){
-    double w = m->opt.knnWeight, rKnn;
-    int rc = mlrecNeighboursPredict(m->pNeighbours, pFold, iUser, iItem,
-                                    &rKnn);
-    if( rc!=SQLITE_OK ) return rc;
-    r = (1.0-w)*r + w*rKnn;
-  }
-  *prOut = mlrecModelClip(m, r);
-  return SQLITE_OK;
-}

@@ -1,9 +1,9 @@
 /*
 ** util.c: small helpers shared by the source files of the mlrec extension:
-** error messages, argument checks, clocks, and honouring sqlite3_interrupt()
-** during long computations.
+** error messages, argument checks, clocks, a hash, and honouring
+** sqlite3_interrupt() during long computations.
 */
-#include "mlrec.h"
+#include "core.h"
 #include <math.h>
 #include <stdarg.h>
 #include <time.h>
@@ -119,6 +119,13 @@ int mlrecInterruptedEvery(MlrecInterrupt *p, i64 iStep){
 void mlrecInterruptEnd(MlrecInterrupt *p){
   sqlite3_finalize(p->pProbe);
   p->pProbe = 0;
+}
+
+/* A hash of (a, b, seed) uniform in [0, 1): mlrec_split_hash(), and the
+** initial factors of the ranking model. */
+double mlrecSplitHash(i64 a, i64 b, i64 seed){
+  u64 h = mlrecMix64(mlrecMix64(mlrecMix64((u64)seed) ^ (u64)a) ^ (u64)b);
+  return (double)(h>>11) * (1.0/9007199254740992.0);
 }
 
 /* Report error rc, with message zErr if there is one, as a function result. */

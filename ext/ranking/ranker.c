@@ -8,7 +8,7 @@
 **
 ** A model trained only to predict ratings ranks obscure movies with two
 ** five-star ratings first.  This one is trained to rank, from two parts
-** (ranker.h): implicit ALS (ials.c), whose user factors are folded in from
+** (ranking.h): implicit ALS (ials.c), whose user factors are folded in from
 ** the user's ratings at query time, and time sequences (sequence.c).  For a
 ** user, each part scores every movie; each score is standardised over the
 ** movies the user has not rated (mean 0, standard deviation 1) and the
@@ -28,68 +28,44 @@
 ** is kept until train_ranker() runs again.  Since users are folded in at
 ** query time, ratings added after training count at once.
 */
-#include "ranker.h"
+#include "ranking.h"
 #include <math.h>
 #include <string.h>
 
+#define RK(F) .offset=offsetof(MlrecRankerOptions, F)
 const MlrecOption mlrecRankerOptionSpec[] = {
-  { "factors",        'i', 1, 1024,  offsetof(MlrecRankerOptions, nFactor) },
-  { "iterations",     'i', 1, 1000,  offsetof(MlrecRankerOptions, nIter) },
-  { "alpha",          'r', 0, 1e6,   offsetof(MlrecRankerOptions, alpha) },
-  { "regularization", 'r', 1e-6, 1e9,
-                                offsetof(MlrecRankerOptions, regularization) },
-  { "recency",        'r', 1e-3, 1e12, offsetof(MlrecRankerOptions, recency) },
-  { "window",         'i', 1, 10000, offsetof(MlrecRankerOptions, window) },
-  { "sequence_links", 'i', 1, 100000,
-                                 offsetof(MlrecRankerOptions, sequenceLinks) },
-  { "window_decay",   'r', 1e-3, 1e12,
-                                   offsetof(MlrecRankerOptions, windowDecay) },
-  { "sequence_recency", 'r', 1e-3, 1e12,
-                               offsetof(MlrecRankerOptions, sequenceRecency) },
-  { "popularity_exponent", 'r', 0, 2,
-                            offsetof(MlrecRankerOptions, popularityExponent) },
-  { "als_weight",     'r', 0, 1e6,   offsetof(MlrecRankerOptions, alsWeight) },
-  { "sequence_weight", 'r', 0, 1e6,
-                                offsetof(MlrecRankerOptions, sequenceWeight) },
+  { "factors",        'i', 1, MLREC_MAX_FACTORS, RK(nFactor), 32 },
+  { "iterations",     'i', 1, 1000,  RK(nIter), 5 },
+  { "alpha",          'r', 0, 1e6,   RK(alpha), 8 },
+  { "regularization", 'r', 1e-6, 1e9, RK(regularization), 20 },
+  { "recency",        'r', 1e-3, 1e12, RK(recency), 10 },
+  { "window",         'i', 1, 10000, RK(window), 100 },
+  { "sequence_links", 'i', 1, 100000, RK(sequenceLinks), 200 },
+  { "window_decay",   'r', 1e-3, 1e12, RK(windowDecay), 20 },
+  { "sequence_recency", 'r', 1e-3, 1e12, RK(sequenceRecency), 2 },
+  { "popularity_exponent", 'r', 0, 2, RK(popularityExponent), 0.3 },
+  { "als_weight",     'r', 0, 1e6,   RK(alsWeight), 1 },
+  { "sequence_weight", 'r', 0, 1e6,  RK(sequenceWeight), 1 },
   { "seed",           'i', -9223372036854775808.0, 9223372036854775807.0,
-                                          offsetof(MlrecRankerOptions, seed) },
-  { "threads",        'i', 1, MLREC_MAX_WORKERS,
-                                       offsetof(MlrecRankerOptions, nThread) },
+                                     RK(seed), 42 },
+  { "threads",        'i', 1, MLREC_MAX_WORKERS, RK(nThread),
+                                     .mFlags=MLREC_OPT_CORES },
 };
 const int mlrecRankerOptionCount =
   (int)(sizeof(mlrecRankerOptionSpec)/sizeof(mlrecRankerOptionSpec[0]));
 
-void mlrecRankerDefaults(MlrecRankerOptions *p){
-  p->nFactor = 32;
-  p->nIter = 5;
-  p->alpha = 8.0;
-  p->regularization = 20.0;
-  p->recency = 10.0;
-  p->window = 100;
-  p->sequenceLinks = 200;
-  p->windowDecay = 20.0;
-  p->sequenceRecency = 2.0;
-  p->popularityExponent = 0.3;
-  p->alsWeight = 1.0;
-  p->sequenceWeight = 1.0;
-  p->seed = 42;
-  p->nThread = mlrecOnlineCores()<MLREC_MAX_WORKERS ? mlrecOnlineCores()
-                                                    : MLREC_MAX_WORKERS;
+static void rankerDefaults(MlrecRankerOptions *p){
+  mlrecOptionsDefault(mlrecRankerOptionSpec, mlrecRankerOptionCount, p);
 }
 
 /* The options of r as a JSON object, with "timed" (1 if sequences). */
 char *mlrecRankerOptionsJson(const MlrecRanker *r){
-  const MlrecRankerOptions *p = &r->opt;
-  return sqlite3_mprintf("{\"factors\":%lld,\"iterations\":%lld,"
-    "\"alpha\":%!.15g,\"regularization\":%!.15g,\"recency\":%!.15g,"
-    "\"window\":%lld,\"sequence_links\":%lld,\"window_decay\":%!.15g,"
-    "\"sequence_recency\":%!.15g,\"popularity_exponent\":%!.15g,"
-    "\"als_weight\":%!.15g,\"sequence_weight\":%!.15g,\"seed\":%lld,"
-    "\"threads\":%lld,\"timed\":%d}",
-    p->nFactor, p->nIter, p->alpha, p->regularization, p->recency,
-    p->window, p->sequenceLinks, p->windowDecay, p->sequenceRecency,
-    p->popularityExponent, p->alsWeight, p->sequenceWeight, p->seed,
-    p->nThread, r->bTimed);
+  char *zOpt = mlrecOptionsJson(mlrecRankerOptionSpec, mlrecRankerOptionCount,
+                                &r->opt);
+  char *zOut = zOpt ? sqlite3_mprintf("%.*s,\"timed\":%d}",
+                                      (int)strlen(zOpt)-1, zOpt, r->bTimed) : 0;
+  sqlite3_free(zOpt);
+  return zOut;
 }
 
 void mlrecRankerUnref(MlrecRanker *r){
@@ -177,7 +153,7 @@ int mlrecCurrentRanker(MlrecState *p, MlrecRanker **ppOut, char **pzErr){
   if( p->pRanker==0 ){
     MlrecRankerOptions opt;
     int rc;
-    mlrecRankerDefaults(&opt);
+    rankerDefaults(&opt);
     rc = trainRanker(p, &opt, &p->pRanker, pzErr);
     if( rc!=SQLITE_OK ) return rc;
   }
@@ -194,7 +170,7 @@ static void trainRankerFunc(sqlite3_context *ctx, int argc,
   MlrecRanker *r = 0;
   char *zErr = 0, *zOpt = 0, *zOut = 0;
   int rc;
-  mlrecRankerDefaults(&opt);
+  rankerDefaults(&opt);
   rc = mlrecParseOptions(p->db, "train_ranker", argc ? argv[0] : 0,
                          mlrecRankerOptionSpec, mlrecRankerOptionCount, &opt,
                          &zErr);
@@ -225,111 +201,6 @@ int mlrecRegisterRanker(sqlite3 *db, MlrecState *p){
   /* Reads tables and changes the connection's model. */
   return mlrecCreateFunctions(db, "train_ranker", 0, 1, SQLITE_DIRECTONLY, p,
                               trainRankerFunc);
-}
-
-/*
-** Prepare the statement that reads a user's ratings: in time order, oldest
-** first (ties by movie id) if bTimed, else by movie id.  An index on the
-** user column (MovieLens' primary key) makes it a lookup, not a scan.
-*/
-int mlrecHistoryOpen(MlrecState *p, int bTimed, MlrecHistoryReader *pRd,
-                     char **pzErr){
-  const MlrecConfig *c = &p->cfg;
-  char *zTime = bTimed ? sqlite3_mprintf("\"%w\".\"%w\", ", c->zRatings,
-                                         c->zTime) : 0;
-  char *zSql = bTimed && zTime==0 ? 0 : sqlite3_mprintf("SELECT \"%w\".\"%w\", "
-      "\"%w\".\"%w\" FROM \"%w\" WHERE \"%w\".\"%w\" = ?1 "
-      "ORDER BY %s\"%w\".\"%w\"",
-      c->zRatings, c->zMovie, c->zRatings, c->zRating, c->zRatings,
-      c->zRatings, c->zUser, zTime ? zTime : "", c->zRatings, c->zMovie);
-  int rc;
-  sqlite3_free(zTime);
-  pRd->pStmt = 0;
-  pRd->pCfg = c;
-  if( zSql==0 ) return SQLITE_NOMEM;
-  rc = sqlite3_prepare_v2(p->db, zSql, -1, &pRd->pStmt, 0);
-  sqlite3_free(zSql);
-  if( rc!=SQLITE_OK ){
-    mlrecSetError(pzErr, "mlrec: cannot read the ratings of a user: %s",
-                  sqlite3_errmsg(p->db));
-  }
-  return rc;
-}
-
-/* Make room in pHist for n ratings. */
-static int historyReserve(MlrecHistory *pHist, int n){
-  if( n>pHist->nAlloc ){
-    int nNew = n>2*pHist->nAlloc ? n : 2*pHist->nAlloc;
-    i64 *aId = sqlite3_realloc64(pHist->aId, sizeof(i64)*nNew);
-    float *aRating = aId ? sqlite3_realloc64(pHist->aRating,
-                                             sizeof(float)*nNew) : 0;
-    if( aId ) pHist->aId = aId;
-    if( aRating==0 ) return SQLITE_NOMEM;
-    pHist->aRating = aRating;
-    pHist->nAlloc = nNew;
-  }
-  return SQLITE_OK;
-}
-
-/*
-** The ratings of user iUser in snapshot pR, by movie id: the history when
-** there is no time column to order it.
-*/
-int mlrecHistoryFromSnapshot(const MlrecRatings *pR, i64 iUser,
-                             MlrecHistory *pHist){
-  int u = mlrecFindId(pR->aUserId, pR->nUser, iUser);
-  i64 k, k0 = u>=0 ? pR->aUserStart[u] : 0;
-  int n = u>=0 ? (int)(pR->aUserStart[u+1] - k0) : 0;
-  int rc = historyReserve(pHist, n);
-  if( rc!=SQLITE_OK ) return rc;
-  for(k=0; k<n; k++){
-    pHist->aId[k] = pR->aItemId[pR->aUserItem[k0+k]];
-    pHist->aRating[k] = pR->aUserValue[k0+k];
-  }
-  pHist->n = n;
-  return SQLITE_OK;
-}
-
-/*
-** Read the ratings of user iUser into pHist (replacing its content).  A row
-** whose movie id is not an integer is left out (it cannot be a movie of a
-** model); a rating that is not a number is an error, as in ratings.c.
-*/
-int mlrecHistoryRead(MlrecHistoryReader *pRd, i64 iUser, MlrecHistory *pHist,
-                     char **pzErr){
-  int rc;
-  pHist->n = 0;
-  sqlite3_reset(pRd->pStmt);
-  sqlite3_bind_int64(pRd->pStmt, 1, iUser);
-  while( (rc = sqlite3_step(pRd->pStmt))==SQLITE_ROW ){
-    i64 iId;
-    double r;
-    if( mlrecArgToId(sqlite3_column_value(pRd->pStmt, 0), &iId) ) continue;
-    rc = mlrecReadRating(pRd->pStmt, 1, pRd->pCfg, iUser, iId, &r, pzErr);
-    if( rc==SQLITE_OK ) rc = historyReserve(pHist, pHist->n+1);
-    if( rc!=SQLITE_OK ){
-      sqlite3_reset(pRd->pStmt);
-      return rc;
-    }
-    pHist->aId[pHist->n] = iId;
-    pHist->aRating[pHist->n] = (float)r;
-    pHist->n++;
-  }
-  if( rc==SQLITE_DONE ) return SQLITE_OK;
-  mlrecSetError(pzErr, "mlrec: reading the ratings of user %lld: %s", iUser,
-                sqlite3_errmsg(sqlite3_db_handle(pRd->pStmt)));
-  return rc;
-}
-
-void mlrecHistoryClose(MlrecHistoryReader *pRd){
-  sqlite3_finalize(pRd->pStmt);
-  pRd->pStmt = 0;
-}
-
-void mlrecHistoryFree(MlrecHistory *pHist){
-  sqlite3_free(pHist->aId);
-  sqlite3_free(pHist->aRating);
-  memset(pHist, 0, sizeof(*pHist));
 }
 
 /* Work space of one user's scoring, and what explaining it needs. */

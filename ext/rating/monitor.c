@@ -26,7 +26,7 @@
 ** the model gets back the parameters of the best epoch.  Without patience
 ** every epoch runs and the model is the last epoch's.
 */
-#include "mlrec.h"
+#include "rating.h"
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -152,7 +152,7 @@ static int ratingsRmse(const MlrecModel *m, const MlrecRatings *pR,
   int u, rc = SQLITE_OK;
   for(u=0; rc==SQLITE_OK && u<pR->nUser; u++){
     for(k=pR->aUserStart[u]; rc==SQLITE_OK && k<pR->aUserStart[u+1]; k++){
-      double e = pR->aUserValue[k] - mlrecModelPredict(m, u, pR->aUserItem[k]);
+      double e = pR->aUserValue[k] - mlrecModelPredict(m, u, 0, pR->aUserItem[k]);
       rSum += e*e;
       rc = mlrecInterruptedEvery(pIntr, k);
     }
@@ -168,7 +168,7 @@ static int heldOutRmse(const MlrecModel *m, const MlrecHeldOut *a, i64 n,
   i64 k;
   int rc = SQLITE_OK;
   for(k=0; rc==SQLITE_OK && k<n; k++){
-    double e = a[k].r - mlrecModelClip(m, mlrecModelPredict(m, a[k].u, a[k].i));
+    double e = a[k].r - mlrecModelClip(m, mlrecModelPredict(m, a[k].u, 0, a[k].i));
     rSum += e*e;
     rc = mlrecInterruptedEvery(pIntr, k);
   }

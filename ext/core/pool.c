@@ -20,10 +20,11 @@
 ** probe (util.c) and the others read a flag that it, or a failing task,
 ** sets.
 */
-#include "mlrec.h"
+#include "core.h"
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <unistd.h>
 
 #define PARALLEL_UNITS_PER_CHECK 1024
 
@@ -101,4 +102,14 @@ int mlrecParallelRun(MlrecInterrupt *pIntr, int nThread, i64 nTask,
   runTasks(&aWorker[0]);
   for(j=1; j<nStarted; j++) pthread_join(aTid[j], 0);
   return atomic_load(&par.rc);
+}
+
+/* The number of online processors, at least 1. */
+int mlrecOnlineCores(void){
+#ifdef _SC_NPROCESSORS_ONLN
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n>1 ? (n<1024 ? (int)n : 1024) : 1;
+#else
+  return 1;
+#endif
 }

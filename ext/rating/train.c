@@ -22,7 +22,7 @@
 ** the connection has none.  A model is not retrained when the ratings
 ** change: mlrec_models says when it is stale, train_mf() refreshes it.
 */
-#include "mlrec.h"
+#include "rating.h"
 #include <string.h>
 
 /*
