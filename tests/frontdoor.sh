@@ -9,6 +9,7 @@
 #     apt-get without sudo (even where sudo is absent), as another user through sudo, and says
 #     what to do when it is not root and sudo is missing; nothing when all is installed.
 #     apt-get, dpkg-query, sudo and id are stand-ins on PATH: nothing is installed.
+#   - make demo's script, sql/demo.sql, runs on movielens.db ($MLREC_DB) and prints its sections.
 # Prints "frontdoor: N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
@@ -156,6 +157,13 @@ check "deps.sh as a user without sudo: fails and says to run it as root" \
 deps 1000 all
 check "deps.sh with everything installed: no apt-get, no sudo" \
   "$([ "$rc" -eq 0 ] && [ ! -s "$log" ] && grep -q 'are installed' <<< "$out"; echo $?)" "$out"
+
+# 6. The demo's queries.
+db=${MLREC_DB:-$src/movielens.db}
+out=$(sqlite3 "$db" < sql/demo.sql 2>&1); rc=$?
+check "sql/demo.sql runs and prints its 8 sections" \
+  "$([ "$rc" -eq 0 ] && [ "$(grep -c '^== [1-8]\. ' <<< "$out")" = 8 ] &&
+     grep -q '^1  *Star Wars: Episode V' <<< "$out" && ! grep -qE '^(Parse error|Runtime error|Error)' <<< "$out"; echo $?)" "$out"
 
 echo "frontdoor: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
