@@ -59,13 +59,14 @@ DB ?= movielens.db
   eval clean bench-interrupt fuzz
 
 # Debian packages: compiler, SQLite and its shell, Tcl with its SQLite binding (the test
-# harness), scikit-learn (the notebook's kNN, checked against), curl/unzip (MovieLens download),
+# harness), scikit-learn (the notebook's kNN, checked against), APSW (docs/clients.md's example
+# for Pythons without extension loading), curl/unzip (MovieLens download),
 # gnuplot-nox (the learning curve of docs/learning_curve.sh), valgrind (tests/threads.c), clang
 # and its sanitizer runtimes (libFuzzer, tests/fuzz). scripts/deps.sh reads the list from here
 # (it runs before make is installed): keep it one assignment, continued with backslashes.
 DEB_PACKAGES = build-essential libsqlite3-dev sqlite3 tcl libsqlite3-tcl \
-  python3 python3-numpy python3-scipy python3-sklearn curl unzip ca-certificates gnuplot-nox \
-  valgrind clang libclang-rt-dev
+  python3 python3-numpy python3-scipy python3-sklearn python3-apsw curl unzip ca-certificates \
+  gnuplot-nox valgrind clang libclang-rt-dev
 
 all: $(LIB)
 
