@@ -1,4 +1,5 @@
-// test_node.js: mlrec through Node.js and better-sqlite3 12 (installed by tests/run with npm ci --prefix tests/clients).
+// test_node.js: mlrec through Node.js and better-sqlite3 12 (installed by tests/run with
+// npm ci --prefix tests/clients).
 //
 // Checks that example.js prints exactly what the sqlite3 shell prints for example.sql, then what
 // a Node application meets: numbers bound as REAL, BigInt ids (safeIntegers), errors thrown as
