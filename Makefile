@@ -1,7 +1,9 @@
 # mlrec: a movie recommender as a SQLite loadable extension.
-#   make deps     install the Debian/Ubuntu packages the build, demo and tests need (as root)
+#   make deps     install the Debian/Ubuntu packages the build, demo and tests need
+#                 (scripts/deps.sh: apt-get as root, through sudo as another user)
 #   make          build ./mlrec.so (warnings are errors)
-#   make demo     build, load MovieLens ml-latest-small into movielens.db, run the demo
+#   make demo     build, load MovieLens ml-latest-small into movielens.db (data/movielens.sh
+#                 finds it), run the demo queries of sql/demo.sql
 #   make test     every test suite (Tcl, SQL scripts, clients, sanitizers)
 #   make bench    timings on ml-latest-small and a synthetic 2.5M-rating database, against
 #                 scikit-learn (BENCH_25M=1 adds the 25M preset); prints a table, writes CSV
@@ -75,18 +77,19 @@ DB ?= movielens.db
   eval clean bench-interrupt fuzz
 
 # Debian packages: compiler, SQLite and its shell, Tcl with its SQLite binding (the test
-# harness), scikit-learn (the notebook's kNN, checked against), curl/unzip (MovieLens download),
+# harness), scikit-learn (the notebook's kNN, checked against), APSW (docs/clients.md's example
+# for Pythons without extension loading), curl/unzip (MovieLens download),
 # gnuplot-nox (the learning curve of docs/learning_curve.sh), valgrind (tests/threads.c), clang
-# and its sanitizer runtimes (libFuzzer, tests/fuzz).
+# and its sanitizer runtimes (libFuzzer, tests/fuzz). scripts/deps.sh reads the list from here
+# (it runs before make is installed): keep it one assignment, continued with backslashes.
 DEB_PACKAGES = build-essential libsqlite3-dev sqlite3 tcl libsqlite3-tcl \
-  python3 python3-numpy python3-scipy python3-sklearn curl unzip ca-certificates gnuplot-nox \
-  valgrind clang libclang-rt-dev
+  python3 python3-numpy python3-scipy python3-sklearn python3-apsw curl unzip ca-certificates \
+  gnuplot-nox valgrind clang libclang-rt-dev
 
 all: $(LIB)
 
 deps:
-	apt-get update
-	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PACKAGES)
+	sh scripts/deps.sh
 
 # The loadable module.
 $(eval $(call variant,so,$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(PIC),$(CFLAGS)))
@@ -179,10 +182,15 @@ bench-interrupt: build/threads
 	mkdir -p tests/tmp
 	build/threads -ratings 25000000 -points 8 -max-ms 100 interrupt
 
+# data/movielens.sh finds the CSV files (or says, once, how to provide them); the database is
+# built as $@.tmp and renamed when complete, and a failure leaves neither file.
 $(DB): sql/load_movielens.sql data/movielens.sh
-	rm -f $@.tmp
-	cd "$$(bash data/movielens.sh)" && sqlite3 "$(CURDIR)/$@.tmp" < "$(CURDIR)/sql/load_movielens.sql"
-	mv $@.tmp $@
+	@rm -f $@.tmp
+	@dir=$$(bash data/movielens.sh) || exit 1; \
+	  echo "loading MovieLens from $$dir into $@"; \
+	  (cd "$$dir" && sqlite3 "$(CURDIR)/$@.tmp" < "$(CURDIR)/sql/load_movielens.sql") || \
+	  { rm -f $@.tmp; exit 1; }
+	@mv $@.tmp $@
 
 # docs/learning_curve.svg, the README's picture, from mlrec_training_log.
 learning-curve: $(LIB) $(DB)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# learning_curve.sh: draws the README's learning curve (docs/learning_curve.svg) from the training
+# learning_curve.sh: draws docs/train_mf.md's learning curve (docs/learning_curve.svg) from the training
 # log of mlrec: train_mf() with 10% of the ratings held out, then gnuplot (Debian: gnuplot-nox)
 # plots mlrec_training_log: training loss and held-out RMSE by epoch, and the best epoch, the
 # one early stopping ("patience") would keep.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scale.sh: the measurements of the README's "Limits and scale" section, on a synthetic ratings
+# scale.sh: the measurements of docs/performance.md's "Limits and scale", on a synthetic ratings
 # table of any size (MovieLens ml-latest-small has only 100,836 ratings).
 #   bash docs/scale.sh [ratings] [users] [movies]          default: 10000000 100000 20011
 # Users rate a number of distinct movies spread over the catalogue (uniform, not MovieLens'

@@ -1,4 +1,4 @@
--- sql/eval.sql: the measurements of the README's "Recommendation quality" section, and a PASS or
+-- sql/eval.sql: the measurements of docs/quality.md, and a PASS or
 -- FAIL line per target.  `make eval` runs it on movielens.db (nothing is written to the file:
 -- every table is TEMP).  About a minute on 2 cores.
 --   sqlite3 movielens.db < sql/eval.sql      (from the repository root)

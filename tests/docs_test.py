@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """docs_test.py: every example in the documentation runs, and shows what it prints.
 
-Conventions for README.md and docs/*.md (README.md repeats them in a comment at its top):
+The documentation is README.md, ARCHITECTURE.md and every docs/*.md page.  Its conventions
+(docs/testing.md, "Writing docs", says the same for writers):
 
-1. Every ```sql block is executed, in document order, in ONE sqlite3 shell session per document,
-   on a scratch copy of movielens.db, with mlrec already loaded (a `.load ./mlrec` line is
-   harmless).  State carries over from block to block: a model trained in one block serves the
-   next.  So examples must run as written: create the tables they use (TEMP tables are best),
-   and undo what would disturb later blocks (e.g. mlrec_config back to the defaults).
+1. Every ```sql block is executed, in document order, in ONE sqlite3 shell session per page, on a
+   fresh scratch copy of movielens.db, with mlrec already loaded (a `.load ./mlrec` line is
+   harmless).  State carries over from block to block of a page: a model trained in one block
+   serves the next, but nothing carries over from one page to another.  So examples must run as
+   written: create the tables they use (TEMP tables are best), train what they need, and undo
+   what would disturb later blocks (e.g. mlrec_config back to the defaults).
 2. A statement must not fail, unless it ends with `--> error: <message>` (the error code the
    shell adds in parentheses does not count).
 3. `--> <output>` after a statement's `;` (same line) states what it prints in the shell's list
@@ -22,17 +24,21 @@ Conventions for README.md and docs/*.md (README.md repeats them in a comment at 
 6. Blocks in any other language (sh, c, tcl, text, ...) are not run.  Use ```text for output
    that is only an illustration.
 
-7. Every error message of the C sources (the format strings of mlrecSetError(), and those of
-   sqlite3_mprintf() and sqlite3_str_appendf() that read "name: message") must appear in the documentation, as an
-   example (`--> error: ...`) or in the text.  A new error message needs its line in the README's
-   "Every error message".
+7. Every error message of the C sources (ext/ and its sub-folders: the format strings of
+   mlrecSetError(), and those of sqlite3_mprintf() and sqlite3_str_appendf() that read
+   "name: message") must appear in docs/errors.md, as an example (`--> error: ...`) or in the
+   text.  A new error message needs its line there.
 
-8. Every link to a heading of the same file, `[text](#anchor)`, must lead to one (anchors as
-   GitHub makes them: lower case, punctuation dropped, spaces turned into hyphens).
+8. Every link leads somewhere: `[text](#anchor)` to a heading of the same page, and a relative
+   link (`docs/x.md`, `x.md#anchor`, `../README.md`, `../ARCHITECTURE.md#tests`, a picture or a
+   folder) to a file or folder of the repository and, with an anchor, to a heading of that
+   page (anchors as GitHub makes them: lower case, punctuation dropped, spaces turned into
+   hyphens).  Links with a scheme (https:) are not followed.
 
 Each statement, program, output block, error message and link is one test.  Two more: the
-scripts of docs/ run: learning_curve.sh, which draws the README's picture, writes an SVG, and
-scale.sh, which measures the "Limits and scale" numbers, runs on a small table.
+scripts of docs/ run: learning_curve.sh, which draws docs/train_mf.md's picture, writes an SVG,
+and scale.sh, which measures docs/performance.md's "Limits and scale" numbers, runs on a small
+table.
 Prints "docs: N passed, N failed".
 Usage (from the repository root): /usr/bin/python3 tests/docs_test.py [movielens.db]
 """
@@ -48,6 +54,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DB = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "movielens.db"))
 TMP = os.path.join(ROOT, "tests", "tmp", "docs")
 RUN = {"sql", "python", "js"}
+ERRORS_PAGE = "docs/errors.md"
 passed = failed = 0
 
 
@@ -235,30 +242,58 @@ def error_formats():
     return out
 
 
-def check_error_messages(docs):
-    """Every error format of the sources matches some text of the documentation."""
+def check_error_messages():
+    """Every error format of the sources matches some text of docs/errors.md."""
+    path = os.path.join(ROOT, ERRORS_PAGE)
     text = ""
-    for doc in docs:
-        with open(os.path.join(ROOT, doc), encoding="utf-8") as f:
-            text += " ".join(f.read().split()) + " "
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            text = " ".join(f.read().split())
     conv = re.compile(r"%[-+ #0!]*\d*(?:\.\d+)?(?:ll|l)?[a-zA-Z%]")
-    for where, fmt in error_formats():
+    formats = error_formats()
+    report(len(formats) > 0, "ext/", "no error message found in the C sources")
+    for where, fmt in formats:
         parts = conv.split(fmt)
         pattern = ".+?".join(r"\s+".join(re.escape(w) for w in part.split(" ")) for part in parts)
         report(re.search(pattern, text) is not None, where,
-               f"error message not documented: {fmt}")
+               f"error message not in {ERRORS_PAGE}: {fmt}")
+
+
+def anchors_of(doc):
+    """The anchors of the headings of a Markdown file, as GitHub makes them."""
+    with open(os.path.join(ROOT, doc), encoding="utf-8") as f:
+        text = outside_code(f.read())
+    return {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-")
+            for h in re.findall(r"^#+\s+(.*?)\s*$", text, re.M)}
+
+
+def outside_code(text):
+    """text without its fenced code blocks and HTML comments."""
+    return re.sub(r"^```.*?^```|<!--.*?-->", "", text, flags=re.S | re.M)
 
 
 def check_links(doc):
-    """Every [text](#anchor) of doc names one of its headings."""
+    """Every link of doc leads to a heading of doc, or to a file (and heading) of the repository."""
     with open(os.path.join(ROOT, doc), encoding="utf-8") as f:
-        text = f.read()
-    text_outside_code = re.sub(r"^```.*?^```|<!--.*?-->", "", text, flags=re.S | re.M)
-    anchors = set()
-    for heading in re.findall(r"^#+\s+(.*?)\s*$", text_outside_code, re.M):
-        anchors.add(re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-"))
-    for anchor in re.findall(r"\]\(#([^)]*)\)", text_outside_code):
-        report(anchor in anchors, doc, f"link to #{anchor}, which is no heading")
+        text = outside_code(f.read())
+    for target in re.findall(r"\]\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"]*\")?\s*\)", text):
+        if re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*:", target):
+            continue                                  # https:, mailto:: not followed
+        path, _, anchor = target.partition("#")
+        if path:
+            dest = os.path.normpath(os.path.join(os.path.dirname(doc), path))
+            full = os.path.join(ROOT, dest)
+            if dest.startswith("..") or not os.path.exists(full):
+                report(False, doc, f"link to {target}: no file {dest} in the repository")
+                continue
+        else:
+            dest = doc
+        if anchor:
+            ok = dest.endswith(".md") and os.path.isfile(os.path.join(ROOT, dest)) and \
+                anchor in anchors_of(dest)
+            report(ok, doc, f"link to {target}: no heading #{anchor} in {dest}")
+        else:
+            report(True, doc, "")
 
 
 def main():
@@ -267,7 +302,8 @@ def main():
         print("docs: 0 passed, 1 failed")
         return 1
     os.makedirs(TMP, exist_ok=True)
-    docs = ["README.md"] + sorted(glob.glob("docs/*.md", root_dir=ROOT))
+    docs = [d for d in ("README.md", "ARCHITECTURE.md") if os.path.exists(os.path.join(ROOT, d))]
+    docs += sorted(glob.glob("docs/*.md", root_dir=ROOT))
     for doc in docs:
         items = with_outputs(os.path.join(ROOT, doc))
         run_sql(doc, [(s, t, e) for info, s, t, e in items if info == "sql"])
@@ -276,7 +312,7 @@ def main():
                 run_program(doc, info, start, text, expected)
     for doc in docs:
         check_links(doc)
-    check_error_messages(docs)
+    check_error_messages()
     svg = os.path.join(TMP, "learning_curve.svg")
     proc = subprocess.run(["bash", "docs/learning_curve.sh", DB, svg], capture_output=True,
                           text=True, cwd=ROOT)

@@ -1,6 +1,6 @@
 // example.js: the notebook's answers from Node.js, with better-sqlite3 (version 12).
 //
-//   cd tests/clients && npm ci && cd ../.. && node tests/clients/example.js [movielens.db] [./mlrec]
+//   npm ci --prefix tests/clients && node tests/clients/example.js [movielens.db] [./mlrec]
 //
 // Movies similar to Star Wars, a model trained on the ratings, then user 1's predicted rating
 // for Star Wars and the ten movies recommended to user 1.  better-sqlite3 binds every JavaScript

@@ -1,4 +1,5 @@
-// test_node.js: mlrec through Node.js and better-sqlite3 12 (installed by tests/run with npm ci).
+// test_node.js: mlrec through Node.js and better-sqlite3 12 (installed by tests/run with
+// npm ci --prefix tests/clients).
 //
 // Checks that example.js prints exactly what the sqlite3 shell prints for example.sql, then what
 // a Node application meets: numbers bound as REAL, BigInt ids (safeIntegers), errors thrown as
@@ -52,7 +53,7 @@ if (!fs.existsSync(dbPath)) {
   process.exit(1);
 }
 
-// 1. The README's example prints what the sqlite3 shell prints.
+// 1. docs/clients.md's example prints what the sqlite3 shell prints.
 const shell = execFileSync('sqlite3', [dbPath],
   { input: fs.readFileSync(path.join(root, 'tests/clients/example.sql')), cwd: root }).toString();
 const example = spawnSync(process.execPath, ['tests/clients/example.js', dbPath, extension],

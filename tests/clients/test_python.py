@@ -55,7 +55,7 @@ if not os.path.exists(DB):
     print("clients/test_python.py: 0 passed, 1 failed")
     sys.exit(1)
 
-# 1. The README's example prints what the sqlite3 shell prints.
+# 1. docs/clients.md's example prints what the sqlite3 shell prints.
 with open(os.path.join(ROOT, "tests/clients/example.sql")) as f:
     shell = subprocess.run(["sqlite3", DB], stdin=f, capture_output=True, text=True, cwd=ROOT)
 example = subprocess.run([sys.executable, "tests/clients/example.py", DB, EXT],
