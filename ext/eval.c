@@ -298,7 +298,7 @@ static char *evalJson(const EvalOptions *pOpt, const char *zModel, i64 n,
 
 /* mlrec_evaluate(test_table [, options]) */
 static void evaluateFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
-  MlrecState *p = (MlrecState*)sqlite3_user_data(ctx);
+  MlrecState *p = mlrecStateOf(ctx);
   const char *zTest = (const char*)sqlite3_value_text(argv[0]);
   EvalOptions opt;
   EvalSums sum;
@@ -316,7 +316,11 @@ static void evaluateFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   }
   rc = mlrecParseOptions(p->db, "mlrec_evaluate", argc>1 ? argv[1] : 0,
                          aEvalOption, N_EVAL_OPTION, &opt, &zErr);
-  if( rc==SQLITE_OK ) rc = readTest(p, zTest, &a, &n, &zErr);
+  if( rc==SQLITE_OK ){
+    const char *zPrev = mlrecReading(p, "the test table");
+    rc = readTest(p, zTest, &a, &n, &zErr);
+    mlrecReading(p, zPrev);
+  }
   if( rc==SQLITE_OK ) rc = mlrecRatingsCurrent(p, &pR, &zErr);
   if( rc==SQLITE_OK ) rc = ratingErrors(p, pR, a, n, &sum, &zErr);
   if( rc==SQLITE_OK && opt.k>0 ){
@@ -341,10 +345,16 @@ static void evaluateFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 }
 
 int mlrecRegisterEval(sqlite3 *db, MlrecState *p){
-  /* The hash is pure; the evaluation reads tables and trains models. */
-  int rc = mlrecCreateFunctions(db, "mlrec_split_hash", 2, 3,
-                                SQLITE_DETERMINISTIC|SQLITE_INNOCUOUS, p,
-                                splitHashFunc);
+  /* The hash is pure, without state: welcome anywhere, even in a view that
+  ** mlrec reads.  The evaluation reads tables and trains models. */
+  int rc = sqlite3_create_function(db, "mlrec_split_hash", 2,
+                                   SQLITE_UTF8|SQLITE_DETERMINISTIC
+                                   |SQLITE_INNOCUOUS, 0, splitHashFunc, 0, 0);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_create_function(db, "mlrec_split_hash", 3,
+                                 SQLITE_UTF8|SQLITE_DETERMINISTIC
+                                 |SQLITE_INNOCUOUS, 0, splitHashFunc, 0, 0);
+  }
   if( rc==SQLITE_OK ){
     rc = mlrecCreateFunctions(db, "mlrec_evaluate", 1, 2, SQLITE_DIRECTONLY,
                               p, evaluateFunc);

@@ -219,13 +219,18 @@ static int modelsFilter(sqlite3_vtab_cursor *cur, int idxNum,
   (void)argc;
   (void)argv;
   modelsClearRows(pCur);
+  rc = mlrecEnter(p, "mlrec_models", &zErr);
+  if( rc!=SQLITE_OK ){
+    sqlite3_free(cur->pVtab->zErrMsg);
+    cur->pVtab->zErrMsg = zErr;
+    return rc;
+  }
   if( p->pRatings || p->pModel || p->pRanker ){
     rc = mlrecRatingsCurrent(p, &pNow, &zErr);
     sqlite3_free(zErr);   /* unreadable data only makes everything stale */
-    if( rc==SQLITE_NOMEM ) return rc;
-    rc = SQLITE_OK;
+    rc = rc==SQLITE_NOMEM ? rc : SQLITE_OK;
   }
-  if( p->pRatings ){
+  if( rc==SQLITE_OK && p->pRatings ){
     rc = knnRow(&pCur->aRow[pCur->nRow++], p->pRatings, pNow==0);
   }
   if( rc==SQLITE_OK && p->pModel ){
@@ -239,6 +244,7 @@ static int modelsFilter(sqlite3_vtab_cursor *cur, int idxNum,
                    || pNow->nRating!=p->pRanker->nRating);
   }
   mlrecRatingsUnref(pNow);
+  mlrecLeave(p);
   return rc;
 }
 

@@ -917,7 +917,7 @@ static char *modelSummary(const char *zName, int nUser, int nItem,
 
 /* mlrec_save_model([name]) */
 static void saveFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
-  MlrecState *p = (MlrecState*)sqlite3_user_data(ctx);
+  MlrecState *p = mlrecStateOf(ctx);
   const char *zName = nameArg(ctx, "mlrec_save_model", argc, argv);
   char *zErr = 0;
   int rc;
@@ -954,7 +954,7 @@ static int refitNeighbours(MlrecState *p, const char *zName, MlrecModel *m,
 
 /* mlrec_load_model([name]) */
 static void loadFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
-  MlrecState *p = (MlrecState*)sqlite3_user_data(ctx);
+  MlrecState *p = mlrecStateOf(ctx);
   const char *zName = nameArg(ctx, "mlrec_load_model", argc, argv);
   MlrecModel *m = 0;
   MlrecRatings *pR = 0;
@@ -987,7 +987,7 @@ static void loadFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 
 /* mlrec_import_factors(name, users_table, items_table) */
 static void importFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
-  MlrecState *p = (MlrecState*)sqlite3_user_data(ctx);
+  MlrecState *p = mlrecStateOf(ctx);
   double t0 = mlrecClock();
   const char *zName = nameArg(ctx, "mlrec_import_factors", argc, argv);
   const char *zUsers = zName ? textArg(ctx, argv[1], "mlrec_import_factors",

@@ -119,6 +119,10 @@ struct MlrecState {
   MlrecRanker *pRanker;  /* last ranking model trained, or NULL */
   MlrecContentCache *pContent;  /* content vectors read, or NULL */
   void (*xFreeModels)(MlrecState*);  /* frees the four above */
+  int bBusy;             /* a call of mlrec is running (mlrecEnter()) */
+  const char *zReading;  /* what it reads now, for messages, or NULL */
+  int nPin;              /* mlrecReadPin() calls not yet unpinned */
+  sqlite3_stmt *pPin;    /* the statement that holds the read transactions */
 };
 
 /* One result row of a top-k selection. */
@@ -148,6 +152,12 @@ int mlrecCreateFunctions(sqlite3*, const char *zName, int nArgMin,
                          int nArgMax, int flags, MlrecState*,
                          void (*xFunc)(sqlite3_context*, int, sqlite3_value**));
 int mlrecRegisterConfig(sqlite3*, MlrecState*);
+MlrecState *mlrecStateOf(sqlite3_context*);
+int mlrecEnter(MlrecState*, const char *zCall, char **pzErr);
+void mlrecLeave(MlrecState*);
+const char *mlrecReading(MlrecState*, const char *zWhat);
+int mlrecReadPin(MlrecState*, char **pzErr);
+void mlrecReadUnpin(MlrecState*);
 
 /* util.c: small helpers shared by every file */
 void mlrecSetError(char **pzErr, const char *zFormat, ...);
@@ -265,7 +275,7 @@ struct MlrecHistory {
 typedef struct MlrecHistoryReader MlrecHistoryReader;
 struct MlrecHistoryReader {
   sqlite3_stmt *pStmt;
-  const MlrecConfig *pCfg;   /* names, for error messages */
+  MlrecState *pState;        /* names, for messages; what mlrec reads */
 };
 int mlrecHistoryOpen(MlrecState*, int bTimed, MlrecHistoryReader*,
                      char **pzErr);

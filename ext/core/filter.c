@@ -108,9 +108,119 @@ static int intersect(i64 *aA, int nA, const i64 *aB, int nB){
 ** Resolve the genre and movies options of p into its list of allowed ids.
 ** Without either, p->bRestricted stays 0 and every movie is allowed.
 */
+/* The edit distance of a and b, ignoring ASCII case (short strings). */
+static int editDistance(const char *a, const char *b){
+  int na = (int)strlen(a), nb = (int)strlen(b), i, j;
+  int aRow[64];
+  if( na>=64 || nb>=64 ) return na>nb ? na : nb;
+  for(j=0; j<=nb; j++) aRow[j] = j;
+  for(i=1; i<=na; i++){
+    int prev = aRow[0], cur;
+    aRow[0] = i;
+    for(j=1; j<=nb; j++){
+      int sub = prev + (sqlite3_strnicmp(&a[i-1], &b[j-1], 1)!=0);
+      cur = aRow[j];
+      aRow[j] = sub;
+      if( cur+1<aRow[j] ) aRow[j] = cur+1;
+      if( aRow[j-1]+1<aRow[j] ) aRow[j] = aRow[j-1]+1;
+      prev = cur;
+    }
+  }
+  return aRow[nb];
+}
+
+/* A genre of the movies table and its distance to the one asked for. */
+typedef struct GenreHint GenreHint;
+struct GenreHint {
+  int d;
+  char *z;
+};
+
+static int cmpGenreHint(const void *pA, const void *pB){
+  const GenreHint *a = (const GenreHint*)pA, *b = (const GenreHint*)pB;
+  return a->d!=b->d ? (a->d>b->d) - (a->d<b->d) : strcmp(a->z, b->z);
+}
+
+/*
+** The error for a genre that no movie has: the genres of the movies table
+** (at most GENRE_HINTS), closest to zGenre first (by edit distance, then
+** name), so that a typo shows its fix.  NULL if out of memory.
+*/
+#define GENRE_HINTS 40
+static char *unknownGenreMessage(sqlite3 *db, const MlrecConfig *c,
+                                 const char *zFunc, const char *zGenre){
+  sqlite3_stmt *pStmt = 0;
+  sqlite3_str *pOut = sqlite3_str_new(db);
+  GenreHint *a = 0;
+  int i, n = 0, nAlloc = 0;
+  char *zSql = sqlite3_mprintf(
+      "WITH RECURSIVE g(rest, tok) AS ("
+      " SELECT \"%w\".\"%w\" || '|', NULL FROM \"%w\""
+      " WHERE typeof(\"%w\".\"%w\") = 'text'"
+      " UNION ALL SELECT substr(rest, instr(rest, '|') + 1),"
+      " trim(substr(rest, 1, instr(rest, '|') - 1)) FROM g WHERE rest <> '')"
+      " SELECT DISTINCT tok FROM g WHERE tok <> ''",
+      c->zMovies, c->zGenres, c->zMovies, c->zMovies, c->zGenres);
+  sqlite3_str_appendf(pOut, "%s: no movie of the movies table has genre %.40Q",
+                      zFunc, zGenre);
+  if( zSql && sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0)==SQLITE_OK ){
+    while( sqlite3_step(pStmt)==SQLITE_ROW ){
+      const char *z = (const char*)sqlite3_column_text(pStmt, 0);
+      if( n==nAlloc ){
+        GenreHint *aNew = sqlite3_realloc64(a, sizeof(*a)*(2*(i64)nAlloc+16));
+        if( aNew==0 ) break;
+        a = aNew;
+        nAlloc = 2*nAlloc+16;
+      }
+      a[n].z = sqlite3_mprintf("%s", z ? z : "");
+      if( a[n].z==0 ) break;
+      a[n].d = editDistance(zGenre, a[n].z);
+      n++;
+    }
+  }
+  if( n>0 ) qsort(a, n, sizeof(*a), cmpGenreHint);
+  for(i=0; i<n && i<GENRE_HINTS; i++){
+    sqlite3_str_appendf(pOut, "%s%s", i ? ", " : "; its genres, closest "
+                        "first: ", a[i].z);
+  }
+  for(i=0; i<n; i++) sqlite3_free(a[i].z);
+  sqlite3_free(a);
+  sqlite3_finalize(pStmt);
+  sqlite3_free(zSql);
+  return sqlite3_str_finish(pOut);
+}
+
+/* The ids of the movies of genre zGenre, into *paId, *pn: an error if the
+** genre is not one genre name, or if no movie has it. */
+static int genreIds(MlrecState *pState, const char *zFunc, const char *zGenre,
+                    i64 **paId, int *pn, char **pzErr){
+  const MlrecConfig *c = &pState->cfg;
+  const char *zPrev;
+  char *zSql;
+  int rc;
+  if( strchr(zGenre, '|') ){
+    mlrecSetError(pzErr, "%s: option \"genre\" is one genre, e.g. "
+                  "\"Comedy\", not a list: got %.40Q", zFunc, zGenre);
+    return SQLITE_ERROR;
+  }
+  zSql = sqlite3_mprintf("SELECT \"%w\".\"%w\" FROM \"%w\" WHERE "
+      "instr('|' || lower(\"%w\".\"%w\") || '|', '|' || lower(?1) || '|')",
+      c->zMovies, c->zMovie, c->zMovies, c->zMovies, c->zGenres);
+  if( zSql==0 ) return SQLITE_NOMEM;
+  zPrev = mlrecReading(pState, "the movies table");
+  rc = idsOf(pState->db, zFunc, zSql, zGenre, 0, paId, pn, pzErr);
+  sqlite3_free(zSql);
+  if( rc==SQLITE_OK && *pn==0 ){
+    sqlite3_free(*pzErr);
+    *pzErr = unknownGenreMessage(pState->db, c, zFunc, zGenre);
+    rc = *pzErr ? SQLITE_ERROR : SQLITE_NOMEM;
+  }
+  mlrecReading(pState, zPrev);
+  return rc;
+}
+
 int mlrecFilterPrepare(MlrecState *pState, const char *zFunc, MlrecFilter *p,
                        char **pzErr){
-  const MlrecConfig *c = &pState->cfg;
   int rc = SQLITE_OK;
   if( p->zMovies ){
     rc = idsOf(pState->db, zFunc, "SELECT value, type FROM json_each(?1)",
@@ -120,13 +230,7 @@ int mlrecFilterPrepare(MlrecState *pState, const char *zFunc, MlrecFilter *p,
   if( rc==SQLITE_OK && p->zGenre ){
     i64 *aGenre = 0;
     int nGenre = 0;
-    char *zSql = sqlite3_mprintf("SELECT \"%w\".\"%w\" FROM \"%w\" WHERE "
-        "instr('|' || lower(\"%w\".\"%w\") || '|', '|' || lower(?1) || '|')",
-        c->zMovies, c->zMovie, c->zMovies, c->zMovies, c->zGenres);
-    if( zSql==0 ) return SQLITE_NOMEM;
-    rc = idsOf(pState->db, zFunc, zSql, p->zGenre, 0, &aGenre, &nGenre,
-               pzErr);
-    sqlite3_free(zSql);
+    rc = genreIds(pState, zFunc, p->zGenre, &aGenre, &nGenre, pzErr);
     if( rc==SQLITE_OK && p->bRestricted ){
       p->nAllow = intersect(p->aAllow, p->nAllow, aGenre, nGenre);
       sqlite3_free(aGenre);

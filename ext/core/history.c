@@ -32,7 +32,7 @@ int mlrecHistoryOpen(MlrecState *p, int bTimed, MlrecHistoryReader *pRd,
   int rc;
   sqlite3_free(zTime);
   pRd->pStmt = 0;
-  pRd->pCfg = c;
+  pRd->pState = p;
   if( zSql==0 ) return SQLITE_NOMEM;
   rc = sqlite3_prepare_v2(p->db, zSql, -1, &pRd->pStmt, 0);
   sqlite3_free(zSql);
@@ -84,6 +84,7 @@ int mlrecHistoryFromSnapshot(const MlrecRatings *pR, i64 iUser,
 */
 int mlrecHistoryRead(MlrecHistoryReader *pRd, i64 iUser, MlrecHistory *pHist,
                      char **pzErr){
+  const char *zPrev = mlrecReading(pRd->pState, "the ratings table");
   int rc;
   pHist->n = 0;
   sqlite3_reset(pRd->pStmt);
@@ -92,19 +93,22 @@ int mlrecHistoryRead(MlrecHistoryReader *pRd, i64 iUser, MlrecHistory *pHist,
     i64 iId;
     double r;
     if( mlrecArgToId(sqlite3_column_value(pRd->pStmt, 0), &iId) ) continue;
-    rc = mlrecReadRating(pRd->pStmt, 1, pRd->pCfg, iUser, iId, &r, pzErr);
+    rc = mlrecReadRating(pRd->pStmt, 1, &pRd->pState->cfg, iUser, iId, &r,
+                         pzErr);
     if( rc==SQLITE_OK ) rc = historyReserve(pHist, pHist->n+1);
-    if( rc!=SQLITE_OK ){
-      sqlite3_reset(pRd->pStmt);
-      return rc;
-    }
+    if( rc!=SQLITE_OK ) break;
     pHist->aId[pHist->n] = iId;
     pHist->aRating[pHist->n] = (float)r;
     pHist->n++;
   }
-  if( rc==SQLITE_DONE ) return SQLITE_OK;
-  mlrecSetError(pzErr, "mlrec: reading the ratings of user %lld: %s", iUser,
-                sqlite3_errmsg(sqlite3_db_handle(pRd->pStmt)));
+  if( rc==SQLITE_DONE ){
+    rc = SQLITE_OK;
+  }else if( *pzErr==0 && rc!=SQLITE_NOMEM ){
+    mlrecSetError(pzErr, "mlrec: reading the ratings of user %lld: %s", iUser,
+                  sqlite3_errmsg(sqlite3_db_handle(pRd->pStmt)));
+  }
+  sqlite3_reset(pRd->pStmt);
+  mlrecReading(pRd->pState, zPrev);
   return rc;
 }
 

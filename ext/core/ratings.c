@@ -26,12 +26,14 @@
 **
 ** Freshness: the state remembers a "data version" of the connection
 ** (sqlite3_total_changes64() for this connection's own writes, including
-** uncommitted ones, and SQLITE_FCNTL_DATA_VERSION of every attached
-** database for commits by anyone).  While it is unchanged, the snapshot is
-** current.  When it changes, the table is read again; if its content hash is
-** the same, the old snapshot (and anything derived from it) is kept.
-** A snapshot read inside a write transaction is checked again on every
-** use, since a ROLLBACK changes neither counter.
+** uncommitted ones, and for every database its name, file and
+** SQLITE_FCNTL_DATA_VERSION, for commits by anyone), taken inside a read
+** transaction of every database (mlrecReadPin()).  While it is unchanged,
+** the snapshot is current.  When it changes, the table is read again; if
+** the content is the same, the old snapshot (and anything derived from it)
+** is kept.  Inside a write transaction nothing is trusted (a ROLLBACK
+** changes no counter, nor does a schema change until it commits): the
+** table is read again at every use.
 **
 ** sqlite3_interrupt() stops the scan (SQLite checks it while stepping) and
 ** every loop that builds the layouts (a probe statement, util.c).
@@ -41,15 +43,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A value that changes whenever any database of the connection may have. */
+/* Hash of string z into h. */
+static u64 hashText(u64 h, const char *z){
+  for(; z && *z; z++) h = mlrecMix64(h ^ (unsigned char)*z);
+  return mlrecMix64(h);
+}
+
+/*
+** A value that changes whenever any database of the connection may have:
+** this connection's own changes, and for every database its name, file
+** (a DETACH and an ATTACH of another file under the same name) and data
+** version (commits by anyone; fresh only inside a read transaction, see
+** mlrecReadPin()).
+*/
 static u64 dataVersion(sqlite3 *db){
   u64 h = mlrecMix64((u64)sqlite3_total_changes64(db));
   const char *zDb;
   int i;
   for(i=0; (zDb = sqlite3_db_name(db, i))!=0; i++){
     unsigned int v = 0;
+    void *pFile = 0;
     sqlite3_file_control(db, zDb, SQLITE_FCNTL_DATA_VERSION, &v);
-    h = mlrecMix64(h ^ ((u64)i<<32 | v));
+    sqlite3_file_control(db, zDb, SQLITE_FCNTL_FILE_POINTER, &pFile);
+    h = hashText(h ^ (u64)i, zDb);
+    h = hashText(h, sqlite3_db_filename(db, zDb));
+    h = mlrecMix64(h ^ (u64)(size_t)pFile);
+    h = mlrecMix64(h ^ v);
   }
   return h;
 }
@@ -62,16 +81,29 @@ void mlrecStampTake(sqlite3 *db, MlrecStamp *pStamp){
   pStamp->bValid = sqlite3_txn_state(db, 0)!=SQLITE_TXN_WRITE;
 }
 
-/* True if what was read under *pStamp is certainly still current. */
+/*
+** True if what was read under *pStamp is certainly still current.  Never
+** inside a write transaction: its own changes to the schema (a table
+** renamed in place of the one read) change no counter until it commits.
+*/
 int mlrecStampHolds(sqlite3 *db, const MlrecStamp *pStamp){
-  return pStamp->bValid && pStamp->version==dataVersion(db);
+  return pStamp->bValid && sqlite3_txn_state(db, 0)!=SQLITE_TXN_WRITE
+      && pStamp->version==dataVersion(db);
 }
 
-/* Hash of one row; the table's hash is the sum, so row order is irrelevant. */
+/*
+** Hash of one row; the table's hash is the sum, so row order is irrelevant.
+** Each step of the chain is a bijection, so the last one is folded with
+** itself (x ^ f(x) has no inverse to solve): a row cannot be chosen to
+** give a wanted hash.  Whether a snapshot changed is decided by comparing
+** contents, not hashes (sameContent()); the hash only says whether a
+** model was trained on the data of the snapshot.
+*/
 static u64 rowHash(i64 iUser, i64 iItem, double r){
-  u64 bits;
+  u64 bits, h;
   memcpy(&bits, &r, sizeof(bits));
-  return mlrecMix64(mlrecMix64(mlrecMix64((u64)iUser) ^ (u64)iItem) ^ bits);
+  h = mlrecMix64(mlrecMix64(mlrecMix64((u64)iUser) ^ (u64)iItem) ^ bits);
+  return h ^ mlrecMix64(h ^ 0x6a09e667f3bcc909ULL);
 }
 
 /*
@@ -602,27 +634,48 @@ static int loadRatings(sqlite3 *db, const MlrecConfig *pCfg,
 ** Set *ppOut to a new reference to a snapshot of the ratings table as it is
 ** now, reading the table again only if the database may have changed.
 */
+/* True if snapshots a and b hold the same ratings. */
+static int sameContent(const MlrecRatings *a, const MlrecRatings *b){
+  return a->nUser==b->nUser && a->nItem==b->nItem && a->nRating==b->nRating
+      && a->hash==b->hash
+      && memcmp(a->aUserId, b->aUserId, sizeof(i64)*a->nUser)==0
+      && memcmp(a->aItemId, b->aItemId, sizeof(i64)*a->nItem)==0
+      && memcmp(a->aUserStart, b->aUserStart, sizeof(i64)*(a->nUser+1))==0
+      && memcmp(a->aUserItem, b->aUserItem, sizeof(int)*a->nRating)==0
+      && memcmp(a->aUserValue, b->aUserValue, sizeof(float)*a->nRating)==0;
+}
+
+/*
+** Set *ppOut to a new reference to a snapshot of the ratings table as it is
+** now, reading the table again only if the database may have changed.
+*/
 int mlrecRatingsCurrent(MlrecState *p, MlrecRatings **ppOut, char **pzErr){
+  int rc = mlrecReadPin(p, pzErr);
   *ppOut = 0;
+  if( rc!=SQLITE_OK ) return rc;
   if( p->pRatings==0 || !mlrecStampHolds(p->db, &p->ratingsStamp) ){
     MlrecRatings *pNew = 0;
     MlrecStamp stamp;
-    int rc;
+    const char *zPrev = mlrecReading(p, "the ratings table");
     mlrecStampTake(p->db, &stamp);
     rc = loadRatings(p->db, &p->cfg, &pNew, pzErr);
-    if( rc!=SQLITE_OK ) return rc;
-    if( p->pRatings && p->pRatings->hash==pNew->hash
-     && p->pRatings->nRating==pNew->nRating ){
-      mlrecRatingsUnref(pNew);   /* same content: keep what is derived */
-    }else{
-      mlrecRatingsUnref(p->pRatings);
-      p->pRatings = pNew;
+    mlrecReading(p, zPrev);
+    if( rc==SQLITE_OK ){
+      if( p->pRatings && sameContent(p->pRatings, pNew) ){
+        mlrecRatingsUnref(pNew);   /* same content: keep what is derived */
+      }else{
+        mlrecRatingsUnref(p->pRatings);
+        p->pRatings = pNew;
+      }
+      p->ratingsStamp = stamp;
     }
-    p->ratingsStamp = stamp;
   }
-  p->pRatings->nRef++;
-  *ppOut = p->pRatings;
-  return SQLITE_OK;
+  if( rc==SQLITE_OK ){
+    p->pRatings->nRef++;
+    *ppOut = p->pRatings;
+  }
+  mlrecReadUnpin(p);
+  return rc;
 }
 
 /* Drop the snapshot, e.g. because the configured names changed. */

@@ -215,6 +215,7 @@ static int tvfFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   MlrecTvfCursor *pCur = (MlrecTvfCursor*)cur;
   const MlrecTvf *pDef = ((TvfVtab*)cur->pVtab)->pDef;
   char *zErr = 0;
+  char zCall[64];
   int rc;
   (void)idxStr;
   pCur->iRow = 0;
@@ -223,10 +224,14 @@ static int tvfFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   rc = tvfReadArgs(pCur, pDef->zName, pDef->zArg, idxNum, argc, argv);
   if( rc==SQLITE_DONE ) return SQLITE_OK;
   if( rc!=SQLITE_OK ) return rc;
+  sqlite3_snprintf(sizeof(zCall), zCall, "%s()", pDef->zName);
+  rc = mlrecEnter(pCur->pState, zCall, &zErr);
+  if( rc!=SQLITE_OK ) return tvfError(pCur, rc, zErr);
   if( pCur->pRatings==0 ){
     rc = mlrecRatingsCurrent(pCur->pState, &pCur->pRatings, &zErr);
   }
   if( rc==SQLITE_OK ) rc = pDef->xCompute(pCur, &zErr);
+  mlrecLeave(pCur->pState);
   if( rc!=SQLITE_OK ) return tvfError(pCur, rc, zErr);
   return SQLITE_OK;
 }

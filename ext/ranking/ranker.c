@@ -118,8 +118,13 @@ static int trainRanker(MlrecState *p, const MlrecRankerOptions *pOpt,
   double t0 = mlrecClock();
   MlrecRatings *pR = 0;
   MlrecRanker *r = 0;
-  int rc = mlrecRatingsCurrent(p, &pR, pzErr);
+  const char *zPrev;
+  /* the snapshot and the sequences from one read transaction: the same
+  ** ratings, whatever other connections commit meanwhile */
+  int rc = mlrecReadPin(p, pzErr);
   *ppOut = 0;
+  if( rc!=SQLITE_OK ) return rc;
+  rc = mlrecRatingsCurrent(p, &pR, pzErr);
   if( rc==SQLITE_OK && pR->nRating==0 ){
     mlrecSetError(pzErr, "train_ranker: the ratings table is empty; there is "
                   "nothing to train on");
@@ -129,9 +134,12 @@ static int trainRanker(MlrecState *p, const MlrecRankerOptions *pOpt,
     r = newRanker(pR, pOpt);
     if( r==0 ) rc = SQLITE_NOMEM;
   }
+  zPrev = mlrecReading(p, "the ratings table");
   if( rc==SQLITE_OK ){
     rc = mlrecSequenceBuild(p->db, &p->cfg, pR, r, (int)pOpt->nThread, pzErr);
   }
+  mlrecReading(p, zPrev);
+  mlrecReadUnpin(p);
   if( rc==SQLITE_OK ) rc = mlrecIalsTrain(p->db, pR, r, (int)pOpt->nThread, pzErr);
   mlrecRatingsUnref(pR);
   if( rc!=SQLITE_OK ){
@@ -165,7 +173,7 @@ int mlrecCurrentRanker(MlrecState *p, MlrecRanker **ppOut, char **pzErr){
 /* train_ranker([options]) */
 static void trainRankerFunc(sqlite3_context *ctx, int argc,
                             sqlite3_value **argv){
-  MlrecState *p = (MlrecState*)sqlite3_user_data(ctx);
+  MlrecState *p = mlrecStateOf(ctx);
   MlrecRankerOptions opt;
   MlrecRanker *r = 0;
   char *zErr = 0, *zOpt = 0, *zOut = 0;

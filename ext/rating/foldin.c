@@ -85,23 +85,25 @@ solve_out:
 void mlrecFoldFree(MlrecFold *p){
   if( p==0 ) return;
   mlrecModelUnref(p->pModel);
+  sqlite3_free(p->aRatedId);
+  sqlite3_free(p->aRated);
   sqlite3_free(p->aFactor);
   sqlite3_free(p->aKnnItem);
   sqlite3_free(p->aKnnResid);
   sqlite3_free(p);
 }
 
-/* An order-dependent hash of the n ratings aId, aRating. */
-static u64 ratedHash(int n, const i64 *aId, const float *aRating){
-  u64 h = (u64)n;
-  int t;
-  for(t=0; t<n; t++){
-    unsigned int bits;
-    memcpy(&bits, &aRating[t], sizeof(bits));
-    h ^= (u64)aId[t];
-    h = mlrecRandom(&h) ^ bits;
-  }
-  return h;
+/* True if pFold is the fold-in of user iUser into model m. */
+static int sameFold(const MlrecFold *pFold, const MlrecModel *m, i64 iUser){
+  return pFold && pFold->pModel==m && pFold->iUser==iUser;
+}
+
+/* True if pFold was folded from exactly the ratings of pHist. */
+static int sameRatings(const MlrecFold *pFold, const MlrecHistory *pHist){
+  return pFold->nRated==pHist->n
+      && (pHist->n==0
+       || (memcmp(pFold->aRatedId, pHist->aId, sizeof(i64)*pHist->n)==0
+        && memcmp(pFold->aRated, pHist->aRating, sizeof(float)*pHist->n)==0));
 }
 
 /* Fold the user of pHist (the ratings of user iUser) into model m: a new
@@ -116,10 +118,15 @@ static int foldUser(MlrecModel *m, i64 iUser, const MlrecHistory *pHist,
   p->pModel = m;
   m->nRef++;
   p->iUser = iUser;
-  p->ratedHash = ratedHash(pHist->n, pHist->aId, pHist->aRating);
   p->nRated = pHist->n;
+  p->aRatedId = sqlite3_malloc64(sizeof(i64)*((i64)pHist->n+1));
+  p->aRated = sqlite3_malloc64(sizeof(float)*((i64)pHist->n+1));
   p->aFactor = sqlite3_malloc64(sizeof(double)*((i64)m->nFactor+1));
-  rc = p->aFactor ? SQLITE_OK : SQLITE_NOMEM;
+  rc = p->aFactor && p->aRatedId && p->aRated ? SQLITE_OK : SQLITE_NOMEM;
+  if( rc==SQLITE_OK && pHist->n>0 ){
+    memcpy(p->aRatedId, pHist->aId, sizeof(i64)*pHist->n);
+    memcpy(p->aRated, pHist->aRating, sizeof(float)*pHist->n);
+  }
   if( rc==SQLITE_OK ){
     rc = mlrecFoldSolve(m, pHist->n, pHist->aId, pHist->aRating, p);
   }
@@ -170,32 +177,36 @@ static int readRated(MlrecState *p, const MlrecRatings *pR, i64 iUser,
 ** ratings were read outside a write transaction, it is current without a
 ** look at the table (the rule of ratings.c); otherwise the user's ratings
 ** are read again, by one statement that an index on the user column makes
-** a lookup, and solved again only if they changed.  Reading the whole
+** a lookup, and solved again only if they are not exactly those it was
+** folded from.  Reading the whole
 ** snapshot instead would, inside a write transaction (INSERT ... SELECT
 ** predict(...)), read the whole table on every call.
 */
 int mlrecFoldFor(MlrecState *p, MlrecModel *m, const MlrecRatings *pR,
                  i64 iUser, const MlrecFold **ppOut, char **pzErr){
-  MlrecFold *pFold = p->pFold;
   MlrecHistory hist;
   MlrecStamp stamp;
-  int rc, bNone = 0, bSame;
+  int rc, bNone = 0;
   *ppOut = 0;
   if( mlrecFindId(m->aUserId, m->nUser, iUser)>=0
    && (m->pNeighbours==0 || mlrecNeighboursKnows(m->pNeighbours, iUser)) ){
     return SQLITE_OK;
   }
-  bSame = pFold && pFold->pModel==m && pFold->iUser==iUser;
-  if( bSame && pR==0 && mlrecStampHolds(p->db, &pFold->stamp) ){
-    *ppOut = pFold;
+  rc = mlrecReadPin(p, pzErr);
+  if( rc!=SQLITE_OK ) return rc;
+  if( pR==0 && sameFold(p->pFold, m, iUser)
+   && mlrecStampHolds(p->db, &p->pFold->stamp) ){
+    *ppOut = p->pFold;
+    mlrecReadUnpin(p);
     return SQLITE_OK;
   }
   mlrecStampTake(p->db, &stamp);
   memset(&hist, 0, sizeof(hist));
   rc = readRated(p, pR, iUser, &hist, &bNone, pzErr);
+  mlrecReadUnpin(p);
   if( rc==SQLITE_OK && !bNone ){
-    if( !bSame || pFold->nRated!=hist.n
-     || pFold->ratedHash!=ratedHash(hist.n, hist.aId, hist.aRating) ){
+    /* p->pFold is looked at only now: reading ran SQL */
+    if( !sameFold(p->pFold, m, iUser) || !sameRatings(p->pFold, &hist) ){
       mlrecFoldFree(p->pFold);
       p->pFold = 0;
       rc = foldUser(m, iUser, &hist, &p->pFold);

@@ -85,8 +85,9 @@ struct MlrecModel {
 struct MlrecFold {
   MlrecModel *pModel;    /* the model folded into (a reference) */
   i64 iUser;             /* the user's id */
-  u64 ratedHash;         /* hash of the user's ratings folded from */
-  int nRated;            /* their number */
+  int nRated;            /* the user's ratings folded from, by movie id: */
+  i64 *aRatedId;         /* the movies */
+  float *aRated;         /* the ratings */
   MlrecStamp stamp;      /* they are current while this holds */
   int nUsed;             /* the user's ratings of movies the factor model
                          ** knows; 0: no fold (mean + movie bias) */

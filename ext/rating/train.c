@@ -94,7 +94,7 @@ static char *trainSummary(const MlrecModel *m){
 
 /* train_mf([options]) */
 static void trainMfFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
-  MlrecState *p = (MlrecState*)sqlite3_user_data(ctx);
+  MlrecState *p = mlrecStateOf(ctx);
   MlrecMfOptions opt;
   char *zErr = 0;
   char *zSummary;
@@ -129,7 +129,7 @@ static int predictArg(sqlite3_context *ctx, sqlite3_value *pVal,
 
 /* predict(user_id, movie_id) */
 static void predictFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
-  MlrecState *p = (MlrecState*)sqlite3_user_data(ctx);
+  MlrecState *p = mlrecStateOf(ctx);
   MlrecModel *m = 0;
   const MlrecFold *pFold = 0;
   char *zErr = 0;

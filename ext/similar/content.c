@@ -452,11 +452,23 @@ int mlrecContentVectors(MlrecState *pState, int eSource, const char *zFunc,
     MlrecStamp stamp;
     int iConfig = pState->iConfig;
     int rc;
+    const char *zPrev;
     if( p==0 ) return SQLITE_NOMEM;
+    zPrev = mlrecReading(pState, eSource==MLREC_CONTENT_TFIDF
+                                     ? "the movies and tags tables"
+                                     : "the embeddings table");
+    rc = mlrecReadPin(pState, pzErr);
+    if( rc!=SQLITE_OK ){
+      mlrecReading(pState, zPrev);
+      mlrecVectorsUnref(p);
+      return rc;
+    }
     mlrecStampTake(pState->db, &stamp);
     rc = eSource==MLREC_CONTENT_TFIDF
         ? readTfidf(pState->db, &pState->cfg, zFunc, p, pzErr)
         : readEmbeddings(pState->db, &pState->cfg, zFunc, p, pzErr);
+    mlrecReadUnpin(pState);
+    mlrecReading(pState, zPrev);
     if( rc!=SQLITE_OK ){
       mlrecVectorsUnref(p);
       return rc;
