@@ -170,6 +170,41 @@ static int checkFresh(const MlrecRatings *pR, u64 h, i64 n,
   return SQLITE_ERROR;
 }
 
+/* True if snapshot pR holds a rating of user iUser for movie iItem. */
+static int isRated(const MlrecRatings *pR, i64 iUser, i64 iItem){
+  int u = mlrecFindId(pR->aUserId, pR->nUser, iUser);
+  int i = mlrecFindId(pR->aItemId, pR->nItem, iItem);
+  i64 lo, hi;
+  if( u<0 || i<0 ) return 0;
+  lo = pR->aUserStart[u];
+  hi = pR->aUserStart[u+1]-1;
+  while( lo<=hi ){             /* a user's movies are sorted by index */
+    i64 mid = lo + (hi-lo)/2;
+    if( pR->aUserItem[mid]==i ) return 1;
+    if( pR->aUserItem[mid]<i ) lo = mid+1; else hi = mid-1;
+  }
+  return 0;
+}
+
+/*
+** An error if some of the n test ratings are also in the ratings the models
+** train on: a rated movie is never recommended, and a rating trained on is
+** predicted too well, so the measures would say nothing (all zeros, say,
+** when the test table is the ratings table itself).
+*/
+static int checkHeldOut(const MlrecRatings *pR, const TestRow *a, i64 n,
+                        const char *zTest, char **pzErr){
+  i64 k, nBoth = 0;
+  for(k=0; k<n; k++) nBoth += isRated(pR, a[k].iUser, a[k].iItem);
+  if( nBoth==0 ) return SQLITE_OK;
+  mlrecSetError(pzErr, "mlrec_evaluate: %lld of the %lld ratings of %.40Q "
+                "are also in the ratings table the models train on; hold "
+                "them out of it, e.g. test on the ratings WHERE "
+                "mlrec_split_hash(userId, movieId, 42) < 0.2 and train on "
+                "the rest (mlrec_config's ratings_table)", nBoth, n, zTest);
+  return SQLITE_ERROR;
+}
+
 /* RMSE and MAE sums of predict() over the n test rows. */
 static int ratingErrors(MlrecState *p, const MlrecRatings *pR,
                         const TestRow *a, i64 n, EvalSums *pSum,
@@ -314,6 +349,11 @@ static void evaluateFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
                          "the name of the test table", -1);
     return;
   }
+  if( (size_t)sqlite3_value_bytes(argv[0])!=strlen(zTest) ){
+    sqlite3_result_error(ctx, "mlrec_evaluate: the name of the test table "
+                         "must not hold a NUL character", -1);
+    return;
+  }
   rc = mlrecParseOptions(p->db, "mlrec_evaluate", argc>1 ? argv[1] : 0,
                          aEvalOption, N_EVAL_OPTION, &opt, &zErr);
   if( rc==SQLITE_OK ){
@@ -322,6 +362,7 @@ static void evaluateFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     mlrecReading(p, zPrev);
   }
   if( rc==SQLITE_OK ) rc = mlrecRatingsCurrent(p, &pR, &zErr);
+  if( rc==SQLITE_OK ) rc = checkHeldOut(pR, a, n, zTest, &zErr);
   if( rc==SQLITE_OK ) rc = ratingErrors(p, pR, a, n, &sum, &zErr);
   if( rc==SQLITE_OK && opt.k>0 ){
     rc = rankingMetrics(p, pR, a, n, &opt, &sum, &nItem, &zErr);

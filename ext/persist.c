@@ -560,7 +560,8 @@ static int readVector(sqlite3_stmt *pStmt, const char *zName, Side *p,
   i64 iId;
   int rc;
   if( sqlite3_column_type(pStmt, 0)!=SQLITE_INTEGER ){
-    return damaged(pzErr, zName, "a %s id is not an integer", p->zName);
+    return damaged(pzErr, zName, "a %s id is not an integer",
+                   strcmp(p->zName, "item")==0 ? "movie" : "user");
   }
   iId = sqlite3_column_int64(pStmt, 0);
   if( p->n>0 && iId<=p->aId[p->n-1] ){

@@ -247,6 +247,8 @@ int mlrecOptionsDefault(const MlrecOption*, int nOpt, void *pOut);
 void mlrecOptionsClear(const MlrecOption*, int nOpt, void *p);
 char *mlrecOptionsJson(const MlrecOption*, int nOpt, const void *p);
 void mlrecJsonString(sqlite3_str*, const char *z);
+#define MLREC_ECHO_BYTES 60  /* most bytes of an input an error echoes */
+void mlrecAppendCut(sqlite3_str*, const char *z);
 
 /* config.c: the names of the tables and columns read */
 int mlrecConfigInit(MlrecConfig*);

@@ -71,6 +71,48 @@ static void appendOptionRange(sqlite3_str *pStr, const MlrecOption *pOpt){
   }
 }
 
+/* True if column iCol of pStmt is text with a NUL inside (JSON's \u0000),
+** which C strings would cut short. */
+static int hasNul(sqlite3_stmt *pStmt, int iCol){
+  const char *z = (const char*)sqlite3_column_text(pStmt, iCol);
+  return z && (size_t)sqlite3_column_bytes(pStmt, iCol)!=strlen(z);
+}
+
+/*
+** True if text pVal holds a NUL character, as a byte or, in a JSON string,
+** as the escape \u0000: SQLite's JSON functions return strings cut short
+** at it, and C strings end there, so "a\u0000b" would silently be "a".
+*/
+static int hasNulChar(sqlite3_value *pVal){
+  const char *z = (const char*)sqlite3_value_text(pVal);
+  int i, n = sqlite3_value_bytes(pVal), bString = 0;
+  if( z==0 ) return 0;
+  for(i=0; i<n; i++){
+    if( z[i]==0 ) return 1;
+    if( z[i]=='"' ) bString = !bString;
+    if( bString && z[i]=='\\' ){
+      if( i+5<n && z[i+1]=='u' && sqlite3_strnicmp(&z[i+2], "0000", 4)==0 ){
+        return 1;
+      }
+      i++;   /* an escaped character, perhaps a quote */
+    }
+  }
+  return 0;
+}
+
+/* Append z, cut after MLREC_ECHO_BYTES bytes (at a character boundary) with
+** "...": an error message does not echo a megabyte of input. */
+void mlrecAppendCut(sqlite3_str *pStr, const char *z){
+  int n = (int)strlen(z);
+  if( n<=MLREC_ECHO_BYTES ){
+    sqlite3_str_appendall(pStr, z);
+    return;
+  }
+  n = MLREC_ECHO_BYTES;
+  while( n>0 && ((unsigned char)z[n] & 0xc0)==0x80 ) n--;
+  sqlite3_str_appendf(pStr, "%.*s...", n, z);
+}
+
 /*
 ** Store the value in the current row of json_each (columns key, type, atom,
 ** value) into the field of pOut described by pOpt: a number, an i64 0 or
@@ -91,7 +133,7 @@ static int storeOption(sqlite3_stmt *pEach, const MlrecOption *pOpt,
     const char *z = (const char*)sqlite3_column_text(pEach, iCol);
     char *zCopy;
     if( zType==0 || strcmp(zType, pOpt->eType=='s' ? "text" : "array")!=0
-     || z==0 || z[0]==0 ){
+     || z==0 || z[0]==0 || hasNul(pEach, iCol) ){
       return SQLITE_ERROR;
     }
     zCopy = sqlite3_mprintf("%s", z);
@@ -103,7 +145,9 @@ static int storeOption(sqlite3_stmt *pEach, const MlrecOption *pOpt,
   if( pOpt->eType=='e' ){
     const char *z = (const char*)sqlite3_column_text(pEach, 2);
     i64 i;
-    if( zType==0 || strcmp(zType, "text")!=0 || z==0 ) return SQLITE_ERROR;
+    if( zType==0 || strcmp(zType, "text")!=0 || z==0 || hasNul(pEach, 2) ){
+      return SQLITE_ERROR;
+    }
     for(i=0; pOpt->azChoice[i] && sqlite3_stricmp(z, pOpt->azChoice[i]); i++){}
     if( pOpt->azChoice[i]==0 ) return SQLITE_ERROR;
     *(i64*)pField = i;
@@ -141,8 +185,12 @@ static char *badValueMessage(const char *zFunc, const MlrecOption *pOpt,
   if( zType==0 ) zType = "null";
   if( strcmp(zType, "integer")==0 || strcmp(zType, "real")==0 ){
     sqlite3_str_appendf(pStr, ", got %s", sqlite3_column_text(pEach, 2));
+  }else if( strcmp(zType, "text")==0 && hasNul(pEach, 2) ){
+    sqlite3_str_appendall(pStr, ", got text with a NUL character");
   }else if( strcmp(zType, "text")==0 ){
-    sqlite3_str_appendf(pStr, ", got \"%s\"", sqlite3_column_text(pEach, 2));
+    sqlite3_str_appendall(pStr, ", got \"");
+    mlrecAppendCut(pStr, (const char*)sqlite3_column_text(pEach, 2));
+    sqlite3_str_appendall(pStr, "\"");
   }else{
     sqlite3_str_appendf(pStr, ", got %s", zType);  /* true, object, ... */
   }
@@ -152,8 +200,9 @@ static char *badValueMessage(const char *zFunc, const MlrecOption *pOpt,
 static char *unknownOptionMessage(const char *zFunc, const char *zKey,
                                   const MlrecOption *aOpt, int nOpt){
   sqlite3_str *pStr = sqlite3_str_new(0);
-  sqlite3_str_appendf(pStr, "%s: unknown option \"%s\"; valid options are: ",
-                      zFunc, zKey);
+  sqlite3_str_appendf(pStr, "%s: unknown option \"", zFunc);
+  mlrecAppendCut(pStr, zKey);
+  sqlite3_str_appendall(pStr, "\"; valid options are: ");
   appendOptionNames(pStr, aOpt, nOpt);
   return sqlite3_str_finish(pStr);
 }
@@ -171,6 +220,11 @@ static int checkIsObject(sqlite3 *db, const char *zFunc, sqlite3_value *pJson,
     mlrecSetError(pzErr, "%s: options must be a JSON object as text, "
                   "e.g. '{\"%s\": ...}', not %s", zFunc, zExample,
                   mlrecTypeName(eType));
+    return SQLITE_ERROR;
+  }
+  if( hasNulChar(pJson) ){
+    mlrecSetError(pzErr, "%s: options must not hold a NUL character "
+                  "(\\u0000), which would cut a name short", zFunc);
     return SQLITE_ERROR;
   }
   /* Not json_valid(): in SQLite 3.40 it answers 0 when out of memory,

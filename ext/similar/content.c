@@ -299,7 +299,11 @@ static int readVector(sqlite3_stmt *pEach, sqlite3_value *pVal, int *pnDim,
   int n = 0, rc = SQLITE_OK;
   if( sqlite3_value_type(pVal)==SQLITE_BLOB ){
     int nByte = sqlite3_value_bytes(pVal);
-    if( nByte==0 || nByte%4 ){
+    if( nByte==0 ){
+      *pzWhy = "is an empty blob (a vector needs at least one float32)";
+      return SQLITE_ERROR;
+    }
+    if( nByte%4 ){
       *pzWhy = "is a blob whose size is not a multiple of 4 bytes (float32)";
       return SQLITE_ERROR;
     }
