@@ -700,6 +700,10 @@ static int cmpIdRow(const void *a, const void *b){
   return (x>y) - (x<y);
 }
 
+/* The largest magnitude of an imported feature: a dot product of two
+** vectors of MLREC_MAX_FACTORS such features stays far inside a float. */
+#define MLREC_MAX_FEATURE 1e15
+
 /*
 ** Parse the features of the current row of pRead (a JSON array of numbers)
 ** into p's next vector, using pEach = json_each(?1).  The first row sets
@@ -716,7 +720,7 @@ static int readFeatures(sqlite3_stmt *pRead, sqlite3_stmt *pEach,
     if( zType==0 ){ rc = SQLITE_NOMEM; break; }
     if( sqlite3_column_type(pEach, 0)!=SQLITE_INTEGER
      || (strcmp(zType, "integer")!=0 && strcmp(zType, "real")!=0)
-     || !(r>-1e30 && r<1e30) || n>=MLREC_MAX_FACTORS ){
+     || !(fabs(r)<MLREC_MAX_FEATURE) || n>=MLREC_MAX_FACTORS ){
       rc = SQLITE_MISMATCH;
       break;
     }
@@ -726,8 +730,9 @@ static int readFeatures(sqlite3_stmt *pRead, sqlite3_stmt *pEach,
   if( rc==SQLITE_NOMEM ) return rc;
   if( rc!=SQLITE_DONE || n==0 ){
     mlrecSetError(pzErr, "mlrec_import_factors: %s: the features of id %lld "
-                  "must be a JSON array of 1 to %d finite numbers", zTable,
-                  iId, MLREC_MAX_FACTORS);
+                  "must be a JSON array of 1 to %d numbers below %g in "
+                  "magnitude (their products must stay finite)", zTable,
+                  iId, MLREC_MAX_FACTORS, MLREC_MAX_FEATURE);
     return SQLITE_ERROR;
   }
   if( p->nFactor==0 ) p->nFactor = n;

@@ -34,6 +34,7 @@
 ** + movie bias.
 */
 #include "recommend.h"
+#include <math.h>
 #include <string.h>
 
 /* The models recommend() and mlrec_evaluate() rank with (MLREC_RANK_*). */
@@ -197,6 +198,13 @@ int mlrecRecommenderTop(MlrecRecommender *pRec, i64 iUser, int bIncludeRated,
   for(i=0; i<pRec->nItem; i++){
     double r = pRec->aScore[i];
     if( !pRec->aAllow[i] || (pRec->aSeen[i] && !bIncludeRated) ) continue;
+    if( !isfinite(r) ){
+      mlrecSetError(pzErr, "recommend: the score of movie %lld for user %lld "
+                    "is not a finite number (the model's parameters "
+                    "overflow); train it again, or import smaller factors",
+                    pRec->aItemId[i], iUser);
+      return SQLITE_ERROR;
+    }
     /* most movies cannot enter the k best: one comparison turns them away */
     if( pTop->n==pTop->k && (pTop->k==0 || r<pTop->a[0].key) ) continue;
     mlrecTopKPush(pTop, r, pRec->pModel ? mlrecModelClip(pRec->pModel, r) : r,

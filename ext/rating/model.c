@@ -14,6 +14,7 @@
 ** what is measured is what is served.
 */
 #include "rating.h"
+#include <math.h>
 
 void mlrecModelUnref(MlrecModel *p){
   if( p==0 || --p->nRef>0 ) return;
@@ -63,10 +64,14 @@ double mlrecModelClip(const MlrecModel *m, double r){
 ** predict(): (1 - knn_weight) x the factor model + knn_weight x the
 ** neighbourhood model, clipped to the rating scale, for user iUser and
 ** movie iItem (ids).  pFold is the fold-in of the user (mlrecFoldFor()),
-** NULL if the model was trained on the user.
+** NULL if the model was trained on the user.  An error (for function
+** zFunc) if the result is not a finite number: parameters that overflow
+** give no NaN or infinity, which would reach results as NULL or as invalid
+** JSON.
 */
 int mlrecPredictRating(const MlrecModel *m, const MlrecFold *pFold,
-                       i64 iUser, i64 iItem, double *prOut){
+                       i64 iUser, i64 iItem, double *prOut,
+                       const char *zFunc, char **pzErr){
   int u = mlrecFindId(m->aUserId, m->nUser, iUser);
   int i = mlrecFindId(m->aItemId, m->nItem, iItem);
   double r = mlrecModelPredict(m, u, pFold, i);
@@ -78,5 +83,9 @@ int mlrecPredictRating(const MlrecModel *m, const MlrecFold *pFold,
     r = (1.0-w)*r + w*rKnn;
   }
   *prOut = mlrecModelClip(m, r);
-  return SQLITE_OK;
+  if( isfinite(*prOut) ) return SQLITE_OK;
+  mlrecSetError(pzErr, "%s: the prediction for user %lld and movie %lld is "
+                "not a finite number (the model's parameters overflow); train "
+                "it again, or import smaller factors", zFunc, iUser, iItem);
+  return SQLITE_ERROR;
 }

@@ -106,7 +106,8 @@ double mlrecModelPredict(const MlrecModel*, int iUser, const MlrecFold*,
                          int iItem);
 double mlrecModelClip(const MlrecModel*, double r);
 int mlrecPredictRating(const MlrecModel*, const MlrecFold*, i64 iUser,
-                       i64 iItem, double *prOut);
+                       i64 iItem, double *prOut, const char *zFunc,
+                       char **pzErr);
 
 /* mf.c: training the biased matrix factorisation */
 extern const MlrecOption mlrecMfOptionSpec[];
