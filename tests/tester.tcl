@@ -42,7 +42,13 @@ proc open_movielens {{name db}} {
   # a private copy: tests may write to it, and other suites may run at the same time
   set copy [file join $::tmpdir "movielens-[file rootname $::testfile].db"]
   if {![info exists ::movielens_copied]} {
-    file copy -force $::movielens_db $copy
+    # copy the file, not a symbolic link to it (file copy copies links as links)
+    set src $::movielens_db
+    while {[file type $src] eq "link"} {
+      set src [file join [file dirname $src] [file readlink $src]]
+    }
+    file delete -force $copy
+    file copy $src $copy
     set ::movielens_copied 1
   }
   open_db $copy $name

@@ -80,6 +80,17 @@ static void fillNormal(float *a, i64 n, double std, u64 *pState){
   }
 }
 
+/*
+** The scale SGD divides the ratings of pR by: their largest magnitude over
+** that of MovieLens' (5), for the defaults were chosen there; 1 for ratings
+** of at most 5 (or all 0), so that such data trains exactly as it always
+** has (sgd.c, THE SCALE).
+*/
+static double ratingScale(const MlrecRatings *pR){
+  double r = fabs(pR->rMin)>fabs(pR->rMax) ? fabs(pR->rMin) : fabs(pR->rMax);
+  return r>5.0 || (r>0.0 && r<1.0) ? r/5.0 : 1.0;
+}
+
 /* A model sized for pR, with ids copied and biases zero. */
 static MlrecModel *newModel(const MlrecRatings *pR, const MlrecMfOptions *pOpt){
   MlrecModel *p = sqlite3_malloc64(sizeof(*p));
@@ -109,6 +120,7 @@ static MlrecModel *newModel(const MlrecRatings *pR, const MlrecMfOptions *pOpt){
   p->mu = pR->rMean;
   p->rMin = pR->rMin;
   p->rMax = pR->rMax;
+  p->scale = ratingScale(pR);
   p->nRating = pR->nRating;
   p->dataHash = pR->hash;
   return p;
@@ -116,7 +128,8 @@ static MlrecModel *newModel(const MlrecRatings *pR, const MlrecMfOptions *pOpt){
 
 /*
 ** Draw the initial factors of m, users then movies, from N(0, init_std^2)
-** and the seed, stepping the probe every INIT_CHUNK values.
+** in SGD's units (times the square root of the scale in the model's) and
+** the seed, stepping the probe every INIT_CHUNK values.
 */
 static int initFactors(MlrecModel *m, MlrecInterrupt *pIntr){
   float *aFactor[2];
@@ -130,7 +143,7 @@ static int initFactors(MlrecModel *m, MlrecInterrupt *pIntr){
   for(j=0; j<2; j++){
     for(k=0; rc==SQLITE_OK && k<aN[j]; k+=INIT_CHUNK){
       fillNormal(aFactor[j]+k, aN[j]-k<INIT_CHUNK ? aN[j]-k : INIT_CHUNK,
-                 m->opt.initStd, &rng);
+                 m->opt.initStd*sqrt(m->scale), &rng);
       rc = mlrecInterrupted(pIntr);
     }
   }

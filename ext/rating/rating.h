@@ -61,6 +61,7 @@ struct MlrecModel {
   float *aUserFactor;    /* nUser x nFactor, row-major */
   float *aItemFactor;    /* nItem x nFactor, row-major */
   double rMin, rMax;     /* rating scale of the training data, for clipping */
+  double scale;          /* SGD trained on ratings divided by this (mf.c) */
   i64 nRating;           /* ratings trained on */
   u64 dataHash;          /* MlrecRatings.hash of the training data */
   double rmse;           /* RMSE on the training data of the model, < 0 if

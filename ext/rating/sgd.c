@@ -20,6 +20,14 @@
 ** their row nor their column update disjoint parameters, so two threads can
 ** train them at once without locks (the scheme of DSGD and LIBMF).
 **
+** THE SCALE.  SGD trains on the ratings divided by the model's scale
+** (mf.c: their largest magnitude over MovieLens' 5), so that the learning
+** rate and penalties mean the same on every scale: ratings x100 do not
+** diverge, ratings x0.001 do not vanish.  The biases of the grid are in
+** those units, the factors in their square root; mlrecSgdSync() gives the
+** model parameters of the data's own scale.  MovieLens' scale is 1: no
+** multiplication at all.
+**
 ** THE SCHEDULE.  An epoch is G strata; stratum s is the blocks
 ** (a, (a + off[s]) mod G) for every row a, with off[] a permutation drawn
 ** from the seed every epoch.  So every rating is visited once per epoch.
@@ -371,7 +379,8 @@ static int buildGrid(MlrecSgd *p, const MlrecRatings *pR,
         SgdEntry *e = &p->aEntry[aNext[aUserGroup[u]*nGrid + aItemGroup[i]]++];
         e->u = aUserPos[u];
         e->i = aItemPos[i];
-        e->r = pR->aUserValue[k];
+        e->r = p->m->scale==1.0 ? pR->aUserValue[k]
+                                : (float)(pR->aUserValue[k]/p->m->scale);
         rc = mlrecInterruptedEvery(pIntr, k);
       }
     }
@@ -484,6 +493,31 @@ static int copyRows(const SgdGroups *pG, int nGrid, int nF, float *aBias,
   return rc;
 }
 
+/* Multiply the n biases and n x nF factors by rBias and rFactor. */
+static void scaleRows(float *aBias, float *aFactor, i64 n, int nF,
+                      double rBias, double rFactor){
+  i64 k;
+  for(k=0; k<n; k++) aBias[k] = (float)(aBias[k]*rBias);
+  for(k=0; k<n*nF; k++) aFactor[k] = (float)(aFactor[k]*rFactor);
+}
+
+/*
+** The parameters of the model (ratings of the training data's scale) in
+** SGD's units (ratings divided by the model's scale) if bToGrid, else back:
+** biases scale as ratings, factors as their square root (a product of two).
+*/
+static void scaleParameters(MlrecSgd *p, int bToGrid){
+  const MlrecModel *m = p->m;
+  double s = bToGrid ? 1.0/m->scale : m->scale, f = sqrt(s);
+  if( m->scale==1.0 ) return;
+  scaleRows(bToGrid ? p->aUserBias : m->aUserBias,
+            bToGrid ? p->aUserFactor : m->aUserFactor, m->nUser, m->nFactor,
+            s, f);
+  scaleRows(bToGrid ? p->aItemBias : m->aItemBias,
+            bToGrid ? p->aItemFactor : m->aItemFactor, m->nItem, m->nFactor,
+            s, f);
+}
+
 /* Copy the parameters of the model to the grid (bToGrid) or back. */
 static int copyParameters(MlrecSgd *p, int bToGrid, MlrecInterrupt *pIntr){
   MlrecModel *m = p->m;
@@ -498,6 +532,7 @@ static int copyParameters(MlrecSgd *p, int bToGrid, MlrecInterrupt *pIntr){
 /* Room for the parameters in grid order, filled from the model. */
 static int gridParameters(MlrecSgd *p, MlrecInterrupt *pIntr){
   const MlrecModel *m = p->m;
+  int rc;
   p->aUserBias = sqlite3_malloc64(sizeof(float)*((i64)m->nUser+1));
   p->aItemBias = sqlite3_malloc64(sizeof(float)*((i64)m->nItem+1));
   p->aUserFactor = sqlite3_malloc64(sizeof(float)*((i64)m->nUser*m->nFactor+1));
@@ -505,7 +540,9 @@ static int gridParameters(MlrecSgd *p, MlrecInterrupt *pIntr){
   if( !p->aUserBias || !p->aItemBias || !p->aUserFactor || !p->aItemFactor ){
     return SQLITE_NOMEM;
   }
-  return copyParameters(p, 1, pIntr);
+  rc = copyParameters(p, 1, pIntr);
+  if( rc==SQLITE_OK ) scaleParameters(p, 1);
+  return rc;
 }
 
 /*
@@ -522,7 +559,7 @@ int mlrecSgdBegin(const MlrecRatings *pR, MlrecModel *m, int nThread,
   if( p==0 ) return SQLITE_NOMEM;
   memset(p, 0, sizeof(*p));
   p->m = m;
-  p->rates.mu = (float)m->mu;
+  p->rates.mu = (float)(m->mu/m->scale);
   p->rates.lr = (float)m->opt.learningRate;
   p->rates.decay = (float)(1.0 - m->opt.learningRate*m->opt.regularization);
   p->rates.decayBias = (float)(1.0 - m->opt.learningRate
@@ -623,7 +660,9 @@ int mlrecSgdEpoch(MlrecSgd *p, MlrecInterrupt *pIntr){
 
 /* Give the model the parameters trained so far. */
 int mlrecSgdSync(MlrecSgd *p, MlrecInterrupt *pIntr){
-  return copyParameters(p, 0, pIntr);
+  int rc = copyParameters(p, 0, pIntr);
+  if( rc==SQLITE_OK ) scaleParameters(p, 0);
+  return rc;
 }
 
 /*
@@ -647,7 +686,8 @@ double mlrecSgdLoss(const MlrecSgd *p){
   double rSum = 0.0;
   int j;
   for(j=0; j<p->nBlock; j++) rSum += p->aLoss[j];
-  return p->aBlock[p->nBlock] ? sqrt(rSum/(double)p->aBlock[p->nBlock]) : 0.0;
+  return p->aBlock[p->nBlock]
+         ? p->m->scale*sqrt(rSum/(double)p->aBlock[p->nBlock]) : 0.0;
 }
 
 /* Threads the training runs on: the workers, or 1 for the calling thread. */
