@@ -99,11 +99,13 @@ static int readTest(MlrecState *p, const char *zTest, TestRow **paRow,
   sqlite3_stmt *pStmt = 0;
   i64 n = 0, nAlloc = 0;
   TestRow *a = 0;
-  char *zSql = sqlite3_mprintf("SELECT \"%w\".\"%w\", \"%w\".\"%w\", "
-      "\"%w\".\"%w\" FROM \"%w\"", zTest, c->zUser, zTest, c->zMovie, zTest,
-      c->zRating, zTest);
+  char *zFrom = mlrecFromSql(p->db, zTest);
+  char *zSql = zFrom ? sqlite3_mprintf("SELECT \"%w\".\"%w\", "
+      "\"%w\".\"%w\", \"%w\".\"%w\" FROM %s", zTest, c->zUser, zTest,
+      c->zMovie, zTest, c->zRating, zFrom) : 0;
   int rc = zSql ? sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0)
                 : SQLITE_NOMEM;
+  sqlite3_free(zFrom);
   sqlite3_free(zSql);
   if( rc!=SQLITE_OK && rc!=SQLITE_NOMEM ){
     mlrecSetError(pzErr, "mlrec_evaluate: cannot read the test table: %s",

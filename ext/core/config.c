@@ -10,7 +10,10 @@
 **
 ** They are options of type text (options.c), with the MovieLens names as
 ** defaults.  Names are quoted as identifiers wherever they are used, so any
-** name is safe.
+** name is safe.  A table name may name its database: "aux.ratings" is
+** table ratings of the attached database aux (unless a table or view is
+** called "aux.ratings" itself); without one, SQLite looks in temp, main,
+** then the attached databases, as for any unqualified name.
 */
 #include "core.h"
 #include <string.h>
@@ -67,5 +70,90 @@ int mlrecConfigUpdate(sqlite3 *db, MlrecConfig *pCfg, sqlite3_value *pJson,
     *pzNew = 0;
   }
   mlrecConfigClear(&next);
+  return rc;
+}
+
+/*
+** Split table name zName into *pzSchema (NULL for none, else to be freed
+** with sqlite3_free()) and *pzTable (a pointer into zName): "aux.ratings"
+** is split when aux is a database of the connection and no table or view
+** is called "aux.ratings" itself.
+*/
+static int splitName(sqlite3 *db, const char *zName, char **pzSchema,
+                     const char **pzTable){
+  const char *zDot = strchr(zName, '.');
+  const char *zDb;
+  sqlite3_stmt *pStmt = 0;
+  int i, rc;
+  *pzSchema = 0;
+  *pzTable = zName;
+  if( zDot==0 || zDot[1]==0 ) return SQLITE_OK;
+  for(i=0; (zDb = sqlite3_db_name(db, i))!=0; i++){
+    if( (int)strlen(zDb)==(int)(zDot-zName)
+     && sqlite3_strnicmp(zDb, zName, (int)(zDot-zName))==0 ) break;
+  }
+  if( zDb==0 ) return SQLITE_OK;
+  rc = sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_list(?1)", -1,
+                          &pStmt, 0);
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_text(pStmt, 1, zName, -1, SQLITE_STATIC);
+    rc = sqlite3_step(pStmt);
+    if( rc==SQLITE_DONE ){
+      *pzSchema = sqlite3_mprintf("%.*s", (int)(zDot-zName), zName);
+      *pzTable = zDot+1;
+      rc = *pzSchema ? SQLITE_OK : SQLITE_NOMEM;
+    }else if( rc==SQLITE_ROW ){
+      rc = SQLITE_OK;
+    }
+  }
+  sqlite3_finalize(pStmt);
+  return rc;
+}
+
+/*
+** The FROM clause item that reads table zName of the configuration, under
+** the name zName itself, so that columns are qualified as "zName"."col":
+** "aux"."ratings" AS "aux.ratings", or "ratings".  NULL if out of memory
+** (or if the database cannot be asked whether the table exists).
+*/
+char *mlrecFromSql(sqlite3 *db, const char *zName){
+  char *zSchema = 0, *zOut = 0;
+  const char *zTable;
+  if( splitName(db, zName, &zSchema, &zTable)!=SQLITE_OK ) return 0;
+  zOut = zSchema ? sqlite3_mprintf("\"%w\".\"%w\" AS \"%w\"", zSchema, zTable,
+                                   zName)
+                 : sqlite3_mprintf("\"%w\"", zName);
+  sqlite3_free(zSchema);
+  return zOut;
+}
+
+/*
+** Set *pbOut to 1 if table (or view) zTable of the configuration exists
+** and, unless zColumn is NULL, has a column named zColumn (in any case),
+** else to 0.
+*/
+int mlrecTableHas(sqlite3 *db, const char *zTable, const char *zColumn,
+                  int *pbOut){
+  sqlite3_stmt *pStmt = 0;
+  char *zSchema = 0;
+  const char *zName;
+  int rc = splitName(db, zTable, &zSchema, &zName);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_prepare_v2(db, zSchema
+        ? "SELECT 1 FROM pragma_table_xinfo(?1, ?3) "
+          "WHERE ?2 IS NULL OR name = ?2 COLLATE NOCASE"
+        : "SELECT 1 FROM pragma_table_xinfo(?1) "
+          "WHERE ?2 IS NULL OR name = ?2 COLLATE NOCASE", -1, &pStmt, 0);
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_text(pStmt, 1, zName, -1, SQLITE_STATIC);
+    sqlite3_bind_text(pStmt, 2, zColumn, -1, SQLITE_STATIC);
+    if( zSchema ) sqlite3_bind_text(pStmt, 3, zSchema, -1, SQLITE_STATIC);
+    rc = sqlite3_step(pStmt);
+    *pbOut = rc==SQLITE_ROW;
+    rc = rc==SQLITE_ROW || rc==SQLITE_DONE ? SQLITE_OK : rc;
+  }
+  sqlite3_finalize(pStmt);
+  sqlite3_free(zSchema);
   return rc;
 }

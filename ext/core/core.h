@@ -169,8 +169,6 @@ int mlrecArgToK(sqlite3_value*, i64 *piOut);
 i64 mlrecNow(void);
 void mlrecFormatTime(i64 t, char *zBuf, int nBuf);
 double mlrecClock(void);
-int mlrecTableHas(sqlite3*, const char *zTable, const char *zColumn,
-                  int *pbOut);
 double mlrecSplitHash(i64 a, i64 b, i64 seed);
 
 /* splitmix64's output function: a bijection of 64-bit words that mixes
@@ -256,6 +254,9 @@ void mlrecConfigClear(MlrecConfig*);
 char *mlrecConfigJson(const MlrecConfig*);
 int mlrecConfigUpdate(sqlite3*, MlrecConfig*, sqlite3_value *pJson,
                       char **pzErr);
+char *mlrecFromSql(sqlite3*, const char *zName);
+int mlrecTableHas(sqlite3*, const char *zTable, const char *zColumn,
+                  int *pbOut);
 
 /* ratings.c: the in-memory snapshot of the ratings table */
 int mlrecRatingsCurrent(MlrecState*, MlrecRatings **ppOut, char **pzErr);

@@ -153,14 +153,16 @@ static char *unknownGenreMessage(sqlite3 *db, const MlrecConfig *c,
   sqlite3_str *pOut = sqlite3_str_new(db);
   GenreHint *a = 0;
   int i, n = 0, nAlloc = 0;
-  char *zSql = sqlite3_mprintf(
+  char *zFrom = mlrecFromSql(db, c->zMovies);
+  char *zSql = zFrom==0 ? 0 : sqlite3_mprintf(
       "WITH RECURSIVE g(rest, tok) AS ("
-      " SELECT \"%w\".\"%w\" || '|', NULL FROM \"%w\""
+      " SELECT \"%w\".\"%w\" || '|', NULL FROM %s"
       " WHERE typeof(\"%w\".\"%w\") = 'text'"
       " UNION ALL SELECT substr(rest, instr(rest, '|') + 1),"
       " trim(substr(rest, 1, instr(rest, '|') - 1)) FROM g WHERE rest <> '')"
       " SELECT DISTINCT tok FROM g WHERE tok <> ''",
-      c->zMovies, c->zGenres, c->zMovies, c->zMovies, c->zGenres);
+      c->zMovies, c->zGenres, zFrom, c->zMovies, c->zGenres);
+  sqlite3_free(zFrom);
   sqlite3_str_appendf(pOut, "%s: no movie of the movies table has genre %.40Q",
                       zFunc, zGenre);
   if( zSql && sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0)==SQLITE_OK ){
@@ -197,15 +199,18 @@ static int genreIds(MlrecState *pState, const char *zFunc, const char *zGenre,
   const MlrecConfig *c = &pState->cfg;
   const char *zPrev;
   char *zSql;
+  char *zFrom;
   int rc;
   if( strchr(zGenre, '|') ){
     mlrecSetError(pzErr, "%s: option \"genre\" is one genre, e.g. "
                   "\"Comedy\", not a list: got %.40Q", zFunc, zGenre);
     return SQLITE_ERROR;
   }
-  zSql = sqlite3_mprintf("SELECT \"%w\".\"%w\" FROM \"%w\" WHERE "
+  zFrom = mlrecFromSql(pState->db, c->zMovies);
+  zSql = zFrom==0 ? 0 : sqlite3_mprintf("SELECT \"%w\".\"%w\" FROM %s WHERE "
       "instr('|' || lower(\"%w\".\"%w\") || '|', '|' || lower(?1) || '|')",
-      c->zMovies, c->zMovie, c->zMovies, c->zMovies, c->zGenres);
+      c->zMovies, c->zMovie, zFrom, c->zMovies, c->zGenres);
+  sqlite3_free(zFrom);
   if( zSql==0 ) return SQLITE_NOMEM;
   zPrev = mlrecReading(pState, "the movies table");
   rc = idsOf(pState->db, zFunc, zSql, zGenre, 0, paId, pn, pzErr);

@@ -24,13 +24,15 @@ int mlrecHistoryOpen(MlrecState *p, int bTimed, MlrecHistoryReader *pRd,
   const MlrecConfig *c = &p->cfg;
   char *zTime = bTimed ? sqlite3_mprintf("\"%w\".\"%w\", ", c->zRatings,
                                          c->zTime) : 0;
-  char *zSql = bTimed && zTime==0 ? 0 : sqlite3_mprintf("SELECT \"%w\".\"%w\", "
-      "\"%w\".\"%w\" FROM \"%w\" WHERE \"%w\".\"%w\" = ?1 "
+  char *zFrom = mlrecFromSql(p->db, c->zRatings);
+  char *zSql = (bTimed && zTime==0) || zFrom==0 ? 0 : sqlite3_mprintf(
+      "SELECT \"%w\".\"%w\", \"%w\".\"%w\" FROM %s WHERE \"%w\".\"%w\" = ?1 "
       "ORDER BY %s\"%w\".\"%w\"",
-      c->zRatings, c->zMovie, c->zRatings, c->zRating, c->zRatings,
+      c->zRatings, c->zMovie, c->zRatings, c->zRating, zFrom,
       c->zRatings, c->zUser, zTime ? zTime : "", c->zRatings, c->zMovie);
   int rc;
   sqlite3_free(zTime);
+  sqlite3_free(zFrom);
   pRd->pStmt = 0;
   pRd->pState = p;
   if( zSql==0 ) return SQLITE_NOMEM;

@@ -582,10 +582,12 @@ static int loadRatings(sqlite3 *db, const MlrecConfig *pCfg,
   int rc;
   /* Qualified names: an unknown unqualified "name" would be read as a
   ** string literal (SQLite's double-quoted string compatibility). */
-  char *zSql = sqlite3_mprintf("SELECT \"%w\".\"%w\", \"%w\".\"%w\", "
-                   "\"%w\".\"%w\" FROM \"%w\"",
+  char *zFrom = mlrecFromSql(db, pCfg->zRatings);
+  char *zSql = zFrom ? sqlite3_mprintf("SELECT \"%w\".\"%w\", "
+                   "\"%w\".\"%w\", \"%w\".\"%w\" FROM %s",
                    pCfg->zRatings, pCfg->zUser, pCfg->zRatings, pCfg->zMovie,
-                   pCfg->zRatings, pCfg->zRating, pCfg->zRatings);
+                   pCfg->zRatings, pCfg->zRating, zFrom) : 0;
+  sqlite3_free(zFrom);
   *ppOut = 0;
   if( zSql==0 ) return SQLITE_NOMEM;
   rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);

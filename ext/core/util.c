@@ -138,26 +138,3 @@ void mlrecResultError(sqlite3_context *ctx, int rc, const char *zErr){
   if( zErr ) sqlite3_result_error(ctx, zErr, -1);
   sqlite3_result_error_code(ctx, rc);
 }
-
-/*
-** Set *pbOut to 1 if table (or view) zTable exists and, unless zColumn is
-** NULL, has a column named zColumn (in any case), else to 0.
-*/
-int mlrecTableHas(sqlite3 *db, const char *zTable, const char *zColumn,
-                  int *pbOut){
-  sqlite3_stmt *pStmt = 0;
-  int rc = sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_xinfo(?1) "
-                              "WHERE ?2 IS NULL OR name = ?2 COLLATE NOCASE",
-                              -1, &pStmt, 0);
-  if( rc==SQLITE_OK ) rc = sqlite3_bind_text(pStmt, 1, zTable, -1,
-                                             SQLITE_STATIC);
-  if( rc==SQLITE_OK ) rc = sqlite3_bind_text(pStmt, 2, zColumn, -1,
-                                             SQLITE_STATIC);
-  if( rc==SQLITE_OK ){
-    rc = sqlite3_step(pStmt);
-    *pbOut = rc==SQLITE_ROW;
-    rc = rc==SQLITE_ROW || rc==SQLITE_DONE ? SQLITE_OK : rc;
-  }
-  sqlite3_finalize(pStmt);
-  return rc;
-}

@@ -50,12 +50,14 @@ static int readSequences(sqlite3 *db, const MlrecConfig *pCfg, SeqIndex *x,
   const MlrecRatings *pR = x->pR;
   sqlite3_stmt *pStmt = 0;
   i64 *aNext = sqlite3_malloc64(sizeof(i64)*((i64)pR->nUser+1));
-  char *zSql = sqlite3_mprintf("SELECT \"%w\".\"%w\", \"%w\".\"%w\" FROM \"%w\""
-      " ORDER BY 1, \"%w\".\"%w\", 2", pCfg->zRatings, pCfg->zUser,
-      pCfg->zRatings, pCfg->zMovie, pCfg->zRatings, pCfg->zRatings,
+  char *zFrom = mlrecFromSql(db, pCfg->zRatings);
+  char *zSql = zFrom==0 ? 0 : sqlite3_mprintf("SELECT \"%w\".\"%w\", "
+      "\"%w\".\"%w\" FROM %s ORDER BY 1, \"%w\".\"%w\", 2", pCfg->zRatings,
+      pCfg->zUser, pCfg->zRatings, pCfg->zMovie, zFrom, pCfg->zRatings,
       pCfg->zTime);
   i64 nRow = 0;
   int rc = aNext && zSql ? SQLITE_OK : SQLITE_NOMEM;
+  sqlite3_free(zFrom);
   if( rc==SQLITE_OK ) rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
   sqlite3_free(zSql);
   if( rc==SQLITE_OK ){

@@ -104,9 +104,11 @@ static int readMovieIds(sqlite3 *db, const MlrecConfig *c, const char *zFunc,
                         MlrecVectors *p, char **pzErr){
   sqlite3_stmt *pStmt = 0;
   int nAlloc = 0;
-  int rc = prepareOwned(db, sqlite3_mprintf("SELECT DISTINCT \"%w\".\"%w\" "
-      "FROM \"%w\" ORDER BY 1", c->zMovies, c->zMovie, c->zMovies),
+  char *zFrom = mlrecFromSql(db, c->zMovies);
+  int rc = prepareOwned(db, zFrom ? sqlite3_mprintf("SELECT DISTINCT "
+      "\"%w\".\"%w\" FROM %s ORDER BY 1", c->zMovies, c->zMovie, zFrom) : 0,
       zFunc, "movies table", &pStmt, pzErr);
+  sqlite3_free(zFrom);
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     i64 iId;
     if( mlrecArgToId(sqlite3_column_value(pStmt, 0), &iId)!=SQLITE_OK ){
@@ -133,26 +135,36 @@ static int readMovieIds(sqlite3 *db, const MlrecConfig *c, const char *zFunc,
 ** The SQL that lists (movie id, token, count) for every genre of the movies
 ** table and every tag of the tags table (if bTags), ordered by token.
 */
-static char *tokenSql(const MlrecConfig *c, int bTags){
+static char *tokenSql(sqlite3 *db, const MlrecConfig *c, int bTags){
   sqlite3_str *pSql = sqlite3_str_new(0);
+  char *zMovies = mlrecFromSql(db, c->zMovies);
+  char *zTags = bTags ? mlrecFromSql(db, c->zTags) : 0;
+  char *zSql;
   sqlite3_str_appendf(pSql,
     "WITH RECURSIVE g(id, rest, tok) AS ("
-    " SELECT \"%w\".\"%w\", \"%w\".\"%w\" || '|', NULL FROM \"%w\""
+    " SELECT \"%w\".\"%w\", \"%w\".\"%w\" || '|', NULL FROM %s"
     " WHERE typeof(\"%w\".\"%w\") = 'text'"
     " UNION ALL SELECT id, substr(rest, instr(rest, '|') + 1),"
     " trim(substr(rest, 1, instr(rest, '|') - 1)) FROM g WHERE rest <> '')"
     " SELECT id, 'genre:' || lower(tok) AS token, count(*) FROM g"
     " WHERE tok <> '' AND tok <> '(no genres listed)' GROUP BY 1, 2",
-    c->zMovies, c->zMovie, c->zMovies, c->zGenres, c->zMovies,
+    c->zMovies, c->zMovie, c->zMovies, c->zGenres, zMovies,
     c->zMovies, c->zGenres);
   if( bTags ){
     sqlite3_str_appendf(pSql,
       " UNION ALL SELECT \"%w\".\"%w\", 'tag:' || lower(trim(\"%w\".\"%w\")),"
-      " count(*) FROM \"%w\" WHERE trim(\"%w\".\"%w\") <> '' GROUP BY 1, 2",
-      c->zTags, c->zMovie, c->zTags, c->zTag, c->zTags, c->zTags, c->zTag);
+      " count(*) FROM %s WHERE trim(\"%w\".\"%w\") <> '' GROUP BY 1, 2",
+      c->zTags, c->zMovie, c->zTags, c->zTag, zTags, c->zTags, c->zTag);
   }
   sqlite3_str_appendall(pSql, " ORDER BY 2, 1");
-  return sqlite3_str_finish(pSql);
+  zSql = sqlite3_str_finish(pSql);
+  if( zMovies==0 || (bTags && zTags==0) ){
+    sqlite3_free(zSql);   /* out of memory */
+    zSql = 0;
+  }
+  sqlite3_free(zMovies);
+  sqlite3_free(zTags);
+  return zSql;
 }
 
 /* One (movie, token, count) of the token query. */
@@ -179,7 +191,7 @@ static int readPostings(sqlite3 *db, const MlrecConfig *c, const char *zFunc,
   int bTags = 0;
   int rc = mlrecTableHas(db, c->zTags, 0, &bTags);
   if( rc==SQLITE_OK ){
-    rc = prepareOwned(db, tokenSql(c, bTags), zFunc, "genres and tags",
+    rc = prepareOwned(db, tokenSql(db, c, bTags), zFunc, "genres and tags",
                       &pStmt, pzErr);
   }
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
@@ -395,10 +407,12 @@ static int readEmbeddings(sqlite3 *db, const MlrecConfig *c,
   int nVecAlloc = 0, nIdAlloc = 0;
   i64 nAlloc = 0, iId = 0;
   const char *zWhy = 0;
-  int rc = prepareOwned(db, sqlite3_mprintf("SELECT \"%w\".\"%w\", "
-      "\"%w\".\"%w\" FROM \"%w\" ORDER BY 1", c->zEmbeddings, c->zMovie,
-      c->zEmbeddings, c->zEmbedding, c->zEmbeddings), zFunc,
+  char *zFrom = mlrecFromSql(db, c->zEmbeddings);
+  int rc = prepareOwned(db, zFrom ? sqlite3_mprintf("SELECT \"%w\".\"%w\", "
+      "\"%w\".\"%w\" FROM %s ORDER BY 1", c->zEmbeddings, c->zMovie,
+      c->zEmbeddings, c->zEmbedding, zFrom) : 0, zFunc,
       "embeddings table", &pStmt, pzErr);
+  sqlite3_free(zFrom);
   if( rc==SQLITE_OK ){
     rc = sqlite3_prepare_v2(db, "SELECT type, atom FROM json_each(?1)", -1,
                             &pEach, 0);
