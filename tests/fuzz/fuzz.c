@@ -10,7 +10,10 @@
 **
 ** An input is a small program.  Its first bytes fill a ratings table (typed
 ** or untyped columns, optionally behind a view), two tables of factors in
-** Spark's layout, and maybe movies with genres and tags; the rest is a sequence of operations, each one SQL
+** Spark's layout, and maybe movies with genres and tags, or embeddings; the
+** ratings, movies, tags and embeddings may be TEMP views whose rows call
+** back into mlrec (azCallback), which mlrec must refuse cleanly while it
+** reads them.  The rest is a sequence of operations, each one SQL
 ** statement calling a function of mlrec (similar_movies, recommend, with
 ** and without options, predict, train_mf, train_ranker, mlrec_config,
 ** mlrec_models, mlrec_evaluate, mlrec_split_hash, mlrec_save_model,
@@ -665,48 +668,119 @@ static void runOps(Run *pRun, Input *p){
   }
 }
 
-/* Movies 0 to 11 with genres, and a few tags: what content vectors read. */
-static void createMovies(Run *pRun, Input *p){
+/*
+** Calls back into mlrec that a view read by mlrec may make (%s is the row's
+** id column): each must get a clean error (mlrec refuses calls from SQL it
+** runs), or run if it is pure.
+*/
+static const char *azCallback[] = {
+  "predict(%s, 1)",
+  "(SELECT count(*) FROM similar_movies(%s, 2))",
+  "(SELECT count(*) FROM recommend(%s, 2))",
+  "mlrec_config('{}')",
+  "train_mf('{\"epochs\": 1, \"factors\": 2}')",
+  "mlrec_evaluate('r0')",
+  "(SELECT count(*) FROM mlrec_models)",
+  "mlrec_split_hash(%s, 1)",
+  "train_ranker('{\"iterations\": 1, \"factors\": 2}')",
+  "mlrec_save_model('cb')",
+  "mlrec_load_model('cb')",
+  "(SELECT count(*) FROM mlrec_training_log)",
+};
+#define VIEW_RATINGS 1     /* bits of the byte that says which tables are */
+#define VIEW_MOVIES 2      /* TEMP views calling back */
+#define VIEW_TAGS 4
+#define VIEW_EMBEDDINGS 8
+
+/* CREATE TEMP VIEW zView AS SELECT * FROM zTable with callback iCb on every
+** row (a condition always true, that the planner cannot drop). */
+static void createCallbackView(Run *pRun, const char *zView,
+                               const char *zTable, const char *zId, int iCb){
+  char *zCall = sqlite3_mprintf(azCallback[iCb], zId);
+  char *zSql = sqlite3_mprintf("CREATE TEMP VIEW %s AS SELECT * FROM %s "
+                               "WHERE (%s) IS NOT NULL OR (%s) IS NULL", zView,
+                               zTable, zCall, zCall);
+  execSql(pRun, zSql);
+  sqlite3_free(zSql);
+  sqlite3_free(zCall);
+}
+
+/* Movies 0 to 11 with genres, and a few tags: what content vectors read;
+** each maybe a view calling back (mViews). */
+static void createMovies(Run *pRun, Input *p, int mViews, int iCb){
   static const char *azGenre[] = {
     "Drama", "Comedy|Drama", "Horror", "", "(no genres listed)", "Comedy"
   };
   static const char *azTag[] = { "scary", "Scary", "funny", "", "dark" };
+  const char *zMovies = mViews & VIEW_MOVIES ? "m0" : "movies";
+  const char *zTags = mViews & VIEW_TAGS ? "t0" : "tags";
   sqlite3_stmt *pIns = 0;
+  char *zSql;
   int i;
-  execSql(pRun, "CREATE TABLE movies(movieId INTEGER PRIMARY KEY, title, genres)");
-  execSql(pRun, "CREATE TABLE tags(userId, movieId, tag)");
+  zSql = sqlite3_mprintf("CREATE TABLE %s(movieId INTEGER PRIMARY KEY, title, "
+                         "genres)", zMovies);
+  execSql(pRun, zSql);
+  sqlite3_free(zSql);
+  zSql = sqlite3_mprintf("CREATE TABLE %s(userId, movieId, tag)", zTags);
+  execSql(pRun, zSql);
+  sqlite3_free(zSql);
+  if( mViews & VIEW_MOVIES ){
+    createCallbackView(pRun, "movies", "m0", "movieId", iCb);
+  }
+  if( mViews & VIEW_TAGS ) createCallbackView(pRun, "tags", "t0", "movieId", iCb);
   for(i=0; i<12; i++){
-    char *zSql = sqlite3_mprintf("INSERT INTO movies VALUES(%d, 'm%d', %Q)", i, i,
-                                 azGenre[nextByte(p) % COUNT(azGenre)]);
+    char *zSql = sqlite3_mprintf("INSERT INTO %s VALUES(%d, 'm%d', %Q)", zMovies,
+                                 i, i, azGenre[nextByte(p) % COUNT(azGenre)]);
     execSql(pRun, zSql);
     sqlite3_free(zSql);
   }
+  zSql = sqlite3_mprintf("INSERT INTO %s VALUES(?1, ?2, ?3)", zTags);
   for(i=(int)(nextByte(p) % 8); i>0; i--){
-    pIns = prepare(pRun, "INSERT INTO tags VALUES(?1, ?2, ?3)");
-    if( pIns==0 ) return;
+    pIns = prepare(pRun, zSql);
+    if( pIns==0 ) break;
     bindValue(pIns, 1, p);
     bindValue(pIns, 2, p);
     sqlite3_bind_text(pIns, 3, azTag[nextByte(p) % COUNT(azTag)], -1, SQLITE_STATIC);
     stepAll(pRun, pIns, 0);
   }
+  sqlite3_free(zSql);
 }
 
-/* The tables of the input: ratings (maybe a view) and Spark's factors. */
+/* Three embeddings, in a table read through a view calling back. */
+static void createEmbeddings(Run *pRun, int iCb){
+  execSql(pRun, "CREATE TABLE e0(movieId INTEGER PRIMARY KEY, embedding)");
+  execSql(pRun, "INSERT INTO e0 VALUES (1, '[1, 0]'), (2, '[0, 1]'), "
+                "(3, '[1, 1]')");
+  createCallbackView(pRun, "movie_embeddings", "e0", "movieId", iCb);
+}
+
+/*
+** The tables of the input: ratings (maybe a view), Spark's factors, maybe
+** movies and tags; with flag 8, a callback and the tables read through
+** TEMP views that make it (VIEW_*).
+*/
 static void createTables(Run *pRun, Input *p){
   unsigned int flags = nextByte(p);
+  int iCb = flags & 8 ? (int)(nextByte(p) % COUNT(azCallback)) : 0;
+  int mViews = flags & 8 ? (int)nextByte(p) : 0;
   int nRow = (int)(nextByte(p) % 48), i;
   char *zSql;
   sqlite3_stmt *pIns;
-  pRun->zBase = flags & 2 ? "r0" : "ratings";
+  pRun->zBase = flags & 2 || mViews & VIEW_RATINGS ? "r0" : "ratings";
   zSql = sqlite3_mprintf(flags & 1 ?
       "CREATE TABLE \"%w\"(userId INTEGER, movieId INTEGER, rating REAL)" :
       "CREATE TABLE \"%w\"(userId, movieId, rating)", pRun->zBase);
   execSql(pRun, zSql);
   sqlite3_free(zSql);
-  if( flags & 2 ) execSql(pRun, "CREATE VIEW ratings AS SELECT * FROM r0");
+  if( mViews & VIEW_RATINGS ){
+    createCallbackView(pRun, "ratings", "r0", "userId", iCb);
+  }else if( flags & 2 ){
+    execSql(pRun, "CREATE VIEW ratings AS SELECT * FROM r0");
+  }
   execSql(pRun, "CREATE TABLE su(id INTEGER, features)");
   execSql(pRun, "CREATE TABLE si(id INTEGER, features)");
-  if( flags & 4 ) createMovies(pRun, p);
+  if( flags & 4 ) createMovies(pRun, p, mViews, iCb);
+  if( mViews & VIEW_EMBEDDINGS ) createEmbeddings(pRun, iCb);
   zSql = sqlite3_mprintf("INSERT INTO \"%w\" VALUES(?1, ?2, ?3)", pRun->zBase);
   for(i=0; i<nRow && !atEnd(p); i++){
     pIns = prepare(pRun, zSql);

@@ -91,10 +91,21 @@ def split_hash(a, b):            return bytes([24, 1]) + a + b
 
 GENRES = ["Drama", "Comedy|Drama", "Horror", "", "(no genres listed)", "Comedy"]
 
-def tables(rows, typed=True, view=False, factors=(), genres=None, tags=()):
+CALLBACKS = ["predict", "similar_movies", "recommend", "mlrec_config", "train_mf",
+             "mlrec_evaluate", "mlrec_models", "mlrec_split_hash", "train_ranker",
+             "mlrec_save_model", "mlrec_load_model", "mlrec_training_log"]
+VIEWS = {"ratings": 1, "movies": 2, "tags": 4, "embeddings": 8}
+
+def tables(rows, typed=True, view=False, factors=(), genres=None, tags=(), callback=None,
+           views=()):
     """genres: 12 indexes into GENRES for movies 0..11 (then a movies table is made),
-    tags: (user value, movie value, tag index) rows."""
-    b = bytes([(1 if typed else 0) | (2 if view else 0) | (4 if genres else 0), len(rows)])
+    tags: (user value, movie value, tag index) rows; callback: a name of CALLBACKS that the
+    tables named in views (keys of VIEWS) call on every row, being TEMP views."""
+    flags = (1 if typed else 0) | (2 if view else 0) | (4 if genres else 0)
+    b = bytes([flags | (8 if callback else 0)])
+    if callback:
+        b += bytes([CALLBACKS.index(callback), sum(VIEWS[v] for v in views)])
+    b += bytes([len(rows)])
     if genres:
         b += bytes(genres) + bytes([len(tags)])
         for u, m, t in tags:
@@ -188,6 +199,33 @@ REGRESS = {
     # recommend() for a user with no ratings: pointer arithmetic on NULL in the ranking model's
     # work space (clang's UBSan; make test's libFuzzer run replays this directory)
     "ranker-empty-history": tables([(small(6), real(4.0), half(4))]) + recommend(small(1)),
+    # issue 11: SQL that mlrec runs calling back into it.  mlrec_config() in the embeddings view
+    # freed the content cache being filled (use after free, then a double free)
+    "callback-config-embeddings": tables(FIXTURE, callback="mlrec_config", views=["embeddings"])
+        + similar_opts(small(1), small(5), options(("method", j_name(NAMES.index("content"))),
+                                                   ("content", j_name(NAMES.index("embedding")))))
+        + similar_opts(small(1), small(5), options(("method", j_name(NAMES.index("content"))),
+                                                   ("content", j_name(NAMES.index("embedding"))))),
+    # ... and in the movies and tags views
+    "callback-config-movies": tables(FIXTURE, genres=[0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 5],
+                                     tags=[(small(1), small(2), 0)], callback="mlrec_config",
+                                     views=["movies", "tags"])
+        + similar_opts(small(1), small(3), options(("method", j_name(NAMES.index("content")))))
+        + recommend_opts(small(1), small(3), options(("genre", j_name(NAMES.index("Drama"))))),
+    # predict() of a new user in the ratings view freed the fold-in of the outer predict()
+    "callback-predict-foldin": tables(FIXTURE, callback="predict", views=["ratings"])
+        + train(options(("factors", j_int(2)))) + insert(small(9), small(1), half(8))
+        + predict(small(9), small(3)),
+    # unbounded recursion: a ratings view calling similar_movies(), train_ranker(), ...
+    "callback-similar-recursion": tables(FIXTURE, callback="similar_movies", views=["ratings"])
+        + similar(small(1)) + recommend(small(1)) + train(options()) + models(),
+    "callback-evaluate-recursion": tables(FIXTURE, callback="mlrec_evaluate", views=["ratings"])
+        + evaluate(1, options()) + similar(small(1)),
+    "callback-ranker": tables(FIXTURE, callback="train_ranker", views=["ratings"])
+        + recommend(small(1)) + train_ranker(options()),
+    "callback-split-hash": tables(FIXTURE, callback="mlrec_split_hash", views=["ratings"])
+        + similar_k(small(1), small(3)) + train(options(("factors", j_int(2))))
+        + predict(small(1), small(4)),
 }
 
 def main():
