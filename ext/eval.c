@@ -377,7 +377,8 @@ static void evaluateFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   if( rc==SQLITE_OK ){
     sqlite3_result_text(ctx, zOut, -1, sqlite3_free);
   }else{
-    if( zErr==0 && rc!=SQLITE_NOMEM ){
+    /* (SQLITE_ERROR without a message: building the message failed) */
+    if( zErr==0 && rc!=SQLITE_NOMEM && rc!=SQLITE_ERROR ){
       zErr = sqlite3_mprintf("mlrec_evaluate: %s", sqlite3_errstr(rc));
     }
     mlrecResultError(ctx, rc, zErr);

@@ -235,9 +235,13 @@ static const Scenario aScenario[] = {
     "SELECT movieId FROM recommend(2, 5, '{\"movies\": [10, 50, 60], "
     "\"model\": \"popular\"}');"
     "SELECT movieId FROM recommend(2, 5, '{\"model\": \"rating\"}');" },
-  { "evaluate", "CREATE TABLE test AS SELECT * FROM ratings WHERE userId = 2;",
+  { "evaluate", "CREATE TABLE test AS SELECT * FROM ratings WHERE userId = 2;"
+    "DELETE FROM ratings WHERE userId = 2 AND movieId = 40;"
+    "DELETE FROM test WHERE movieId <> 40;",
     "SELECT json_extract(mlrec_evaluate('test', '{\"k\": 2}'), '$.ndcg', '$.users');"
     "SELECT round(mlrec_split_hash(1, 2, 3), 9);" },
+  { "evaluate_held_in", "CREATE TABLE test AS SELECT * FROM ratings WHERE userId = 2;",
+    "SELECT mlrec_evaluate('test');" },
   { "similar_corated", "", "SELECT movieId, corated FROM similar_movies(10, 3, "
     "'{\"genre\": \"Drama\"}');" },
   { "similar_content", "CREATE TABLE tags(userId, movieId, tag);"

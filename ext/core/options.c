@@ -103,7 +103,7 @@ static int hasNulChar(sqlite3_value *pVal){
 /* Append z, cut after MLREC_ECHO_BYTES bytes (at a character boundary) with
 ** "...": an error message does not echo a megabyte of input. */
 void mlrecAppendCut(sqlite3_str *pStr, const char *z){
-  int n = (int)strlen(z);
+  int n = z ? (int)strlen(z) : 0;
   if( n<=MLREC_ECHO_BYTES ){
     sqlite3_str_appendall(pStr, z);
     return;
