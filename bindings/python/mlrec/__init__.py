@@ -36,15 +36,15 @@ def loadable_path():
 
 
 _NO_LOADING = (
-    "mlrec.load: this Python's sqlite3 module cannot load extensions: {what} has no "
-    "enable_load_extension, because Python was built without "
-    "--enable-loadable-sqlite-extensions (pyenv and python.org builds are, by default, and so "
-    "is every venv made from them). Three ways out: (1) use Debian's or Ubuntu's "
-    "/usr/bin/python3 (or a venv made from it: /usr/bin/python3 -m venv --system-site-packages "
-    ".venv); (2) rebuild this Python with extension loading, e.g. "
+    "mlrec.load: this Python's sqlite3 module cannot load extensions: sqlite3.Connection has no "
+    "enable_load_extension, because this Python ({executable}, {version}) was built without "
+    "--enable-loadable-sqlite-extensions (pyenv builds Python that way by default, and a venv "
+    "made from such a Python inherits it). Three ways out: (1) use Debian's or Ubuntu's "
+    "/usr/bin/python3, or a venv made from it (/usr/bin/python3 -m venv .venv); (2) rebuild "
+    "this Python with extension loading, with pyenv: "
     "PYTHON_CONFIGURE_OPTS=\"--enable-loadable-sqlite-extensions\" pyenv install --force "
-    "{version}; (3) use APSW (pip install apsw, or Debian's python3-apsw): "
-    "mlrec.load(apsw.Connection(path)) works the same.")
+    "{version}; (3) use APSW (pip install apsw, or Debian's python3-apsw), whose connections "
+    "mlrec.load() takes too: mlrec.load(apsw.Connection(path)).")
 
 
 def load(conn):
@@ -52,18 +52,23 @@ def load(conn):
 
     Extension loading is switched on for the load only and switched off again, so that no SQL
     run on the connection afterwards can load an extension.  Raises LoadError when the
-    connection cannot load extensions at all, and the driver's own error (sqlite3.OperationalError)
-    when SQLite refuses the library.
+    connection cannot load extensions at all (a Python built without extension loading),
+    TypeError when conn is not a connection, and the driver's own error
+    (sqlite3.OperationalError) when SQLite refuses the library.
     """
+    import sqlite3
     if hasattr(conn, "enable_load_extension") and hasattr(conn, "load_extension"):
         enable, load_ = conn.enable_load_extension, conn.load_extension     # sqlite3, APSW >= 3.41
     elif hasattr(conn, "enableloadextension") and hasattr(conn, "loadextension"):
         enable, load_ = conn.enableloadextension, conn.loadextension        # APSW before 3.41
-    else:
+    elif isinstance(conn, sqlite3.Connection):
         import platform
-        raise LoadError(_NO_LOADING.format(what=type(conn).__module__ + "." +
-                                           type(conn).__qualname__,
+        import sys
+        raise LoadError(_NO_LOADING.format(executable=sys.executable,
                                            version=platform.python_version()))
+    else:
+        raise TypeError("mlrec.load: expected a sqlite3.Connection or an apsw.Connection, got "
+                        f"{type(conn).__module__}.{type(conn).__qualname__}")
     path = loadable_path()
     enable(True)
     try:
