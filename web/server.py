@@ -96,7 +96,7 @@ class Pool:
 # ---- the pages ---------------------------------------------------------------------------------
 
 STYLE = """
-body { font: 15px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 62em; padding: 0 1em 2em;
+body { font: 15px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 76em; padding: 0 1em 2em;
        color: #222; }
 header { display: flex; gap: 1.5em; align-items: baseline; border-bottom: 1px solid #ccc;
          padding: .6em 0; margin-bottom: 1em; flex-wrap: wrap; }
@@ -111,8 +111,8 @@ td.n { text-align: right; font-variant-numeric: tabular-nums; width: 3em; }
 .ok { background: #e7f5e7; border: 1px solid #9c9; }
 .error { background: #fdeaea; border: 1px solid #d99; }
 .note { color: #666; font-size: .9em; }
-.cols { display: grid; grid-template-columns: 3fr 2fr; gap: 2em; }
-form.inline { display: inline; margin: 0; }
+.cols { display: grid; grid-template-columns: minmax(0, 2.3fr) minmax(0, 1fr); gap: 2em; }
+form.inline { display: inline; margin: 0; white-space: nowrap; }
 footer { margin-top: 2em; color: #777; font-size: .85em; border-top: 1px solid #eee;
          padding-top: .5em; }
 @media (max-width: 50em) { .cols { grid-template-columns: 1fr; } }
