@@ -44,7 +44,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--window-size=1200,1000", "--lang=en-US"]
+         "--disable-dev-shm-usage", "--window-size=1200,1000", "--lang=en-US"]
 USER = 0
 EVIL_ID = 9000001
 EVIL = 'The "Quoted" <b>Bold</b> & <script>alert(\'title\')</script> <img src=x onerror=alert(2)> (2024)'
