@@ -184,7 +184,8 @@ def home(db, user, params):
     if movie.isdigit():
         row = db.execute("SELECT title FROM movies WHERE movieId = ?", (int(movie),)).fetchone()
         title = row[0] if row else None
-    rated = dict((m, r) for m, _, r in my_ratings(db, user))
+    mine = my_ratings(db, user)
+    rated = {m: r for m, _, r in mine}
     if flash == "rated" and title is not None and int(movie) in rated:
         parts.append(message("ok", f"You rated {title}: {stars(rated[int(movie)])} stars. "
                                    "The recommendations below count it already."))
@@ -224,7 +225,6 @@ def home(db, user, params):
 <p class="note">recommend({int(user)}, {LIST_ROWS}): {ms:.1f} ms.</p>
 </section>
 """)
-    mine = my_ratings(db, user)
     if mine:
         rows = "".join(
             f'<tr><td>{movie_link(mid, t)}</td><td class="n">{stars(r)}</td>'
