@@ -15,6 +15,10 @@
 #   make install  mlrec.so, libmlrec.a and mlrec_static.h under $(DESTDIR)$(PREFIX)/lib, /include
 #   make fuzz     libFuzzer on every function for FUZZ_SECONDS (default 60)
 #   make bench-interrupt  sqlite3_interrupt() latency on 25M synthetic ratings
+#   make python   build/python/dist/mlrec-*.whl, the Python package (import mlrec; mlrec.load(conn))
+#   make node     the Node.js package: bindings/node with mlrec.so, and build/node/mlrec-*.tgz
+#   make serve    the web page (web/server.py) on http://127.0.0.1:8000/, ratings in web.db
+#                 (WEB_DB, WEB_PORT, WEB_ARGS: e.g. make serve WEB_PORT=8080 WEB_ARGS='--user 7')
 #   make uninstall, make clean
 
 CC      ?= cc
@@ -74,17 +78,20 @@ DB ?= movielens.db
 , := ,
 
 .PHONY: all deps demo test bench generator static example install uninstall learning-curve \
-  eval clean bench-interrupt fuzz
+  eval clean bench-interrupt fuzz python node serve
 
 # Debian packages: compiler, SQLite and its shell, Tcl with its SQLite binding (the test
 # harness), scikit-learn (the notebook's kNN, checked against), APSW (docs/clients.md's example
-# for Pythons without extension loading), curl/unzip (MovieLens download),
+# for Pythons without extension loading), pip, setuptools, wheel and venv (make python builds the
+# wheel offline; tests/packages installs it into a venv), curl/unzip (MovieLens download),
 # gnuplot-nox (the learning curve of docs/learning_curve.sh), valgrind (tests/threads.c), clang
-# and its sanitizer runtimes (libFuzzer, tests/fuzz). scripts/deps.sh reads the list from here
+# and its sanitizer runtimes (libFuzzer, tests/fuzz), Chromium and ChromeDriver (tests/web: the
+# web page in a headless browser). scripts/deps.sh reads the list from here
 # (it runs before make is installed): keep it one assignment, continued with backslashes.
 DEB_PACKAGES = build-essential libsqlite3-dev sqlite3 tcl libsqlite3-tcl \
-  python3 python3-numpy python3-scipy python3-sklearn python3-apsw curl unzip ca-certificates \
-  gnuplot-nox valgrind clang libclang-rt-dev
+  python3 python3-numpy python3-scipy python3-sklearn python3-apsw python3-pip python3-setuptools \
+  python3-wheel python3-venv curl unzip ca-certificates gnuplot-nox valgrind clang libclang-rt-dev \
+  chromium chromium-driver
 
 all: $(LIB)
 
@@ -207,8 +214,53 @@ eval: $(LIB) $(DB)
 	  test $$status -eq 0 && ! grep -q '^FAIL' build/eval.txt
 
 test: $(LIB) build/asan/mlrec.so build/oom build/threads build/threads-tsan build/fuzz-replay \
-  build/fuzz $(DB) $(EXAMPLE) build/generate
+  build/fuzz $(DB) $(EXAMPLE) build/generate python node
 	bash tests/run
+
+# The packages (docs/python.md, docs/node.md) carry mlrec.so without its debug information.
+PYTHON ?= /usr/bin/python3
+STRIP_DEBUG ?= strip --strip-debug
+
+# The Python package: bindings/python and mlrec.so staged in build/python/src (which is also
+# what PYTHONPATH names for the docs and make serve), the wheel built from there offline with
+# Debian's pip, setuptools and wheel into build/python/dist/mlrec-VERSION-py3-none-PLATFORM.whl.
+PY_SOURCES = bindings/python/pyproject.toml bindings/python/setup.py \
+  $(wildcard bindings/python/mlrec/*.py)
+python: build/python/.built
+build/python/.built: $(LIB) $(PY_SOURCES)
+	rm -rf build/python
+	mkdir -p build/python/src/mlrec build/python/dist
+	cp bindings/python/pyproject.toml bindings/python/setup.py build/python/src/
+	cp bindings/python/mlrec/*.py build/python/src/mlrec/
+	cp $(LIB) build/python/src/mlrec/ && $(STRIP_DEBUG) build/python/src/mlrec/$(LIB)
+	cd build/python && $(PYTHON) -m pip wheel --quiet --no-build-isolation --no-index --no-deps \
+	  --wheel-dir dist ./src
+	rm -rf build/python/src/build build/python/src/*.egg-info
+	@ls build/python/dist/*.whl
+	@touch $@
+
+# The Node.js package: mlrec.so copied into bindings/node (ignored by git), so that
+# `npm install /path/to/bindings/node` works, and packed into build/node/mlrec-VERSION.tgz; a copy
+# in build/node/modules/mlrec is what NODE_PATH names for the docs.
+NODE_SOURCES = bindings/node/package.json bindings/node/index.js bindings/node/index.d.ts
+node: build/node/.built
+build/node/.built: $(LIB) $(NODE_SOURCES)
+	rm -rf build/node
+	mkdir -p build/node/modules/mlrec
+	cp $(LIB) bindings/node/ && $(STRIP_DEBUG) bindings/node/$(LIB)
+	cp $(NODE_SOURCES) bindings/node/$(LIB) build/node/modules/mlrec/
+	npm pack --silent --pack-destination build/node ./bindings/node >/dev/null
+	@ls build/node/*.tgz
+	@touch $@
+
+# The web page (docs/web.md): your ratings go into WEB_DB, a copy of movielens.db made once.
+WEB_DB ?= web.db
+WEB_PORT ?= 8000
+WEB_ARGS ?=
+serve: python $(DB)
+	@test -e $(WEB_DB) || { echo "copying $(DB) to $(WEB_DB): your ratings go there"; \
+	  cp $(DB) $(WEB_DB); }
+	PYTHONPATH=build/python/src $(PYTHON) web/server.py --db $(WEB_DB) --port $(WEB_PORT) $(WEB_ARGS)
 
 # The synthetic data generator (data/generate.c) and its presets.
 GEN = build/generate
@@ -229,5 +281,5 @@ bench: $(LIB) $(DB) $(patsubst %,build/bench/synth-%.db,2.5m $(if $(BENCH_25M),2
 	/usr/bin/python3 tests/bench/bench.py $(BENCH_DBS)
 
 clean:
-	rm -f mlrec.so mlrec.dylib mlrec.dll $(DB) $(DB).tmp
+	rm -f mlrec.so mlrec.dylib mlrec.dll $(DB) $(DB).tmp $(WEB_DB) bindings/node/mlrec.*
 	rm -rf build tests/tmp

@@ -20,7 +20,8 @@ The documentation is README.md, ARCHITECTURE.md and every docs/*.md page.  Its c
    do not count; `...` matches any text (timings, dates, the middle of a long line).
 5. ```python blocks run with Debian's /usr/bin/python3 and ```js blocks with node (better-sqlite3
    from tests/clients/node_modules), from the repository root with movielens.db there; they must
-   exit with status 0.
+   exit with status 0.  `import mlrec` and `require('mlrec')` find the packages that `make python`
+   and `make node` build (PYTHONPATH=build/python/src, NODE_PATH adds build/node/modules).
 6. Blocks in any other language (sh, c, tcl, text, ...) are not run.  Use ```text for output
    that is only an illustration.
 
@@ -211,7 +212,9 @@ def run_program(doc, info, start, text, expected):
     path = os.path.join(TMP, f"block_{start}.{ext}")
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)
-    env = dict(os.environ, NODE_PATH=os.path.join(ROOT, "tests", "clients", "node_modules"))
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "build", "python", "src"),
+               NODE_PATH=os.pathsep.join([os.path.join(ROOT, "tests", "clients", "node_modules"),
+                                          os.path.join(ROOT, "build", "node", "modules")]))
     cmd = ["/usr/bin/python3", path] if info == "python" else ["node", path]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
     where = f"{doc}:{start}"
