@@ -234,7 +234,7 @@ int mlrecPoolReserve(MlrecState*, int nThread);
 int mlrecPoolRun(MlrecState*, MlrecInterrupt*, int nWorker, MlrecWorkFn,
                  void *pCtx, int *pnJoined);
 int mlrecParallelRun(MlrecState*, MlrecInterrupt*, int nWorker, i64 nTask,
-                     MlrecTaskFn, void *pCtx);
+                     MlrecTaskFn, void *pCtx, int *pnJoined);
 int mlrecWorkerStop(MlrecWorker*, i64 nUnit);
 void mlrecPoolFree(MlrecPool*);
 int mlrecOnlineCores(void);

@@ -242,17 +242,19 @@ static int runTasks(void *pArg, MlrecWorker *w){
 ** Run xTask(pCtx, pWorker, iTask) once for every iTask in [0, nTask), as a
 ** job of up to nWorker workers.  A task reads what is shared and writes
 ** only its own outputs and its worker's work space.  Returns SQLITE_OK, or
-** the first error of a task or of the probe pIntr.
+** the first error of a task or of the probe pIntr; *pnJoined as for
+** mlrecPoolRun().
 */
 int mlrecParallelRun(MlrecState *p, MlrecInterrupt *pIntr, int nWorker,
-                     i64 nTask, MlrecTaskFn xTask, void *pCtx){
+                     i64 nTask, MlrecTaskFn xTask, void *pCtx,
+                     int *pnJoined){
   TaskJob job;
   job.xTask = xTask;
   job.pCtx = pCtx;
   job.nTask = nTask;
   atomic_init(&job.iNext, 0);
   if( nWorker>nTask ) nWorker = nTask>1 ? (int)nTask : 1;
-  return mlrecPoolRun(p, pIntr, nWorker, runTasks, &job, 0);
+  return mlrecPoolRun(p, pIntr, nWorker, runTasks, &job, pnJoined);
 }
 
 /* End the helpers of pool (NULL: none), join them and free it. */

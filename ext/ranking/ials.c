@@ -146,7 +146,8 @@ static int solveSide(IalsRun *pRun, int nRow, const i64 *aStart,
   job.aWork = pRun->aWork + (i64)f*f;
   if( rc==SQLITE_OK ){
     rc = mlrecParallelRun(pRun->p, &pRun->intr, pRun->nWorker,
-                          (nRow+SOLVE_ROWS-1)/SOLVE_ROWS, solveTask, &job);
+                          (nRow+SOLVE_ROWS-1)/SOLVE_ROWS, solveTask, &job,
+                          0);
   }
   if( rc==SQLITE_ERROR ){
     mlrecSetError(pzErr, "train_ranker: the least-squares system is "

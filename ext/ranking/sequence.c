@@ -260,7 +260,7 @@ static int linkMovies(MlrecState *p, const SeqIndex *x, MlrecRanker *r,
     if( rc==SQLITE_OK ) memset(pWork->aSum, 0, sizeof(double)*nItem);
   }
   if( rc==SQLITE_OK ){
-    rc = mlrecParallelRun(p, pIntr, nWorker, nItem, linkTask, &job);
+    rc = mlrecParallelRun(p, pIntr, nWorker, nItem, linkTask, &job, 0);
   }
   if( rc==SQLITE_OK ) packLinks(r, nItem, &job);
   for(w=0; job.aWork && w<nWorker; w++){
