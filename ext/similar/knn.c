@@ -156,41 +156,6 @@ static i64 pairsReached(const MlrecRatings *pR, int iItem){
   return n;
 }
 
-/*
-** Add r(u,i) r(u,j) into the accumulators of movie j, for the raters u of
-** ratings [kStart, kEnd) of movie i (movie-major order) and the movies j
-** of the rows that pRows says they reach.
-*/
-void mlrecKnnAccumulate(const MlrecRatings *pR, const MlrecKnnRows *pRows,
-                        i64 kStart, i64 kEnd, const MlrecKnnAcc *pAcc){
-  const int *aItem = pR->aUserItem;
-  i64 k, m;
-  for(k=kStart; k<kEnd; k++){
-    int u = pR->aItemUser[k];
-    i64 end = pR->aUserStart[u+1], start = mlrecKnnRowFrom(pR, pRows, k);
-    if( pAcc->aAcc ){
-      const signed char *aHalf = pR->aUserHalf;
-      int *aAcc = pAcc->aAcc;
-      int r2 = (int)(2.0f*pR->aItemValue[k]);
-      /* four at a time: a row holds distinct movies, so no two of these
-      ** additions touch the same accumulator */
-      for(m=start; m+4<=end; m+=4){
-        int j0 = aItem[m], j1 = aItem[m+1], j2 = aItem[m+2], j3 = aItem[m+3];
-        aAcc[j0] += r2*aHalf[m];
-        aAcc[j1] += r2*aHalf[m+1];
-        aAcc[j2] += r2*aHalf[m+2];
-        aAcc[j3] += r2*aHalf[m+3];
-      }
-      for(; m<end; m++) aAcc[aItem[m]] += r2*aHalf[m];
-    }else{
-      const float *aValue = pR->aUserValue;
-      double *aDot = pAcc->aDot;
-      double r = pR->aItemValue[k];
-      for(m=start; m<end; m++) aDot[aItem[m]] += r*aValue[m];
-    }
-  }
-}
-
 /* The rows of a query: all of every rater's. */
 static const MlrecKnnRows wholeRows = {0, 0};
 
