@@ -48,17 +48,20 @@
 #define KNN_PIECES 4                /* pieces of such a query per worker */
 
 /*
-** Per-cursor work space, sized for one snapshot's number of movies: nPart
-** accumulator arrays (MlrecKnnAcc), as doubles or integers, end to end.
+** Per-cursor work space, sized for one snapshot's number of movies:
+** accumulator arrays (MlrecKnnAcc), as doubles or integers, end to end: one,
+** and one per worker from the first work on the pool.
 */
 struct MlrecKnnScratch {
   int nItem;
-  int nPart;              /* accumulator arrays: one per core */
+  int nPart;              /* most accumulator arrays: one per core */
+  int nAlloc;             /* accumulator arrays allocated */
   int bInt;               /* integer accumulators in aAcc, else aDot */
   int bExact;             /* made for a snapshot with exact sums */
   unsigned int stamp;     /* aStamp[j]==stamp: movie j ranked this query */
   unsigned int *aStamp;
-  double *aDot;           /* nPart x nItem accumulators, zero between queries */
+  double *aDot;           /* nAlloc x nItem accumulators, zero between
+                          ** queries */
   int *aAcc;              /* the same, as integers */
   int iNext;              /* the sweep: movie expected next; -1 none yet,
                           ** -2 off for this cursor */
@@ -104,40 +107,49 @@ static inline double takeDot(MlrecKnnScratch *s, int nPart, int j){
 }
 
 /*
-** Work space for pR: one accumulator array per core (a query is split over
-** them only when the sums are exact: then the order in which workers add
-** up does not matter; the sweep gives each worker whole queries).
+** Make room in s for nPart accumulator arrays, zero.  The arrays move: no
+** MlrecKnnAcc of s may be in use (no sweep runs).
+*/
+static int scratchParts(MlrecKnnScratch *s, int nPart){
+  size_t nSize = s->bInt ? sizeof(int) : sizeof(double);
+  void *aOld = s->bInt ? (void*)s->aAcc : (void*)s->aDot;
+  char *aNew;
+  if( nPart<=s->nAlloc ) return SQLITE_OK;
+  aNew = sqlite3_realloc64(aOld, nSize*((u64)nPart*s->nItem+1));
+  if( aNew==0 ) return SQLITE_NOMEM;
+  memset(aNew + nSize*s->nAlloc*s->nItem, 0,
+         nSize*(nPart-s->nAlloc)*s->nItem);
+  if( s->bInt ) s->aAcc = (int*)aNew;
+  else s->aDot = (double*)aNew;
+  s->nAlloc = nPart;
+  return SQLITE_OK;
+}
+
+/*
+** Work space for pR, with one accumulator array; more come when work runs
+** on the pool, up to one per core (a query is split over them only when
+** the sums are exact: then the order in which workers add up does not
+** matter; the sweep gives each worker whole queries).
 */
 static int scratchFor(const MlrecRatings *pR, MlrecKnnScratch **pp){
   MlrecKnnScratch *p = *pp;
   int nItem = pR->nItem;
   int bInt = pR->aUserHalf!=0;
-  int nPart;
-  i64 nDot;
   if( p && p->nItem==nItem && p->bInt==bInt && p->bExact==pR->bExactDots ){
     return SQLITE_OK;
   }
-  /* counting the cores reads a file: once per work space, not per query */
-  nPart = mlrecOnlineCores();
   mlrecKnnScratchFree(p);
   *pp = p = sqlite3_malloc64(sizeof(*p));
   if( p==0 ) return SQLITE_NOMEM;
   memset(p, 0, sizeof(*p));
   p->nItem = nItem;
-  p->nPart = nPart;
+  /* counting the cores reads a file: once per work space, not per query */
+  p->nPart = mlrecOnlineCores();
   p->bInt = bInt;
   p->bExact = pR->bExactDots;
   p->iNext = -1;
-  nDot = (i64)nPart*nItem + 1;
   p->aStamp = sqlite3_malloc64(sizeof(unsigned int)*((i64)nItem+1));
-  if( bInt ){
-    p->aAcc = sqlite3_malloc64(sizeof(int)*nDot);
-    if( p->aAcc ) memset(p->aAcc, 0, sizeof(int)*nDot);
-  }else{
-    p->aDot = sqlite3_malloc64(sizeof(double)*nDot);
-    if( p->aDot ) memset(p->aDot, 0, sizeof(double)*nDot);
-  }
-  if( p->aStamp==0 || (p->aAcc==0 && p->aDot==0) ){
+  if( p->aStamp==0 || scratchParts(p, 1)!=SQLITE_OK ){
     mlrecKnnScratchFree(p);
     *pp = 0;
     return SQLITE_NOMEM;
@@ -208,8 +220,9 @@ static int accumulateOnPool(MlrecState *pState, const MlrecRatings *pR,
   KnnSplit split;
   MlrecInterrupt intr;
   int nWorker = mlrecPoolReserve(pState, s->nPart);
-  int rc = mlrecInterruptBegin(pState->db, &intr);
+  int rc = scratchParts(s, nWorker);
   *pnPart = 1;
+  if( rc==SQLITE_OK ) rc = mlrecInterruptBegin(pState->db, &intr);
   if( rc!=SQLITE_OK ) return rc;
   split.pR = pR;
   split.s = s;
@@ -338,21 +351,27 @@ static void sweepOff(MlrecKnnScratch *s){
   s->iNext = -2;
 }
 
+/* Start the sweep of this cursor for k hits, if sweep.c can take it, with
+** an accumulator array for each worker it can use (fewer without room). */
+static void sweepStart(MlrecKnnScratch *s, const MlrecRatings *pR, int k){
+  MlrecKnnAcc aAcc[MLREC_MAX_THREADS];
+  int q, nWorker = mlrecSweepWorkers(pR, k, s->nPart);
+  if( nWorker==0 ) return;
+  if( scratchParts(s, nWorker)!=SQLITE_OK ) nWorker = s->nAlloc;
+  for(q=0; q<nWorker; q++) aAcc[q] = accOf(s, q);
+  s->pSweep = mlrecSweepNew(pR, k, nWorker, aAcc);
+  s->kSweep = k;
+  if( s->pSweep ) s->iNext = 0;
+}
+
 /*
 ** True if the query of movie iItem for k hits continues the sweep of this
-** cursor, which starts at movie 0 when sweep.c can take it; otherwise the
-** sweep is off for the rest of the cursor.
+** cursor, which starts at movie 0; otherwise the sweep is off for the rest
+** of the cursor.
 */
 static int sweepContinues(MlrecKnnScratch *s, const MlrecRatings *pR,
                           int iItem, int k){
-  if( s->iNext==-1 && iItem==0 ){
-    MlrecKnnAcc aAcc[MLREC_MAX_THREADS];
-    int q;
-    for(q=0; q<s->nPart; q++) aAcc[q] = accOf(s, q);
-    s->pSweep = mlrecSweepNew(pR, k, s->nPart, aAcc);
-    s->kSweep = k;
-    if( s->pSweep ) s->iNext = 0;
-  }
+  if( s->iNext==-1 && iItem==0 ) sweepStart(s, pR, k);
   if( s->iNext>=0 && iItem==s->iNext && k==s->kSweep ){
     s->iNext++;
     return 1;

@@ -111,6 +111,7 @@ static inline void mlrecKnnAccumulate(const MlrecRatings *pR,
 
 /* sweep.c: the all-movies sweep, the queries of a cursor in movie order */
 typedef struct MlrecSweep MlrecSweep;
+int mlrecSweepWorkers(const MlrecRatings*, int k, int nPart);
 MlrecSweep *mlrecSweepNew(const MlrecRatings*, int k, int nPart,
                           const MlrecKnnAcc *aAcc);
 int mlrecSweepAnswer(MlrecSweep*, MlrecState*, int iItem, MlrecTopK *pOut);

@@ -174,21 +174,30 @@ static void raiseThr(SweepLists *p, int i, double thr){
 }
 
 /*
-** The sweep for pR with k hits per movie, starting at movie 0, or NULL
-** when the ratings are not all positive, there is no room (KNN_SWEEP_HITS
-** or memory) or k is 0.  Up to nPart workers, with the accumulators aAcc,
-** if the helpers' copies of the lists fit too.
+** The workers a sweep of pR for k hits per movie can use: nPart, or fewer so
+** that the helpers' copies of the lists fit too (KNN_SWEEP_HITS); 0 if there
+** can be no sweep: the ratings are not all positive, k is 0, or the lists
+** do not fit.
 */
-MlrecSweep *mlrecSweepNew(const MlrecRatings *pR, int k, int nPart,
-                          const MlrecKnnAcc *aAcc){
+int mlrecSweepWorkers(const MlrecRatings *pR, int k, int nPart){
   i64 nHits = (i64)pR->nItem*k;
-  i64 nOff = KNN_SWEEP_OFFSETS;
-  MlrecSweep *p;
-  int i, nChunk;
   if( pR->rMin<=0.0 || k<=0 || nHits>KNN_SWEEP_HITS ) return 0;
   while( nPart>1 && nHits*nPart + (i64)KNN_SWEEP_CHUNK*k>KNN_SWEEP_HITS ){
     nPart--;
   }
+  return nPart;
+}
+
+/*
+** The sweep for pR with k hits per movie, starting at movie 0, on up to
+** nPart workers (at most mlrecSweepWorkers()) with the accumulators aAcc;
+** NULL without memory.
+*/
+MlrecSweep *mlrecSweepNew(const MlrecRatings *pR, int k, int nPart,
+                          const MlrecKnnAcc *aAcc){
+  i64 nOff = KNN_SWEEP_OFFSETS;
+  MlrecSweep *p;
+  int i, nChunk;
   nChunk = nPart>1 ? (pR->nItem<KNN_SWEEP_CHUNK ? pR->nItem : KNN_SWEEP_CHUNK)
                    : 1;
   for(i=0; i<pR->nItem; i++){
