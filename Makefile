@@ -173,8 +173,9 @@ fuzz: build/fuzz
 	build/fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=2048 -timeout=20 -rss_limit_mb=2048 \
 	  -print_final_stats=1 -artifact_prefix=build/fuzz-crashes/ build/fuzz-corpus $(FUZZ_INPUTS)
 
-# sqlite3_interrupt() latency of train_mf(), train_ranker() and the index build on 25M synthetic
-# ratings (the size of MovieLens 25M; generated once into tests/tmp, 520 MB; about 8 minutes):
+# sqlite3_interrupt() latency of every path on the pool of threads (train_mf(), train_ranker() with
+# its sequence links, similar_movies() queries and the sweep) and of the index build on 25M
+# synthetic ratings (the size of MovieLens 25M; generated once into tests/tmp, about 630 MB):
 # at most 100 ms of CPU each.
 bench-interrupt: build/threads
 	mkdir -p tests/tmp
