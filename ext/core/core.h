@@ -212,7 +212,7 @@ void mlrecInterruptEnd(MlrecInterrupt*);
 ** scratch is indexed by the slot; the caller allocates it for every slot
 ** beforehand.  The one interrupt rule: a worker reports its work through
 ** mlrecWorkerStop(), in units of about a microsecond (a thousand
-** multiply-adds); every MLREC_CHECK_UNITS the calling thread steps the
+** multiply-adds); every MLREC_CHECK_UNITS units the calling thread steps the
 ** probe, and every worker reads the job's stop flag at each report.
 */
 #define MLREC_MAX_THREADS 64    /* the one cap: most threads any work runs
