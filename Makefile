@@ -141,15 +141,16 @@ uninstall:
 TEST_CFLAGS = -DSQLITE_CORE -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
   -fno-sanitize-recover=undefined $(WARN)
 
-# (Every chunk of a similar_movies() sweep on the pool of threads, so that its allocations fail
-# too: see THREADS_FLAGS.)
-$(eval $(call variant,oom,$(CC) $(TEST_CFLAGS) -DKNN_SWEEP_POOL=0,$(TEST_CFLAGS) -DKNN_SWEEP_POOL=0))
+# The OOM and thread tests run every similar_movies() query and every chunk of a sweep as a job
+# on the connection's pool of threads (ext/similar/knn.c, sweep.c), however small: their tables
+# are.  So the pool's allocations fail too, and its threads meet every path.
+POOL_ALWAYS = -DKNN_PARALLEL_PAIRS=0 -DKNN_SWEEP_POOL=0
+
+$(eval $(call variant,oom,$(CC) $(TEST_CFLAGS) $(POOL_ALWAYS),$(TEST_CFLAGS) $(POOL_ALWAYS)))
 build/oom: tests/oom.c $(OBJ_oom)
 	$(CC) $(TEST_CFLAGS) -o $@ tests/oom.c $(OBJ_oom) -lsqlite3 $(LDLIBS)
 
-# The thread tests run every chunk of a similar_movies() sweep on the pool of threads (knn.c),
-# however small: their tables are.
-THREADS_FLAGS = -DSQLITE_CORE -DKNN_SWEEP_POOL=0 -pthread $(WARN)
+THREADS_FLAGS = -DSQLITE_CORE $(POOL_ALWAYS) -pthread $(WARN)
 $(eval $(call variant,threads,$(CC) -O2 -g $(THREADS_FLAGS),-O2 -g $(THREADS_FLAGS)))
 build/threads: tests/threads.c $(OBJ_threads)
 	$(CC) -O2 -g $(THREADS_FLAGS) -o $@ tests/threads.c $(OBJ_threads) -lsqlite3 $(LDLIBS)
@@ -182,8 +183,9 @@ fuzz: build/fuzz
 	build/fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=2048 -timeout=20 -rss_limit_mb=2048 \
 	  -print_final_stats=1 -artifact_prefix=build/fuzz-crashes/ build/fuzz-corpus $(FUZZ_INPUTS)
 
-# sqlite3_interrupt() latency of train_mf(), train_ranker() and the index build on 25M synthetic
-# ratings (the size of MovieLens 25M; generated once into tests/tmp, 520 MB; about 8 minutes):
+# sqlite3_interrupt() latency of every path on the pool of threads (train_mf(), train_ranker() with
+# its sequence links, similar_movies() queries and the sweep) and of the index build on 25M
+# synthetic ratings (the size of MovieLens 25M; generated once into tests/tmp, about 630 MB):
 # at most 100 ms of CPU each.
 bench-interrupt: build/threads
 	mkdir -p tests/tmp

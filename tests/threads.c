@@ -3,15 +3,19 @@
 **
 **     build/threads [-ratings N] [-max-ms MS] [-points P] [-threads T] TEST...
 **
-**   interrupt   sqlite3_interrupt() from another thread stops train_mf() (with
-**               and without validation), train_ranker(), the index build
-**               (the first similar_movies() of a connection, which reads the
-**               ratings table) and the all-movies sweep (similar_movies()
-**               joined to every movie, computed ahead on all cores), at P
-**               moments (default 12) spread over the work.  Fails if the CPU time the process
+**   interrupt   sqlite3_interrupt() from another thread stops every path that
+**               runs on the connection's pool of threads: train_mf() (SGD,
+**               with and without validation), train_ranker() (the sequence
+**               links and ALS), similar_movies() queries (each on the pool in
+**               this build) and the all-movies sweep (similar_movies() joined
+**               to every movie, computed ahead in chunks on the pool); and
+**               the index build (the first similar_movies() of a connection,
+**               which reads the ratings table); at P moments (default 12)
+**               spread over the work.  Fails if the CPU time the process
 **               spends from sqlite3_interrupt() to the return exceeds
 **               -max-ms (default 1000), and prints it with the wall-clock
-**               latency; checks that the previous model still serves.
+**               latency; checks that the previous model still serves, and
+**               that queries answer as before (no accumulator left dirty).
 **   concurrent  T threads (default 8), each with its own connection to one
 **               database, train, query and write at once; answers that the
 **               writes cannot change must equal those of a quiet connection.
@@ -20,11 +24,24 @@
 **               still open: the cursor keeps the model and the snapshot it
 **               started with.
 **   close       closing a connection gives back every byte it used
-**               (sqlite3_memory_used() is back where it was).
+**               (sqlite3_memory_used() is back where it was) and joins the
+**               threads of its pool.
+**   pool        the pool itself (ext/core/pool.c), through its C interface
+**               and through SQL: its threads start once and serve job after
+**               job and statement after statement; helpers join jobs; every
+**               task runs once, on a slot in range, whoever joins; a job
+**               asked for inside a running job (re-entrant) runs on the
+**               calling thread alone; a failing task, or an interrupt seen by
+**               the calling thread's probe, stops the job; freeing the
+**               state, or closing the connection, joins the threads.
 **
 ** The ratings are synthetic, generated into tests/tmp/threads-N.db (kept
 ** for the next run): -ratings N ratings (default 20000) by N/154 users over
-** about N/423 movies, the proportions of MovieLens 25M.  `make
+** about N/423 movies, the proportions of MovieLens 25M, with timestamps
+** (so that train_ranker() builds its sequence links).  The build runs every
+** similar_movies() query and sweep chunk on the pool (Makefile,
+** POOL_ALWAYS), and the thread counts read /proc/self/task (Linux; the
+** checks are skipped elsewhere).  `make
 ** bench-interrupt` runs the interrupt test on 25,000,000 ratings with
 ** -max-ms 100.  The extension is compiled in (-DSQLITE_CORE) and
 ** registered on every connection with sqlite3_auto_extension().
@@ -32,8 +49,11 @@
 ** Prints "threads TEST...: N passed, N failed".
 */
 #include <sqlite3.h>
+#include "../ext/core/core.h"
+#include <dirent.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,9 +177,11 @@ static void generateRatings(sqlite3 *db, long long nRating){
   while( !isPrime(nMovie) ) nMovie++;
   sqlite3_exec(db, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
                "DROP TABLE IF EXISTS ratings; DROP TABLE IF EXISTS gen;"
-               "CREATE TABLE ratings(userId INTEGER, movieId INTEGER, rating REAL);"
+               "CREATE TABLE ratings(userId INTEGER, movieId INTEGER, rating REAL,"
+               " timestamp INTEGER);"
                "BEGIN;", 0, 0, 0);
-  sqlite3_prepare_v2(db, "INSERT INTO ratings VALUES(?1, ?2, ?3)", -1, &pIns, 0);
+  sqlite3_prepare_v2(db, "INSERT INTO ratings VALUES(?1, ?2, ?3, ?4)", -1, &pIns,
+                     0);
   for(u=1; n<nRating; u++){
     unsigned long long h = mix((unsigned long long)u);
     long long c = 20 + (long long)(h % 269), j;
@@ -171,6 +193,7 @@ static void generateRatings(sqlite3 *db, long long nRating){
       sqlite3_bind_int64(pIns, 1, u);
       sqlite3_bind_int64(pIns, 2, 1 + (a + j*b) % nMovie);
       sqlite3_bind_double(pIns, 3, 0.5*(double)(1 + mix(h+(unsigned long long)j) % 10));
+      sqlite3_bind_int64(pIns, 4, (long long)(mix(h ^ (unsigned long long)j) % 1000000));
       sqlite3_step(pIns);
       sqlite3_reset(pIns);
     }
@@ -192,7 +215,9 @@ static char *ratingsDb(long long nRating){
   sqlite3 *db = openDb(zFile);
   sqlite3_stmt *pStmt = 0;
   long long nHave = -1;
-  if( sqlite3_prepare_v2(db, "SELECT n FROM gen", -1, &pStmt, 0)==SQLITE_OK
+  if( sqlite3_prepare_v2(db, "SELECT n FROM gen WHERE EXISTS (SELECT 1 FROM "
+                         "pragma_table_info('ratings') WHERE name = 'timestamp')",
+                         -1, &pStmt, 0)==SQLITE_OK
    && sqlite3_step(pStmt)==SQLITE_ROW ){
     nHave = sqlite3_column_int64(pStmt, 0);
   }
@@ -383,6 +408,13 @@ static double timeSql(sqlite3 *db, const char *zSql){
   "SELECT model, options FROM mlrec_models WHERE model = 'mf';" \
   "SELECT movieId, round(score, 12) FROM recommend(2, 3, '{\"model\": \"rating\"}');"
 
+/* one query per movie, in an order that is not the sweep's: each on the pool */
+#define QUERIES "SELECT count(*) FROM (SELECT movieId FROM movie_ids " \
+  "ORDER BY movieId DESC) r, similar_movies(r.movieId, 10)"
+#define QUERY_ANSWERS "SELECT group_concat(s.movieId || ':' || round(s.score, 12)) " \
+  "FROM (SELECT movieId FROM movie_ids ORDER BY movieId DESC LIMIT 40) r, " \
+  "similar_movies(r.movieId, 3) s"
+
 /* the sweep over temp.movie_ids, every movie in order */
 #define SWEEP "SELECT count(*) FROM movie_ids r, similar_movies(r.movieId, 10)"
 #define SWEEP_ANSWERS "SELECT group_concat(s.movieId || ':' || round(s.score, 12)) " \
@@ -398,7 +430,7 @@ static double timeSql(sqlite3 *db, const char *zSql){
 static void testInterrupt(const char *zFile){
   sqlite3 *db = openDb(zFile);
   double tBuild = timeSql(db, "SELECT count(*) FROM similar_movies(1)");
-  double tTrain, tValid, tRanker, tRebuild, tSweep;
+  double tTrain, tValid, tRanker, tRebuild, tSweep, tQueries;
   char *zRef;
   tTrain = timeSql(db, TRAIN_MF);
   tValid = timeSql(db, TRAIN_MF_VALID);
@@ -416,6 +448,11 @@ static void testInterrupt(const char *zFile){
   tSweep = timeSql(db, SWEEP);
   printf("  all-movies sweep %.2f s\n", tSweep);
   interruptSeries(zFile, db, "interrupt sweep", 0, SWEEP, SWEEP_ANSWERS, tSweep);
+  /* single queries: one stopped part way leaves its accumulators clean */
+  tQueries = timeSql(db, QUERIES);
+  printf("  a query per movie %.2f s\n", tQueries);
+  interruptSeries(zFile, db, "interrupt similar_movies", 0, QUERIES,
+                  QUERY_ANSWERS, tQueries);
   /* the models: interrupted training leaves the previous one in service */
   interruptSeries(zFile, db, "interrupt train_mf", 0, TRAIN_MF, MODEL_ANSWERS,
                   tTrain);
@@ -484,7 +521,8 @@ static void *workerMain(void *pArg){
       default:
         if( w->iThread<2 ){
           snprintf(zSql, sizeof(zSql), "BEGIN IMMEDIATE;"
-                   "INSERT INTO ratings VALUES(-%d, -1, 4), (-%d, -2, 3);"
+                   "INSERT INTO ratings(userId, movieId, rating) "
+                   "VALUES(-%d, -1, 4), (-%d, -2, 3);"
                    "COMMIT; SELECT count(*) FROM similar_movies(-1);"
                    "DELETE FROM ratings WHERE userId = -%d;",
                    w->iThread+1, w->iThread+1, w->iThread+1);
@@ -611,8 +649,37 @@ static void testCursor(const char *zFile){
 
 /* ---- close ---------------------------------------------------------------- */
 
+/* Threads of this process, or -1 where /proc/self/task cannot be read. */
+static int threadCount(void){
+  DIR *pDir = opendir("/proc/self/task");
+  struct dirent *pEntry;
+  int n = 0;
+  if( pDir==0 ) return -1;
+  while( (pEntry = readdir(pDir))!=0 ){
+    if( pEntry->d_name[0]!='.' ) n++;
+  }
+  closedir(pDir);
+  return n;
+}
+
+/* Check that the process runs nWant threads (where they can be counted).
+** A joined thread may linger in /proc for a moment: wait a second for it. */
+static void checkThreads(const char *zTest, const char *zWhat, int nWant){
+  int n = threadCount(), nTry;
+  char zGot[40], zWant[40];
+  if( n<0 ) return;
+  for(nTry=0; n>nWant && nTry<100; nTry++){
+    sleepSeconds(0.01);
+    n = threadCount();
+  }
+  snprintf(zGot, sizeof(zGot), "%d threads", n);
+  snprintf(zWant, sizeof(zWant), "%d threads", nWant);
+  check(n==nWant, zTest, zWhat, zGot, zWant);
+}
+
 static void testClose(const char *zFile){
   sqlite3_int64 nBefore = sqlite3_memory_used();
+  int nThreadBefore = threadCount();
   sqlite3 *db = openDb(zFile);
   char z[100];
   execCheck(db, "close", "SELECT count(*) > 0 FROM similar_movies(3);"
@@ -627,6 +694,219 @@ static void testClose(const char *zFile){
   check(sqlite3_close(db)==SQLITE_OK, "close", "sqlite3_close()", 0, 0);
   snprintf(z, sizeof(z), "%lld bytes", (long long)(sqlite3_memory_used()-nBefore));
   check(sqlite3_memory_used()==nBefore, "close", "memory after close", z, "0 bytes");
+  checkThreads("close", "the pool's threads joined at close", nThreadBefore);
+}
+
+/* ---- pool ----------------------------------------------------------------- */
+
+#define POOL_WORKERS 4        /* workers of the jobs below */
+#define POOL_TASKS 10000      /* most tasks of a job */
+
+/* A job of tasks that count their runs and check their worker's slot. */
+typedef struct PoolJob PoolJob;
+struct PoolJob {
+  MlrecState *p;
+  int nWorker;               /* slots the job may use */
+  int iFail;                 /* the task that fails with SQLITE_ABORT, or -1 */
+  sqlite3_int64 nUnit;       /* units of work each task reports */
+  atomic_int aRun[POOL_TASKS];   /* runs of each task */
+  atomic_int nBadSlot;       /* runs on a slot out of [0, nWorker) */
+  atomic_int nNext;          /* mlrecPoolRun() jobs: the next task */
+  atomic_int nJoined;        /* mlrecPoolRun() jobs: workers in */
+  int nTask;                 /* mlrecPoolRun() jobs: tasks */
+  double tEnd;               /* endless jobs: give up then */
+  atomic_int bTimedOut;      /* an endless job was not stopped in time */
+};
+
+static void poolJobInit(PoolJob *j, MlrecState *p, int nWorker){
+  int t;
+  memset(j, 0, sizeof(*j));
+  j->p = p;
+  j->nWorker = nWorker;
+  j->iFail = -1;
+  for(t=0; t<POOL_TASKS; t++) atomic_init(&j->aRun[t], 0);
+  atomic_init(&j->nBadSlot, 0);
+  atomic_init(&j->nNext, 0);
+  atomic_init(&j->nJoined, 0);
+  atomic_init(&j->bTimedOut, 0);
+  j->tEnd = now() + 10.0;
+}
+
+/* Tasks of j that ran other than once, of the first nTask. */
+static int poolMisses(PoolJob *j, int nTask){
+  int t, n = 0;
+  for(t=0; t<nTask; t++) n += atomic_load(&j->aRun[t])!=1;
+  return n;
+}
+
+/* Runs of all the tasks of j. */
+static int poolRuns(PoolJob *j){
+  int t, n = 0;
+  for(t=0; t<POOL_TASKS; t++) n += atomic_load(&j->aRun[t]);
+  return n;
+}
+
+/* A task: counts its run (the first POOL_TASKS tasks), fails if it is
+** iFail; an endless job that runs past tEnd was not stopped. */
+static int countTask(void *pCtx, MlrecWorker *w, sqlite3_int64 iTask){
+  PoolJob *j = (PoolJob*)pCtx;
+  if( w->iWorker<0 || w->iWorker>=j->nWorker ) atomic_fetch_add(&j->nBadSlot, 1);
+  if( mlrecWorkerStop(w, j->nUnit) ) return SQLITE_OK;
+  if( iTask<POOL_TASKS ) atomic_fetch_add(&j->aRun[iTask], 1);
+  if( iTask==j->iFail ) return SQLITE_ABORT;
+  if( iTask>=POOL_TASKS && now()>j->tEnd ){
+    atomic_store(&j->bTimedOut, 1);
+    return SQLITE_ERROR;
+  }
+  return SQLITE_OK;
+}
+
+/* Tasks without end: the job ends only when stopped. */
+#define ENDLESS ((sqlite3_int64)1<<50)
+
+/* A worker that waits (10 s at most) for a helper to join, then leaves. */
+static int waitForHelper(void *pCtx, MlrecWorker *w){
+  PoolJob *j = (PoolJob*)pCtx;
+  double tEnd = now() + 10.0;
+  atomic_fetch_add(&j->nJoined, 1);
+  while( w->iWorker==0 && atomic_load(&j->nJoined)<2 && now()<tEnd ){
+    sleepSeconds(0.0001);
+  }
+  return SQLITE_OK;
+}
+
+/* A worker that, on the calling thread, first runs a job inside the job:
+** the pool is busy, so that one must run on the calling thread alone.
+** Then it takes the tasks of j. */
+static int nestAndCount(void *pCtx, MlrecWorker *w){
+  PoolJob *j = (PoolJob*)pCtx;
+  if( w->iWorker==0 ){
+    PoolJob *pInner = sqlite3_malloc64(sizeof(PoolJob));
+    int nJoined = 0, rc;
+    int nReserve = mlrecPoolReserve(j->p, POOL_WORKERS);
+    poolJobInit(pInner, j->p, POOL_WORKERS);
+    rc = mlrecParallelRun(j->p, 0, POOL_WORKERS, 50, countTask, pInner, &nJoined);
+    check(nReserve==1, "pool", "mlrecPoolReserve() inside a job: 1 worker", 0, 0);
+    check(rc==SQLITE_OK && nJoined==1 && poolMisses(pInner, 50)==0
+          && poolRuns(pInner)==50, "pool", "a job inside a job runs every task "
+          "once on the calling thread alone", 0, 0);
+    sqlite3_free(pInner);
+  }
+  for(;;){
+    int iTask = atomic_fetch_add(&j->nNext, 1);
+    if( iTask>=j->nTask ) break;
+    countTask(j, w, iTask);
+  }
+  return SQLITE_OK;
+}
+
+static int alwaysInterrupt(void *pArg){
+  (void)pArg;
+  return 1;
+}
+
+/* The pool through its C interface, on a state of our own for db. */
+static void poolInterface(sqlite3 *db, int nBase){
+  MlrecState *p = mlrecStateNew(db);
+  PoolJob *j = sqlite3_malloc64(sizeof(PoolJob));
+  MlrecInterrupt intr;
+  int nWorker, round, nMiss = 0, nBadJoin = 0, nJoined = 0, rc;
+  nWorker = mlrecPoolReserve(p, POOL_WORKERS);
+  check(nWorker==POOL_WORKERS, "pool", "mlrecPoolReserve(4) gives 4 workers", 0, 0);
+  checkThreads("pool", "three helpers started", nBase+POOL_WORKERS-1);
+  check(mlrecPoolReserve(p, 1000)==MLREC_MAX_THREADS && mlrecPoolReserve(p, 0)==1,
+        "pool", "mlrecPoolReserve() within [1, MLREC_MAX_THREADS]", 0, 0);
+  mlrecPoolFree(p->pPool);
+  p->pPool = 0;
+  nWorker = mlrecPoolReserve(p, POOL_WORKERS);
+  checkThreads("pool", "a new pool of three helpers", nBase+POOL_WORKERS-1);
+
+  /* helpers join a job that waits for them */
+  poolJobInit(j, p, nWorker);
+  rc = mlrecPoolRun(p, 0, nWorker, waitForHelper, j, &nJoined);
+  check(rc==SQLITE_OK && nJoined>=2 && nJoined<=nWorker, "pool", "a helper joins "
+        "a job", 0, 0);
+
+  /* many small jobs, of 1 to 7 tasks: each task once, whoever joins */
+  for(round=0; round<2000; round++){
+    int nTask = 1 + round%7;
+    poolJobInit(j, p, nWorker);
+    rc = mlrecParallelRun(p, 0, nWorker, nTask, countTask, j, &nJoined);
+    nMiss += rc!=SQLITE_OK || poolMisses(j, nTask)!=0 || poolRuns(j)!=nTask
+             || atomic_load(&j->nBadSlot)!=0;
+    nBadJoin += nJoined<1 || nJoined>nWorker || nJoined>nTask;
+  }
+  check(nMiss==0, "pool", "2000 jobs: every task once, on a slot in range", 0, 0);
+  check(nBadJoin==0, "pool", "2000 jobs: workers joined within the job's size",
+        0, 0);
+  checkThreads("pool", "the same helpers served every job", nBase+nWorker-1);
+
+  /* re-entrant: a job asked for inside a job runs alone */
+  poolJobInit(j, p, nWorker);
+  j->nTask = 1000;
+  rc = mlrecPoolRun(p, 0, nWorker, nestAndCount, j, &nJoined);
+  check(rc==SQLITE_OK && poolMisses(j, 1000)==0 && atomic_load(&j->nBadSlot)==0,
+        "pool", "the outer job runs every task once", 0, 0);
+
+  /* a failing task stops the job: the others stop at their next report */
+  poolJobInit(j, p, nWorker);
+  j->iFail = 100;
+  rc = mlrecParallelRun(p, 0, nWorker, ENDLESS, countTask, j, 0);
+  check(rc==SQLITE_ABORT && !atomic_load(&j->bTimedOut), "pool",
+        "a failing task stops the job with its error", 0, 0);
+
+  /* the interrupt rule: the calling thread's probe sees the interrupt at
+  ** its first report (here through the progress handler it runs) */
+  poolJobInit(j, p, nWorker);
+  j->nUnit = MLREC_CHECK_UNITS;
+  rc = mlrecInterruptBegin(db, &intr);
+  sqlite3_progress_handler(db, 1, alwaysInterrupt, 0);
+  if( rc==SQLITE_OK ){
+    rc = mlrecParallelRun(p, &intr, nWorker, ENDLESS, countTask, j, 0);
+  }
+  sqlite3_progress_handler(db, 0, 0, 0);
+  mlrecInterruptEnd(&intr);
+  check(rc==SQLITE_INTERRUPT && !atomic_load(&j->bTimedOut), "pool",
+        "the probe's interrupt stops the job", 0, 0);
+
+  /* a job of one worker needs no pool */
+  poolJobInit(j, p, 1);
+  rc = mlrecParallelRun(p, 0, 1, 100, countTask, j, &nJoined);
+  check(rc==SQLITE_OK && nJoined==1 && poolMisses(j, 100)==0, "pool",
+        "a job of one worker", 0, 0);
+
+  mlrecStateUnref(p);
+  checkThreads("pool", "freeing the state joins the helpers", nBase);
+  sqlite3_free(j);
+}
+
+/* The connection's pool through SQL: started once, reused by every parallel
+** path, joined at close. */
+static void poolStatements(const char *zFile, int nBase){
+  sqlite3 *db = openDb(zFile);
+  execCheck(db, "pool", "SELECT json_extract(train_ranker('{\"iterations\": 1, "
+            "\"factors\": 4, \"threads\": 3}'), '$.threads')", "3\n");
+  checkThreads("pool", "train_ranker on 3 threads started 2 helpers", nBase+2);
+  execCheck(db, "pool",
+            "SELECT json_extract(train_mf('{\"epochs\": 1, \"threads\": 3}'), "
+            "'$.epochs_run');"
+            "SELECT count(*) FROM (SELECT s.movieId FROM (SELECT DISTINCT movieId "
+            "FROM ratings ORDER BY movieId) m, similar_movies(m.movieId, 3) s "
+            "LIMIT 300);"
+            "SELECT count(*) FROM similar_movies(7, 5);"
+            "SELECT json_extract(train_ranker('{\"iterations\": 1, \"factors\": 4, "
+            "\"threads\": 2}'), '$.threads');", "1\n300\n5\n2\n");
+  checkThreads("pool", "later statements reuse the pool", nBase+2);
+  check(sqlite3_close(db)==SQLITE_OK, "pool", "sqlite3_close()", 0, 0);
+  checkThreads("pool", "closing the connection joins the pool", nBase);
+}
+
+static void testPool(const char *zFile){
+  int nBase = threadCount();
+  sqlite3 *db = openDb(zFile);
+  poolInterface(db, nBase);
+  check(sqlite3_close(db)==SQLITE_OK, "pool", "sqlite3_close()", 0, 0);
+  poolStatements(zFile, nBase);
 }
 
 int main(int argc, char **argv){
@@ -646,7 +926,7 @@ int main(int argc, char **argv){
   if( i>=argc || nRating<1000 || nPoint<1 || nThread<1 || nThread>64 ){
     fprintf(stderr, "usage: %s [-ratings N>=1000] [-max-ms MS] [-points P] "
             "[-threads 1..64] "
-            "interrupt|concurrent|cursor|close...\n", argv[0]);
+            "interrupt|concurrent|cursor|close|pool...\n", argv[0]);
     return 2;
   }
   zFile = ratingsDb(nRating);
@@ -656,6 +936,7 @@ int main(int argc, char **argv){
     else if( strcmp(argv[i], "concurrent")==0 ) testConcurrent(zFile);
     else if( strcmp(argv[i], "cursor")==0 ) testCursor(zFile);
     else if( strcmp(argv[i], "close")==0 ) testClose(zFile);
+    else if( strcmp(argv[i], "pool")==0 ) testPool(zFile);
     else{ fprintf(stderr, "unknown test %s\n", argv[i]); return 2; }
   }
   sqlite3_free(zFile);

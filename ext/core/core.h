@@ -15,7 +15,7 @@
 **   tvf.c      the table-valued-function plumbing
 **   topk.c     selection of the k best
 **   linalg.c   dot products and Cholesky solves
-**   pool.c     the threads that long work runs on
+**   pool.c     the connection's threads, which all parallel work runs on
 **   util.c     errors, argument checks, clocks, hashes, interrupts
 **
 ** The state caches what the wings derive from the user's tables (the
@@ -104,6 +104,9 @@ typedef struct MlrecFold MlrecFold;            /* rating/rating.h */
 typedef struct MlrecRanker MlrecRanker;        /* ranking/ranking.h */
 typedef struct MlrecContentCache MlrecContentCache;  /* similar/similar.h */
 
+/* The connection's threads (pool.c). */
+typedef struct MlrecPool MlrecPool;
+
 /* Per-connection state: the client data of every registration. */
 typedef struct MlrecState MlrecState;
 struct MlrecState {
@@ -123,6 +126,8 @@ struct MlrecState {
   const char *zReading;  /* what it reads now, for messages, or NULL */
   int nPin;              /* mlrecReadPin() calls not yet unpinned */
   sqlite3_stmt *pPin;    /* the statement that holds the read transactions */
+  MlrecPool *pPool;      /* threads of parallel work, started at the first
+                         ** (mlrecPoolReserve()), joined when freed */
 };
 
 /* One result row of a top-k selection. */
@@ -206,20 +211,40 @@ int mlrecInterrupted(MlrecInterrupt*);
 int mlrecInterruptedEvery(MlrecInterrupt*, i64 iStep);
 void mlrecInterruptEnd(MlrecInterrupt*);
 
-/* pool.c: independent tasks on every core, stopping at an interrupt */
-#define MLREC_MAX_WORKERS 64       /* most threads mlrecParallelRun() uses */
-typedef struct MlrecParallel MlrecParallel;
+/*
+** pool.c: the connection's threads, which every parallel path runs on (the
+** kNN query and sweep, SGD, ALS, the sequence links).  A job is a function
+** run by the calling thread (worker slot 0) and by the helpers that join it
+** (slots 1, 2, ...); work inside it is claimed from shared counters, so it
+** finishes on the calling thread alone if no helper joins.  Per-worker
+** scratch is indexed by the slot; the caller allocates it for every slot
+** beforehand.  The one interrupt rule: a worker reports its work through
+** mlrecWorkerStop(), in units of about a microsecond (a thousand
+** multiply-adds); every MLREC_CHECK_UNITS units the calling thread steps the
+** probe, and every worker reads the job's stop flag at each report.
+*/
+#define MLREC_MAX_THREADS 64    /* the one cap: most threads any work runs
+                                ** on, the calling thread included; the
+                                ** range of every "threads" option */
+#define MLREC_CHECK_UNITS 1024  /* units between looks at the interrupt:
+                                ** about a millisecond */
+typedef struct MlrecJob MlrecJob;
 typedef struct MlrecWorker MlrecWorker;
 struct MlrecWorker {
-  MlrecParallel *pPar;
+  MlrecJob *pJob;
   MlrecInterrupt *pIntr;   /* the calling thread's probe; 0 on the others */
-  int iWorker;             /* 0 for the calling thread, then 1, 2, ... */
-  i64 nUnit;               /* work done since the last check */
+  int iWorker;             /* slot: 0 for the calling thread, then 1, 2, ... */
+  i64 nUnit;               /* work reported since the last check */
 };
+typedef int (*MlrecWorkFn)(void *pCtx, MlrecWorker*);
 typedef int (*MlrecTaskFn)(void *pCtx, MlrecWorker*, i64 iTask);
-int mlrecParallelRun(MlrecInterrupt*, int nThread, i64 nTask, MlrecTaskFn,
-                     void *pCtx);
+int mlrecPoolReserve(MlrecState*, int nThread);
+int mlrecPoolRun(MlrecState*, MlrecInterrupt*, int nWorker, MlrecWorkFn,
+                 void *pCtx, int *pnJoined);
+int mlrecParallelRun(MlrecState*, MlrecInterrupt*, int nWorker, i64 nTask,
+                     MlrecTaskFn, void *pCtx, int *pnJoined);
 int mlrecWorkerStop(MlrecWorker*, i64 nUnit);
+void mlrecPoolFree(MlrecPool*);
 int mlrecOnlineCores(void);
 
 /* options.c: the options of every function, one JSON object */

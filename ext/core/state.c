@@ -8,10 +8,10 @@
 **
 ** One MlrecState per connection is the client data of every function and
 ** virtual table module the extension registers; each registration holds a
-** reference, and the last one to go (when the connection closes) frees the
-** state with everything it caches.  The models it caches belong to the
-** wings above core: it frees them through xFreeModels, set by the entry
-** point (mlrec.c).
+** reference, and the last one to go (when the connection closes) joins the
+** threads of its pool (pool.c) and frees the state with everything it
+** caches.  The models it caches belong to the wings above core: it frees
+** them through xFreeModels, set by the entry point (mlrec.c).
 */
 #include "core.h"
 #include <string.h>
@@ -119,6 +119,7 @@ void mlrecStateRef(MlrecState *p){
 void mlrecStateUnref(void *pArg){
   MlrecState *p = (MlrecState*)pArg;
   if( p==0 || --p->nRef>0 ) return;
+  mlrecPoolFree(p->pPool);
   if( p->xFreeModels ) p->xFreeModels(p);
   mlrecRatingsUnref(p->pRatings);
   mlrecConfigClear(&p->cfg);

@@ -114,30 +114,40 @@ static int solveTask(void *pCtx, MlrecWorker *pWorker, i64 iTask){
   return SQLITE_OK;
 }
 
+/* What the half-iterations of a training run share. */
+typedef struct IalsRun IalsRun;
+struct IalsRun {
+  MlrecState *p;             /* the connection, whose pool runs the solves */
+  MlrecInterrupt intr;
+  int nWorker;               /* workers of the pool's jobs */
+  const MlrecRanker *r;
+  double *aWork;             /* a Gram matrix, then nWorker solves */
+};
+
 /*
-** One half-iteration on nWorker threads: the nRow rows of a CSR (aStart,
-** aIdx, aVal) solved against the fixed factors aOther (nOther rows) into
-** aOut.  aWork has room for their Gram matrix and nWorker solves.
+** One half-iteration: the nRow rows of a CSR (aStart, aIdx, aVal) solved
+** against the fixed factors aOther (nOther rows) into aOut, SOLVE_ROWS rows
+** a task on the pool.
 */
-static int solveSide(MlrecInterrupt *pIntr, const MlrecRanker *r, int nRow,
-                     const i64 *aStart, const int *aIdx, const float *aVal,
-                     const float *aOther, int nOther, float *aOut,
-                     double *aWork, int nWorker, char **pzErr){
-  int f = r->nFactor;
+static int solveSide(IalsRun *pRun, int nRow, const i64 *aStart,
+                     const int *aIdx, const float *aVal, const float *aOther,
+                     int nOther, float *aOut, char **pzErr){
+  int f = pRun->r->nFactor;
   SolveJob job;
-  int rc = gramOf(pIntr, aOther, nOther, f, aWork);
-  job.r = r;
+  int rc = gramOf(&pRun->intr, aOther, nOther, f, pRun->aWork);
+  job.r = pRun->r;
   job.nRow = nRow;
   job.aStart = aStart;
   job.aIdx = aIdx;
   job.aVal = aVal;
   job.aOther = aOther;
-  job.aG = aWork;
+  job.aG = pRun->aWork;
   job.aOut = aOut;
-  job.aWork = aWork + (i64)f*f;
+  job.aWork = pRun->aWork + (i64)f*f;
   if( rc==SQLITE_OK ){
-    rc = mlrecParallelRun(pIntr, nWorker, (nRow+SOLVE_ROWS-1)/SOLVE_ROWS,
-                          solveTask, &job);
+    rc = mlrecParallelRun(pRun->p, &pRun->intr, pRun->nWorker,
+                          (nRow+SOLVE_ROWS-1)/SOLVE_ROWS, solveTask, &job,
+                          0);
   }
   if( rc==SQLITE_ERROR ){
     mlrecSetError(pzErr, "train_ranker: the least-squares system is "
@@ -148,47 +158,49 @@ static int solveSide(MlrecInterrupt *pIntr, const MlrecRanker *r, int nRow,
 }
 
 /*
-** Train the movie factors of r on snapshot pR, on nWorker threads (at most
-** MLREC_MAX_WORKERS): r->aItemFactor and its Gram matrix r->aGram.  The
-** same for a given seed whatever the threads.
+** Train the movie factors of r on snapshot pR, on up to nThread threads of
+** the pool of p: r->aItemFactor and its Gram matrix r->aGram.  The same for
+** a given seed whatever the threads.
 */
-int mlrecIalsTrain(sqlite3 *db, const MlrecRatings *pR, MlrecRanker *r,
-                   int nWorker, char **pzErr){
+int mlrecIalsTrain(MlrecState *p, const MlrecRatings *pR, MlrecRanker *r,
+                   int nThread, char **pzErr){
   int f = r->nFactor;
   float *aUser = sqlite3_malloc64(sizeof(float)*((i64)pR->nUser*f+1));
-  double *aWork = sqlite3_malloc64(sizeof(double)
-                                   *((i64)f*f + (i64)nWorker*(f*f+f)));
-  MlrecInterrupt intr;
+  IalsRun run;
   i64 k, iIter;
   int rc;
+  run.p = p;
+  run.r = r;
+  run.nWorker = mlrecPoolReserve(p, nThread);
+  run.aWork = sqlite3_malloc64(sizeof(double)
+                               *((i64)f*f + (i64)run.nWorker*(f*f+f)));
   r->aItemFactor = sqlite3_malloc64(sizeof(float)*((i64)pR->nItem*f+1));
   r->aGram = sqlite3_malloc64(sizeof(double)*(i64)f*f);
-  if( !aUser || !aWork || !r->aItemFactor || !r->aGram ){
+  if( !aUser || !run.aWork || !r->aItemFactor || !r->aGram ){
     sqlite3_free(aUser);
-    sqlite3_free(aWork);
+    sqlite3_free(run.aWork);
     return SQLITE_NOMEM;
   }
   /* Small uniform factors with standard deviation 0.01. */
   for(k=0; k<(i64)pR->nItem*f; k++){
     r->aItemFactor[k] = (float)(0.0346*(mlrecSplitHash(k, 0, r->opt.seed)-0.5));
   }
-  rc = mlrecInterruptBegin(db, &intr);
+  rc = mlrecInterruptBegin(p->db, &run.intr);
   for(iIter=0; rc==SQLITE_OK && iIter<r->opt.nIter; iIter++){
-    rc = solveSide(&intr, r, pR->nUser, pR->aUserStart, pR->aUserItem,
-                   pR->aUserValue, r->aItemFactor, pR->nItem, aUser, aWork,
-                   nWorker, pzErr);
+    rc = solveSide(&run, pR->nUser, pR->aUserStart, pR->aUserItem,
+                   pR->aUserValue, r->aItemFactor, pR->nItem, aUser, pzErr);
     if( rc==SQLITE_OK ){
-      rc = solveSide(&intr, r, pR->nItem, pR->aItemStart, pR->aItemUser,
-                     pR->aItemValue, aUser, pR->nUser, r->aItemFactor, aWork,
-                     nWorker, pzErr);
+      rc = solveSide(&run, pR->nItem, pR->aItemStart, pR->aItemUser,
+                     pR->aItemValue, aUser, pR->nUser, r->aItemFactor,
+                     pzErr);
     }
   }
   if( rc==SQLITE_OK ){
-    rc = gramOf(&intr, r->aItemFactor, pR->nItem, f, r->aGram);
+    rc = gramOf(&run.intr, r->aItemFactor, pR->nItem, f, r->aGram);
   }
-  mlrecInterruptEnd(&intr);
+  mlrecInterruptEnd(&run.intr);
   sqlite3_free(aUser);
-  sqlite3_free(aWork);
+  sqlite3_free(run.aWork);
   return rc;
 }
 

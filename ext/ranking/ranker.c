@@ -48,7 +48,7 @@ const MlrecOption mlrecRankerOptionSpec[] = {
   { "sequence_weight", 'r', 0, 1e6,  RK(sequenceWeight), 1 },
   { "seed",           'i', -9223372036854775808.0, 9223372036854775807.0,
                                      RK(seed), 42 },
-  { "threads",        'i', 1, MLREC_MAX_WORKERS, RK(nThread),
+  { "threads",        'i', 1, MLREC_MAX_THREADS, RK(nThread),
                                      .mFlags=MLREC_OPT_CORES },
 };
 const int mlrecRankerOptionCount =
@@ -136,11 +136,11 @@ static int trainRanker(MlrecState *p, const MlrecRankerOptions *pOpt,
   }
   zPrev = mlrecReading(p, "the ratings table");
   if( rc==SQLITE_OK ){
-    rc = mlrecSequenceBuild(p->db, &p->cfg, pR, r, (int)pOpt->nThread, pzErr);
+    rc = mlrecSequenceBuild(p, pR, r, (int)pOpt->nThread, pzErr);
   }
   mlrecReading(p, zPrev);
   mlrecReadUnpin(p);
-  if( rc==SQLITE_OK ) rc = mlrecIalsTrain(p->db, pR, r, (int)pOpt->nThread, pzErr);
+  if( rc==SQLITE_OK ) rc = mlrecIalsTrain(p, pR, r, (int)pOpt->nThread, pzErr);
   mlrecRatingsUnref(pR);
   if( rc!=SQLITE_OK ){
     mlrecRankerUnref(r);

@@ -76,8 +76,8 @@ int mlrecRankerBecause(const MlrecRanker*, const MlrecHistory*,
 void mlrecRankWorkFree(MlrecRankWork*);
 
 /* ials.c: implicit-feedback alternating least squares */
-int mlrecIalsTrain(sqlite3*, const MlrecRatings*, MlrecRanker*, int nWorker,
-                   char **pzErr);
+int mlrecIalsTrain(MlrecState*, const MlrecRatings*, MlrecRanker*,
+                   int nThread, char **pzErr);
 double mlrecIalsConfidence(const MlrecRanker*, double rating);
 int mlrecIalsFoldIn(const MlrecRanker*, int n, const int *aItem,
                     const double *aConf, double *aL, double *aX);
@@ -86,8 +86,8 @@ void mlrecIalsExplain(const MlrecRanker*, const double *aL, int iItem,
                       double *aV, double *aContrib);
 
 /* sequence.c: movies rated close in time by other users */
-int mlrecSequenceBuild(sqlite3*, const MlrecConfig*, const MlrecRatings*,
-                       MlrecRanker*, int nWorker, char **pzErr);
+int mlrecSequenceBuild(MlrecState*, const MlrecRatings*, MlrecRanker*,
+                       int nThread, char **pzErr);
 void mlrecSequenceScore(const MlrecRanker*, int n, const int *aItem,
                         const double *aWeight, double *aScore);
 double mlrecSequencePair(const MlrecRanker*, int iFrom, int iTo);

@@ -226,11 +226,12 @@ static void packLinks(MlrecRanker *r, int nItem, const LinkJob *pJob){
   if( aWeight ) r->aLinkWeight = aWeight;
 }
 
-/* Find the strongest links of every movie into r->aLink*, on nWorker
-** threads. */
-static int linkMovies(const SeqIndex *x, MlrecRanker *r, int nWorker,
-                      MlrecInterrupt *pIntr){
+/* Find the strongest links of every movie into r->aLink*, one movie a task
+** on up to nThread threads of the pool of p. */
+static int linkMovies(MlrecState *p, const SeqIndex *x, MlrecRanker *r,
+                      int nThread, MlrecInterrupt *pIntr){
   int nItem = x->pR->nItem, w;
+  int nWorker = mlrecPoolReserve(p, nThread);
   LinkJob job;
   i64 nRoom;
   int rc = SQLITE_OK;
@@ -251,15 +252,17 @@ static int linkMovies(const SeqIndex *x, MlrecRanker *r, int nWorker,
     memset(job.aWork, 0, sizeof(LinkWork)*nWorker);
   }
   for(w=0; rc==SQLITE_OK && w<nWorker; w++){
-    LinkWork *p = &job.aWork[w];
-    p->aSum = sqlite3_malloc64(sizeof(double)*((i64)nItem+1));
-    p->aTouched = sqlite3_malloc64(sizeof(int)*((i64)nItem+1));
-    rc = mlrecTopKInit(&p->top, job.nKeep);
-    if( rc==SQLITE_OK && (!p->aSum || !p->aTouched) ) rc = SQLITE_NOMEM;
-    if( rc==SQLITE_OK ) memset(p->aSum, 0, sizeof(double)*nItem);
+    LinkWork *pWork = &job.aWork[w];
+    pWork->aSum = sqlite3_malloc64(sizeof(double)*((i64)nItem+1));
+    pWork->aTouched = sqlite3_malloc64(sizeof(int)*((i64)nItem+1));
+    rc = mlrecTopKInit(&pWork->top, job.nKeep);
+    if( rc==SQLITE_OK && (!pWork->aSum || !pWork->aTouched) ){
+      rc = SQLITE_NOMEM;
+    }
+    if( rc==SQLITE_OK ) memset(pWork->aSum, 0, sizeof(double)*nItem);
   }
   if( rc==SQLITE_OK ){
-    rc = mlrecParallelRun(pIntr, nWorker, nItem, linkTask, &job);
+    rc = mlrecParallelRun(p, pIntr, nWorker, nItem, linkTask, &job, 0);
   }
   if( rc==SQLITE_OK ) packLinks(r, nItem, &job);
   for(w=0; job.aWork && w<nWorker; w++){
@@ -273,13 +276,14 @@ static int linkMovies(const SeqIndex *x, MlrecRanker *r, int nWorker,
 }
 
 /*
-** Build the sequence links of r from the ratings table (pR is its snapshot)
-** on nWorker threads (at most MLREC_MAX_WORKERS) if the table has the
+** Build the sequence links of r from the ratings table of p (pR is its
+** snapshot) on up to nThread threads of its pool if the table has the
 ** configured time column; set r->bTimed accordingly.
 */
-int mlrecSequenceBuild(sqlite3 *db, const MlrecConfig *pCfg,
-                       const MlrecRatings *pR, MlrecRanker *r, int nWorker,
-                       char **pzErr){
+int mlrecSequenceBuild(MlrecState *p, const MlrecRatings *pR,
+                       MlrecRanker *r, int nThread, char **pzErr){
+  sqlite3 *db = p->db;
+  const MlrecConfig *pCfg = &p->cfg;
   SeqIndex x;
   MlrecInterrupt intr;
   i64 n = pR->nRating;
@@ -302,7 +306,7 @@ int mlrecSequenceBuild(sqlite3 *db, const MlrecConfig *pCfg,
     rc = readSequences(db, pCfg, &x, pzErr);
   }
   if( rc==SQLITE_OK ) rc = indexPositions(&x, &intr);
-  if( rc==SQLITE_OK ) rc = linkMovies(&x, r, nWorker, &intr);
+  if( rc==SQLITE_OK ) rc = linkMovies(p, &x, r, nThread, &intr);
   if( rc==SQLITE_ABORT ){
     mlrecSetError(pzErr, "train_ranker: the ratings table changed while "
                   "it was read; try again");

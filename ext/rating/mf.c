@@ -39,7 +39,8 @@ const MlrecOption mlrecMfOptionSpec[] = {
   { "init_std",            'r', 0, 10,    MF(initStd), 0.1 },
   { "seed",                'i', -9223372036854775808.0, 9223372036854775807.0,
                                           MF(seed), 42 },
-  { "threads",             'i', 1, 1024,  MF(nThread), .mFlags=MLREC_OPT_CORES },
+  { "threads",             'i', 1, MLREC_MAX_THREADS, MF(nThread),
+                                          .mFlags=MLREC_OPT_CORES },
   { "validation",          'r', 0, 0.9,   MF(validation), 0 },
   { "patience",            'i', 0, 10000, MF(patience), 0 },
   /* changes what is printed, not the model: not in the summary */
@@ -157,12 +158,13 @@ static int initFactors(MlrecModel *m, MlrecInterrupt *pIntr){
 ** epoch when pMon measures it on held-out ratings (and may stop training
 ** early), else once at the end.
 */
-static int runEpochs(MlrecInterrupt *pIntr, MlrecMonitor *pMon,
-                     MlrecModel *m, char **pzErr){
+static int runEpochs(MlrecState *p, MlrecInterrupt *pIntr,
+                     MlrecMonitor *pMon, MlrecModel *m, char **pzErr){
   MlrecSgd *pSgd = 0;
   i64 iEpoch;
   int bStop = 0;
-  int rc = mlrecSgdBegin(pMon->pTrain, m, (int)m->opt.nThread, pIntr, &pSgd);
+  int rc = mlrecSgdBegin(p, pMon->pTrain, m, (int)m->opt.nThread, pIntr,
+                         &pSgd);
   if( rc==SQLITE_OK ) m->opt.nThread = mlrecSgdThreads(pSgd);
   for(iEpoch=0; rc==SQLITE_OK && !bStop && iEpoch<m->opt.nEpoch; iEpoch++){
     rc = mlrecSgdEpoch(pSgd, pIntr);
@@ -183,9 +185,10 @@ static int runEpochs(MlrecInterrupt *pIntr, MlrecMonitor *pMon,
   return rc;
 }
 
-/* Train a model on snapshot pR with options pOpt into *ppOut. */
+/* Train a model on snapshot pR of the ratings of p with options pOpt into
+** *ppOut. */
 int mlrecMfTrain(
-  sqlite3 *db,
+  MlrecState *p,
   const MlrecRatings *pR,
   const MlrecMfOptions *pOpt,
   MlrecModel **ppOut,
@@ -203,13 +206,13 @@ int mlrecMfTrain(
     return SQLITE_ERROR;
   }
   memset(&mon, 0, sizeof(mon));
-  rc = mlrecInterruptBegin(db, &intr);
+  rc = mlrecInterruptBegin(p->db, &intr);
   if( rc==SQLITE_OK ) rc = mlrecMonitorBegin(&mon, pR, pOpt, &intr, pzErr);
   if( rc==SQLITE_OK ){
     m = newModel(mon.pTrain, pOpt);
     rc = m ? initFactors(m, &intr) : SQLITE_NOMEM;
   }
-  if( rc==SQLITE_OK ) rc = runEpochs(&intr, &mon, m, pzErr);
+  if( rc==SQLITE_OK ) rc = runEpochs(p, &intr, &mon, m, pzErr);
   if( rc==SQLITE_OK ) rc = mlrecMonitorEnd(&mon, m);
   mlrecMonitorFree(&mon);
   mlrecInterruptEnd(&intr);

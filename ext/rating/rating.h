@@ -114,14 +114,14 @@ int mlrecPredictRating(const MlrecModel*, const MlrecFold*, i64 iUser,
 extern const MlrecOption mlrecMfOptionSpec[];
 extern const int mlrecMfOptionCount;
 void mlrecMfDefaults(MlrecMfOptions*);
-int mlrecMfTrain(sqlite3*, const MlrecRatings*, const MlrecMfOptions*,
+int mlrecMfTrain(MlrecState*, const MlrecRatings*, const MlrecMfOptions*,
                  MlrecModel **ppOut, char **pzErr);
 char *mlrecMfOptionsJson(const MlrecMfOptions*);
 
 /* sgd.c: the parallel training kernel of mf.c */
 typedef struct MlrecSgd MlrecSgd;
-int mlrecSgdBegin(const MlrecRatings*, MlrecModel*, int nThread,
-                  MlrecInterrupt*, MlrecSgd **ppOut);
+int mlrecSgdBegin(MlrecState*, const MlrecRatings*, MlrecModel*,
+                  int nThread, MlrecInterrupt*, MlrecSgd **ppOut);
 int mlrecSgdEpoch(MlrecSgd*, MlrecInterrupt*);
 int mlrecSgdSync(MlrecSgd*, MlrecInterrupt*);
 int mlrecSgdDiverged(const MlrecSgd*);

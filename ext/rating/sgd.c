@@ -38,27 +38,30 @@
 ** the number of threads: the model depends on the seed, options and data
 ** only, bit for bit, and `threads` changes the speed, never the answer.
 **
-** INTERRUPTS.  With one thread the calling thread trains and steps the
-** interrupt probe (util.c) every ~2 ms of work.  With more, workers check
-** an atomic stop flag every ~2 ms of work, while the calling thread waits,
-** stepping the probe every 5 ms, and sets the flag when interrupted.  All
-** memory is allocated by the calling thread before the workers start.
+** THREADS.  An epoch is a job on the connection's pool (core/pool.c): the
+** calling thread and the helpers that join take blocks as above.  Each
+** reports its steps to the pool's interrupt rule after every batch of about
+** a millisecond of work, and stops when told to.  All memory is allocated
+** by the calling thread before the first epoch.
 */
 #include "rating.h"
 #include <math.h>
-#include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define SGD_GRID 32                        /* groups of users, of movies */
 #define SGD_GROUP_MAX 65536                /* users or movies in a group */
 #define SGD_RATINGS_PER_THREAD 200000      /* fewer: not worth a thread */
-#define SGD_WAIT_NS 5000000                /* probe period while waiting */
 #define SGD_AHEAD 4                        /* prefetch distance, in ratings */
 #define SGD_LOOKAHEAD 4                    /* strata a thread may run ahead */
+#define SGD_SPINS 64                       /* looks for a block before the
+                                           ** thread yields its core */
+
+/* Units of work (core/pool.c) of n steps of nF factors: a step takes about
+** (nF + 16) / 2048 microseconds. */
+#define sgdUnits(n, nF) (((n)*((nF)+16) + 2047)>>11)
 
 /* One rating of the grid: its user and movie by position in their groups. */
 typedef struct SgdEntry SgdEntry;
@@ -86,20 +89,12 @@ struct SgdRates {
   float decayBias;       /* 1 - lr * bias_regularization */
 };
 
-/* What a thread that trains needs of its own. */
-typedef struct SgdThread SgdThread;
-struct SgdThread {
-  MlrecSgd *p;
-  MlrecInterrupt *pIntr;   /* the calling thread: probe to step; else 0 */
-  i64 nBudget;             /* updates until the next interrupt check */
-  int rc;                  /* SQLITE_INTERRUPT once asked to stop */
-  pthread_t tid;
-};
-
 struct MlrecSgd {
+  MlrecState *pState;            /* the connection, whose pool trains */
+  int nWorker;                   /* workers of an epoch's job */
   MlrecModel *m;
   SgdRates rates;
-  i64 nPoll;                     /* updates between interrupt checks */
+  i64 nBatch;                    /* steps between reports of the work */
   u64 rng;                       /* draws the schedule of each epoch */
   int nGrid;                     /* G, groups of users and of movies */
   int nBlock;                    /* G * G */
@@ -114,17 +109,6 @@ struct MlrecSgd {
   atomic_int *aColDone;          /* G: blocks of each column done */
   atomic_char *aClaimed;         /* nBlock: task taken by a thread */
   atomic_int nextTask;           /* tasks before this one are all taken */
-  atomic_int bStop;              /* set by the calling thread */
-  /* Worker threads; none when the calling thread trains alone. */
-  int nThread;
-  SgdThread *aThread;
-  pthread_mutex_t mutex;
-  pthread_cond_t wake;           /* a new epoch, or quit */
-  pthread_cond_t done;           /* a worker finished its epoch */
-  int bSync;                     /* mutex and conditions initialised */
-  int iEpoch;                    /* epochs started; workers follow it */
-  int nFinished;                 /* workers done with the current epoch */
-  int bQuit;
 };
 
 /*
@@ -156,25 +140,13 @@ static float sgdStep(SgdRates c, int nF, float *pu, float *qi,
   return e;
 }
 
-/* True (and t->rc set) if training must stop. */
-static int mustStop(SgdThread *t){
-  t->nBudget = t->p->nPoll;
-  if( t->pIntr ){
-    t->rc = mlrecInterrupted(t->pIntr);
-  }else if( atomic_load_explicit(&t->p->bStop, memory_order_relaxed) ){
-    t->rc = SQLITE_INTERRUPT;
-  }
-  return t->rc!=SQLITE_OK;
-}
-
 /* Ask for the nF floats at p ahead of their use (a macro: GCC drops a
 ** function that only prefetches as if it had no effect). */
 #define prefetchRow(p, nF) \
   (__builtin_prefetch(p), __builtin_prefetch((p) + (nF) - 1))
 
 /* Train on the ratings of block iBlock; 0 if told to stop partway. */
-static int trainBlock(SgdThread *t, int iBlock){
-  const MlrecSgd *p = t->p;
+static int trainBlock(MlrecSgd *p, MlrecWorker *w, int iBlock){
   const MlrecModel *m = p->m;
   const SgdEntry *a = p->aEntry;
   int nF = m->nFactor;
@@ -187,7 +159,7 @@ static int trainBlock(SgdThread *t, int iBlock){
   i64 k = p->aBlock[iBlock], end = p->aBlock[iBlock+1];
   double rLoss = 0.0;
   while( k<end ){
-    i64 n = end-k < t->nBudget ? end-k : t->nBudget;
+    i64 n = end-k < p->nBatch ? end-k : p->nBatch;
     i64 stop = k+n;
     for(; k<stop; k++){
       int u = a[k].u, i = a[k].i;
@@ -200,10 +172,9 @@ static int trainBlock(SgdThread *t, int iBlock){
                   &aUserBias[u], &aItemBias[i], a[k].r);
       rLoss += (double)e*e;
     }
-    t->nBudget -= n;
-    if( t->nBudget==0 && mustStop(t) ) return 0;
+    if( mlrecWorkerStop(w, sgdUnits(n, nF)) ) return 0;
   }
-  t->p->aLoss[iBlock] = rLoss;
+  p->aLoss[iBlock] = rLoss;
   return 1;
 }
 
@@ -222,10 +193,10 @@ static int taskReady(MlrecSgd *p, int iTask){
 ** SGD_LOOKAHEAD strata of tasks not yet taken, so that a thread held up
 ** (by the system, say) in one row and column stalls the others only once
 ** its block is needed everywhere.  Returns -1 when none is left, or if
-** told to stop.
+** told to stop (a wait counts as work, for the calling thread to look at
+** the interrupt).
 */
-static int claimTask(SgdThread *t){
-  MlrecSgd *p = t->p;
+static int claimTask(MlrecSgd *p, MlrecWorker *w){
   int nSpin = 0;
   for(;;){
     int iFirst = atomic_load(&p->nextTask), iTask, iEnd;
@@ -236,7 +207,7 @@ static int claimTask(SgdThread *t){
       }
     }
     if( iFirst>=p->nBlock ) return -1;
-    if( atomic_load_explicit(&p->bStop, memory_order_relaxed) ) return -1;
+    if( mlrecWorkerStop(w, nSpin>SGD_SPINS) ) return -1;
     iEnd = iFirst + SGD_LOOKAHEAD*p->nGrid;
     if( iEnd>p->nBlock ) iEnd = p->nBlock;
     for(iTask=iFirst; iTask<iEnd; iTask++){
@@ -247,44 +218,24 @@ static int claimTask(SgdThread *t){
         return iTask;
       }
     }
-    if( ++nSpin>64 ) sched_yield();
+    if( ++nSpin>SGD_SPINS ) sched_yield();
   }
 }
 
-/* Take and train blocks of the current epoch until none is left. */
-static void trainTasks(SgdThread *t){
-  MlrecSgd *p = t->p;
+/* A worker of the epoch's job: takes and trains blocks until none is left
+** or it is told to stop (the pool has the reason). */
+static int trainTasks(void *pCtx, MlrecWorker *w){
+  MlrecSgd *p = (MlrecSgd*)pCtx;
   int iTask;
-  while( (iTask = claimTask(t))>=0 ){
+  while( (iTask = claimTask(p, w))>=0 ){
     int iBlock = p->aTask[iTask];
-    if( !trainBlock(t, iBlock) ) return;
+    if( !trainBlock(p, w, iBlock) ) break;
     atomic_fetch_add_explicit(&p->aRowDone[iBlock/p->nGrid], 1,
                               memory_order_release);
     atomic_fetch_add_explicit(&p->aColDone[iBlock%p->nGrid], 1,
                               memory_order_release);
   }
-}
-
-static void *workerMain(void *pArg){
-  SgdThread *t = (SgdThread*)pArg;
-  MlrecSgd *p = t->p;
-  int iEpoch = 0;
-  pthread_mutex_lock(&p->mutex);
-  for(;;){
-    while( p->iEpoch==iEpoch && !p->bQuit ){
-      pthread_cond_wait(&p->wake, &p->mutex);
-    }
-    if( p->bQuit ) break;
-    iEpoch = p->iEpoch;
-    pthread_mutex_unlock(&p->mutex);
-    t->nBudget = p->nPoll;
-    trainTasks(t);
-    pthread_mutex_lock(&p->mutex);
-    p->nFinished++;
-    pthread_cond_signal(&p->done);
-  }
-  pthread_mutex_unlock(&p->mutex);
-  return 0;
+  return SQLITE_OK;
 }
 
 /* Sort key of a user or movie when dealing them into groups. */
@@ -414,32 +365,6 @@ static int shuffleBlocks(MlrecSgd *p, MlrecInterrupt *pIntr){
   return rc;
 }
 
-/* Start up to nWant workers; with fewer (even none) the model is the same. */
-static void startThreads(MlrecSgd *p, int nWant){
-  int j;
-  if( pthread_mutex_init(&p->mutex, 0) ) return;
-  if( pthread_cond_init(&p->wake, 0) ){
-    pthread_mutex_destroy(&p->mutex);
-    return;
-  }
-  if( pthread_cond_init(&p->done, 0) ){
-    pthread_cond_destroy(&p->wake);
-    pthread_mutex_destroy(&p->mutex);
-    return;
-  }
-  p->bSync = 1;
-  p->aThread = sqlite3_malloc64(sizeof(SgdThread)*(i64)nWant);
-  if( p->aThread==0 ) return;
-  memset(p->aThread, 0, sizeof(SgdThread)*(i64)nWant);
-  for(j=0; j<nWant; j++){
-    p->aThread[j].p = p;
-    if( pthread_create(&p->aThread[j].tid, 0, workerMain, &p->aThread[j]) ){
-      break;
-    }
-    p->nThread++;
-  }
-}
-
 /*
 ** The grid for up to nMost users or movies: G groups of at most
 ** SGD_GROUP_MAX, and the arrays of its blocks.
@@ -547,24 +472,25 @@ static int gridParameters(MlrecSgd *p, MlrecInterrupt *pIntr){
 
 /*
 ** Prepare to train model m (initialised by the caller) on snapshot pR with
-** up to nThread threads.  Steps the probe pIntr as it goes: SQLITE_INTERRUPT
-** if asked to stop.
+** up to nThread threads of the pool of pState.  Steps the probe pIntr as it
+** goes: SQLITE_INTERRUPT if asked to stop.
 */
-int mlrecSgdBegin(const MlrecRatings *pR, MlrecModel *m, int nThread,
-                  MlrecInterrupt *pIntr, MlrecSgd **ppOut){
+int mlrecSgdBegin(MlrecState *pState, const MlrecRatings *pR, MlrecModel *m,
+                  int nThread, MlrecInterrupt *pIntr, MlrecSgd **ppOut){
   MlrecSgd *p = sqlite3_malloc64(sizeof(*p));
   i64 nUseful = pR->nRating/SGD_RATINGS_PER_THREAD;
   int rc;
   *ppOut = 0;
   if( p==0 ) return SQLITE_NOMEM;
   memset(p, 0, sizeof(*p));
+  p->pState = pState;
   p->m = m;
   p->rates.mu = (float)(m->mu/m->scale);
   p->rates.lr = (float)m->opt.learningRate;
   p->rates.decay = (float)(1.0 - m->opt.learningRate*m->opt.regularization);
   p->rates.decayBias = (float)(1.0 - m->opt.learningRate
                                      *m->opt.biasRegularization);
-  p->nPoll = 1 + (1<<21)/(m->nFactor+16);
+  p->nBatch = 1 + ((i64)MLREC_CHECK_UNITS<<11)/(m->nFactor+16);
   p->rng = (u64)m->opt.seed ^ 0x5851f42d4c957f2dULL;
   rc = allocateGrid(p, pR->nUser>pR->nItem ? pR->nUser : pR->nItem);
   if( rc==SQLITE_OK ) rc = buildGrid(p, pR, pIntr);
@@ -576,7 +502,7 @@ int mlrecSgdBegin(const MlrecRatings *pR, MlrecModel *m, int nThread,
   }
   if( nThread>p->nGrid ) nThread = p->nGrid;
   if( nThread>nUseful ) nThread = (int)nUseful;
-  if( nThread>1 ) startThreads(p, nThread);
+  p->nWorker = mlrecPoolReserve(pState, nThread);
   *ppOut = p;
   return SQLITE_OK;
 }
@@ -608,54 +534,14 @@ static void drawSchedule(MlrecSgd *p){
   }
 }
 
-/* Wait for the workers to finish the epoch, stepping the probe meanwhile. */
-static int waitForWorkers(MlrecSgd *p, MlrecInterrupt *pIntr){
-  int rc = SQLITE_OK;
-  while( p->nFinished<p->nThread ){
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += SGD_WAIT_NS;
-    if( ts.tv_nsec>=1000000000 ){
-      ts.tv_sec++;
-      ts.tv_nsec -= 1000000000;
-    }
-    pthread_cond_timedwait(&p->done, &p->mutex, &ts);
-    if( rc==SQLITE_OK && p->nFinished<p->nThread
-     && (rc = mlrecInterrupted(pIntr))!=SQLITE_OK ){
-      atomic_store(&p->bStop, 1);
-    }
-  }
-  return rc;
-}
-
-/* Train every block of the epoch, on the workers or on this thread. */
-static int trainEpoch(MlrecSgd *p, MlrecInterrupt *pIntr){
-  int rc;
-  if( p->nThread==0 ){
-    SgdThread t;
-    memset(&t, 0, sizeof(t));
-    t.p = p;
-    t.pIntr = pIntr;
-    t.nBudget = p->nPoll;
-    trainTasks(&t);
-    return t.rc;
-  }
-  pthread_mutex_lock(&p->mutex);
-  p->iEpoch++;
-  p->nFinished = 0;
-  pthread_cond_broadcast(&p->wake);
-  rc = waitForWorkers(p, pIntr);
-  pthread_mutex_unlock(&p->mutex);
-  return rc;
-}
-
 /*
-** Run one epoch: every rating once.  Returns SQLITE_OK, or the error of the
-** probe pIntr (SQLITE_INTERRUPT) if asked to stop part way.
+** Run one epoch, every rating once, as a job on the pool.  Returns
+** SQLITE_OK, or the error of the probe pIntr (SQLITE_INTERRUPT) if asked to
+** stop part way.
 */
 int mlrecSgdEpoch(MlrecSgd *p, MlrecInterrupt *pIntr){
   drawSchedule(p);
-  return trainEpoch(p, pIntr);
+  return mlrecPoolRun(p->pState, pIntr, p->nWorker, trainTasks, p, 0);
 }
 
 /* Give the model the parameters trained so far. */
@@ -690,26 +576,14 @@ double mlrecSgdLoss(const MlrecSgd *p){
          ? p->m->scale*sqrt(rSum/(double)p->aBlock[p->nBlock]) : 0.0;
 }
 
-/* Threads the training runs on: the workers, or 1 for the calling thread. */
+/* Threads the training runs on, the calling thread included. */
 int mlrecSgdThreads(const MlrecSgd *p){
-  return p->nThread ? p->nThread : 1;
+  return p->nWorker;
 }
 
-/* Stop the workers and free everything. */
+/* Free everything. */
 void mlrecSgdEnd(MlrecSgd *p){
-  int j;
   if( p==0 ) return;
-  if( p->bSync ){
-    pthread_mutex_lock(&p->mutex);
-    p->bQuit = 1;
-    pthread_cond_broadcast(&p->wake);
-    pthread_mutex_unlock(&p->mutex);
-    for(j=0; j<p->nThread; j++) pthread_join(p->aThread[j].tid, 0);
-    pthread_cond_destroy(&p->done);
-    pthread_cond_destroy(&p->wake);
-    pthread_mutex_destroy(&p->mutex);
-  }
-  sqlite3_free(p->aThread);
   sqlite3_free(p->aEntry);
   sqlite3_free(p->aUserBias);
   sqlite3_free(p->aItemBias);

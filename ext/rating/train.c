@@ -42,7 +42,7 @@ static int trainAndKeep(MlrecState *p, const MlrecMfOptions *pOpt,
   MlrecRatings *pR = 0;
   MlrecModel *m = 0;
   int rc = mlrecRatingsCurrent(p, &pR, pzErr);
-  if( rc==SQLITE_OK ) rc = mlrecMfTrain(p->db, pR, pOpt, &m, pzErr);
+  if( rc==SQLITE_OK ) rc = mlrecMfTrain(p, pR, pOpt, &m, pzErr);
   if( rc==SQLITE_OK && pOpt->knnWeight>0.0 ){
     rc = mlrecNeighboursTrain(p->db, pR, pOpt->nNeighbour, pOpt->shrinkage,
                               &m->pNeighbours);

@@ -89,7 +89,7 @@ static int similarFiltered(MlrecTvfCursor *pCur, int iItem,
   int i, rc = aAllow ? mlrecTopKInit(&all, pR->nItem-1) : SQLITE_NOMEM;
   if( rc==SQLITE_OK ){
     mlrecFilterMask(pFilter, pR->aItemId, pR->nItem, aAllow);
-    rc = mlrecSimilar(pCur->pState->db, pR, iItem, &all,
+    rc = mlrecSimilar(pCur->pState, pR, iItem, &all,
                       (MlrecKnnScratch**)&pCur->pWork);
     for(i=0; rc==SQLITE_OK && i<all.n && pOut->n<pOut->k; i++){
       if( aAllow[all.a[i].idx] ) pOut->a[pOut->n++] = all.a[i];
@@ -145,7 +145,7 @@ static int addRatingCosines(MlrecTvfCursor *pCur, int iR, double w,
   MlrecTopK all;
   int t, rc = mlrecTopKInit(&all, pR->nItem-1);
   if( rc==SQLITE_OK ){
-    rc = mlrecSimilar(pCur->pState->db, pR, iR, &all,
+    rc = mlrecSimilar(pCur->pState, pR, iR, &all,
                       (MlrecKnnScratch**)&pCur->pWork);
   }
   for(t=0; rc==SQLITE_OK && t<all.n; t++){
@@ -249,7 +249,7 @@ static int similarCompute(MlrecTvfCursor *pCur, char **pzErr){
     if( rc==SQLITE_OK && opt.filter.bRestricted ){
       rc = similarFiltered(pCur, iItem, &opt.filter, &top);
     }else if( rc==SQLITE_OK ){
-      rc = mlrecSimilar(pCur->pState->db, pR, iItem, &top,
+      rc = mlrecSimilar(pCur->pState, pR, iItem, &top,
                         (MlrecKnnScratch**)&pCur->pWork);
     }
     if( rc==SQLITE_OK ) rc = mlrecTvfSetRows(pCur, &top, pR->aItemId);
