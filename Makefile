@@ -77,7 +77,7 @@ endef
 DB ?= movielens.db
 , := ,
 
-.PHONY: all deps demo test bench generator static example install uninstall learning-curve \
+.PHONY: all deps demo test bench generator static example dqlite install uninstall learning-curve \
   eval clean bench-interrupt fuzz python node serve
 
 # Debian packages: compiler, SQLite and its shell, Tcl with its SQLite binding (the test
@@ -125,6 +125,19 @@ $(EXAMPLE): tests/clients/example.c ext/mlrec_static.h $(STATIC)
 	  $(STATIC) -lsqlite3 $(LDLIBS)
 
 example: $(EXAMPLE)
+
+# tests/dqlite (docs/persistence.md, "Replicated with dqlite"): a dqlite node with mlrec linked
+# statically (Debian's libdqlite-dev), and a client of dqlite's wire protocol that also runs its
+# commands on plain SQLite with mlrec linked in, to compare.
+DQLITE = build/dqlite-node build/dqlite-client
+build/dqlite-node: tests/dqlite/node.c ext/mlrec_static.h $(STATIC)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -Iext $(LDFLAGS) -o $@ tests/dqlite/node.c \
+	  $(STATIC) -ldqlite -lsqlite3 $(LDLIBS)
+build/dqlite-client: tests/dqlite/client.c ext/mlrec_static.h $(STATIC)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -Iext $(LDFLAGS) -o $@ tests/dqlite/client.c \
+	  $(STATIC) -lsqlite3 $(LDLIBS)
+
+dqlite: $(DQLITE)
 
 install: $(LIB) $(STATIC)
 	install -d "$(DESTDIR)$(LIBDIR)" "$(DESTDIR)$(INCLUDEDIR)"
@@ -214,7 +227,7 @@ eval: $(LIB) $(DB)
 	  test $$status -eq 0 && ! grep -q '^FAIL' build/eval.txt
 
 test: $(LIB) build/asan/mlrec.so build/oom build/threads build/threads-tsan build/fuzz-replay \
-  build/fuzz $(DB) $(EXAMPLE) build/generate python node
+  build/fuzz $(DB) $(EXAMPLE) build/generate python node $(DQLITE)
 	bash tests/run
 
 # The packages (docs/python.md, docs/node.md) carry mlrec.so without its debug information.
