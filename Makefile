@@ -10,6 +10,7 @@
 #   make generator  build/generate, the synthetic MovieLens-shaped database generator
 #   make static   build/libmlrec.a, for programs that link mlrec in (header ext/mlrec_static.h)
 #   make example  build/example: tests/clients/example.c linked statically
+#   make dqlite   build/dqlite-node and build/dqlite-client, for tests/dqlite (libdqlite-dev)
 #   make learning-curve  redraw docs/learning_curve.svg from the training log (gnuplot)
 #   make eval     recommendation quality on MovieLens (sql/eval.sql): the README's numbers
 #   make install  mlrec.so, libmlrec.a and mlrec_static.h under $(DESTDIR)$(PREFIX)/lib, /include
@@ -86,12 +87,12 @@ DB ?= movielens.db
 # wheel offline; tests/packages installs it into a venv), curl/unzip (MovieLens download),
 # gnuplot-nox (the learning curve of docs/learning_curve.sh), valgrind (tests/threads.c), clang
 # and its sanitizer runtimes (libFuzzer, tests/fuzz), Chromium and ChromeDriver (tests/web: the
-# web page in a headless browser). scripts/deps.sh reads the list from here
+# web page in a headless browser), libdqlite-dev (tests/dqlite: replication on dqlite). scripts/deps.sh reads the list from here
 # (it runs before make is installed): keep it one assignment, continued with backslashes.
 DEB_PACKAGES = build-essential libsqlite3-dev sqlite3 tcl libsqlite3-tcl \
   python3 python3-numpy python3-scipy python3-sklearn python3-apsw python3-pip python3-setuptools \
   python3-wheel python3-venv curl unzip ca-certificates gnuplot-nox valgrind clang libclang-rt-dev \
-  chromium chromium-driver
+  chromium chromium-driver libdqlite-dev
 
 all: $(LIB)
 

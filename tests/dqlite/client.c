@@ -54,9 +54,11 @@
 ** sends them without being asked).
 **
 ** Two things dqlite 1.11 does that the test relies on knowing: a QUERY_SQL
-** runs its statement without replicating what it writes, so every
-** statement that writes goes through EXEC_SQL, including
-** SELECT mlrec_save_model(...); and EXEC_SQL steps a statement once, then
+** runs its statement without replicating what it writes (the frames stay
+** pending in dqlite's VFS, and the node soon aborts on an assertion of
+** vfs.c, wal->n_tx == 0), so every statement that writes goes through
+** EXEC_SQL, including SELECT mlrec_save_model(...); and EXEC_SQL steps a
+** statement once, then
 ** replicates the frames that step wrote, then answers.  For a SELECT whose
 ** one row is a function call that one step is the whole statement (the
 ** model is saved and replicated), yet dqlite answers with the code of the
@@ -263,9 +265,11 @@ static int readResponse(Conn *c){
 
 /* Send a request and read its response; a connection that fails is fatal. */
 static void roundTrip(Conn *c, int type, const Buf *pBody){
+  errno = 0;
   if( sendRequest(c, type, pBody) || readResponse(c) ){
     fatal("connection to %s failed (%s)", c->zAddr,
-          errno==EAGAIN ? "timeout" : strerror(errno));
+          errno==EAGAIN ? "timeout" : errno ? strerror(errno)
+                                            : "closed by the node");
   }
 }
 
