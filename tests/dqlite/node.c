@@ -17,12 +17,14 @@
 ** others start empty and wait to be added by the leader (an ADD request,
 ** then ASSIGN to make them voters: tests/dqlite/client.c).  ADDRESS,
 ** "127.0.0.1:PORT", is both the address the node listens on and the one the
-** other nodes reach it at.  LATENCY_MS (default 300) is the network latency
-** dqlite tunes Raft for: the election timeout is 15 times it (4.5 s), the
+** other nodes reach it at.  LATENCY_MS (default 500) is the network latency
+** dqlite tunes Raft for: the election timeout is 15 times it (7.5 s), the
 ** heartbeat 1.5 times it.  dqlite 1.11 runs a statement on the node's event
 ** loop, so a leader training a model sends no heartbeat meanwhile, and a
 ** training longer than the election timeout would let the followers elect
-** another leader: the timeout must exceed the longest statement.
+** another leader: the timeout must exceed the longest statement
+** (train_ranker(): a second on ml-latest-small, 4 s on two cores loaded
+** three times over).
 **
 ** The node prints "ready ID ADDRESS" once it accepts connections, then runs
 ** until SIGTERM or SIGINT (it stops the node and exits 0), or until
@@ -48,7 +50,7 @@ int main(int argc, char **argv){
   dqlite_node *node = 0;
   dqlite_node_id id;
   const char *zAddr, *zDir;
-  unsigned latency = 300, lifetime = 900;
+  unsigned latency = 500, lifetime = 900;
   sigset_t set;
   int sig = 0, rc;
 

@@ -26,7 +26,7 @@ db=${1:-movielens.db}
 tmp=tests/tmp/dqlite
 node=build/dqlite-node
 client=build/dqlite-client
-latency_ms=${MLREC_DQLITE_LATENCY_MS:-300}   # Raft election timeout: 15 times this (4.5 s)
+latency_ms=${MLREC_DQLITE_LATENCY_MS:-500}   # Raft election timeout: 15 times this (7.5 s)
 pass=0
 fail=0
 
