@@ -10,6 +10,7 @@
 #   make generator  build/generate, the synthetic MovieLens-shaped database generator
 #   make static   build/libmlrec.a, for programs that link mlrec in (header ext/mlrec_static.h)
 #   make example  build/example: tests/clients/example.c linked statically
+#   make dqlite   build/dqlite-node and build/dqlite-client, for tests/dqlite (libdqlite-dev)
 #   make learning-curve  redraw docs/learning_curve.svg from the training log (gnuplot)
 #   make eval     recommendation quality on MovieLens (sql/eval.sql): the README's numbers
 #   make install  mlrec.so, libmlrec.a and mlrec_static.h under $(DESTDIR)$(PREFIX)/lib, /include
@@ -77,7 +78,7 @@ endef
 DB ?= movielens.db
 , := ,
 
-.PHONY: all deps demo test bench generator static example install uninstall learning-curve \
+.PHONY: all deps demo test bench generator static example dqlite install uninstall learning-curve \
   eval clean bench-interrupt fuzz python node serve
 
 # Debian packages: compiler, SQLite and its shell, Tcl with its SQLite binding (the test
@@ -86,12 +87,12 @@ DB ?= movielens.db
 # wheel offline; tests/packages installs it into a venv), curl/unzip (MovieLens download),
 # gnuplot-nox (the learning curve of docs/learning_curve.sh), valgrind (tests/threads.c), clang
 # and its sanitizer runtimes (libFuzzer, tests/fuzz), Chromium and ChromeDriver (tests/web: the
-# web page in a headless browser). scripts/deps.sh reads the list from here
+# web page in a headless browser), libdqlite-dev (tests/dqlite: replication on dqlite). scripts/deps.sh reads the list from here
 # (it runs before make is installed): keep it one assignment, continued with backslashes.
 DEB_PACKAGES = build-essential libsqlite3-dev sqlite3 tcl libsqlite3-tcl \
   python3 python3-numpy python3-scipy python3-sklearn python3-apsw python3-pip python3-setuptools \
   python3-wheel python3-venv curl unzip ca-certificates gnuplot-nox valgrind clang libclang-rt-dev \
-  chromium chromium-driver
+  chromium chromium-driver libdqlite-dev
 
 all: $(LIB)
 
@@ -125,6 +126,19 @@ $(EXAMPLE): tests/clients/example.c ext/mlrec_static.h $(STATIC)
 	  $(STATIC) -lsqlite3 $(LDLIBS)
 
 example: $(EXAMPLE)
+
+# tests/dqlite (docs/persistence.md, "Replicated with dqlite"): a dqlite node with mlrec linked
+# statically (Debian's libdqlite-dev), and a client of dqlite's wire protocol that also runs its
+# commands on plain SQLite with mlrec linked in, to compare.
+DQLITE = build/dqlite-node build/dqlite-client
+build/dqlite-node: tests/dqlite/node.c ext/mlrec_static.h $(STATIC)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -Iext $(LDFLAGS) -o $@ tests/dqlite/node.c \
+	  $(STATIC) -ldqlite -lsqlite3 $(LDLIBS)
+build/dqlite-client: tests/dqlite/client.c ext/mlrec_static.h $(STATIC)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -Iext $(LDFLAGS) -o $@ tests/dqlite/client.c \
+	  $(STATIC) -lsqlite3 $(LDLIBS)
+
+dqlite: $(DQLITE)
 
 install: $(LIB) $(STATIC)
 	install -d "$(DESTDIR)$(LIBDIR)" "$(DESTDIR)$(INCLUDEDIR)"
@@ -216,7 +230,7 @@ eval: $(LIB) $(DB)
 	  test $$status -eq 0 && ! grep -q '^FAIL' build/eval.txt
 
 test: $(LIB) build/asan/mlrec.so build/oom build/threads build/threads-tsan build/fuzz-replay \
-  build/fuzz $(DB) $(EXAMPLE) build/generate python node
+  build/fuzz $(DB) $(EXAMPLE) build/generate python node $(DQLITE)
 	bash tests/run
 
 # The packages (docs/python.md, docs/node.md) carry mlrec.so without its debug information.
