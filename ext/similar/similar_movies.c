@@ -215,9 +215,9 @@ static void setCorated(MlrecTvfCursor *pCur){
   int iR = mlrecFindId(pR->aItemId, pR->nItem, pCur->iArg);
   int t;
   for(t=0; t<pCur->nRow; t++){
-    int jR = mlrecFindId(pR->aItemId, pR->nItem, pCur->aRow[t].iMovie);
-    pCur->aRow[t].iExtra = iR>=0 && jR>=0 ? coratedCount(pR, iR, jR) : 0;
-    pCur->aRow[t].bExtra = 1;
+    int jR = mlrecFindId(pR->aItemId, pR->nItem, pCur->aRow[t].iId);
+    pCur->aRow[t].aExtra[0] = iR>=0 && jR>=0 ? coratedCount(pR, iR, jR) : 0;
+    pCur->aRow[t].mExtra = 1;
   }
 }
 
@@ -254,7 +254,7 @@ static int similarCompute(MlrecTvfCursor *pCur, char **pzErr){
     }
     if( rc==SQLITE_OK ) rc = mlrecTvfSetRows(pCur, &top, pR->aItemId);
   }
-  if( rc==SQLITE_OK && pCur->bExtra ) setCorated(pCur);
+  if( rc==SQLITE_OK && pCur->mExtra ) setCorated(pCur);
   mlrecTopKFree(&top);
   blendFree(&b);
   mlrecFilterClear(&opt.filter);
@@ -266,8 +266,8 @@ static void similarFreeWork(void *pWork){
 }
 
 static const MlrecTvf similarMovies = {
-  "similar_movies", "movie_id", "corated", "260, 10", similarCompute,
-  similarFreeWork
+  "similar_movies", "movie_id", "movieId", { "corated", 0 }, "260, 10",
+  similarCompute, similarFreeWork
 };
 
 int mlrecRegisterSimilarMovies(sqlite3 *db, MlrecState *p){
