@@ -84,6 +84,10 @@ struct MlrecRatings {
   u64 hash;              /* order-independent hash of the table's content */
   i64 loadedAt;          /* unix time of the load */
   double seconds;        /* time the load took */
+  MlrecRatings *pUsers;  /* the transposed snapshot (mlrecRatingsByUser()),
+                         ** once asked for, or NULL */
+  int bBorrowed;         /* a transposed snapshot: its ratings arrays are
+                         ** those of the snapshot that owns it */
 };
 
 /*
@@ -285,6 +289,7 @@ int mlrecTableHas(sqlite3*, const char *zTable, const char *zColumn,
 
 /* ratings.c: the in-memory snapshot of the ratings table */
 int mlrecRatingsCurrent(MlrecState*, MlrecRatings **ppOut, char **pzErr);
+int mlrecRatingsByUser(sqlite3*, MlrecRatings*, MlrecRatings **ppOut);
 void mlrecRatingsUnref(MlrecRatings*);
 void mlrecForgetRatings(MlrecState*);
 void mlrecStampTake(sqlite3*, MlrecStamp*);
