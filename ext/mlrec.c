@@ -37,6 +37,7 @@ static int registerAll(sqlite3 *db, MlrecState *p){
   if( rc==SQLITE_OK ) rc = mlrecRegisterConfig(db, p);
   if( rc==SQLITE_OK ) rc = mlrecRegisterTrain(db, p);
   if( rc==SQLITE_OK ) rc = mlrecRegisterSimilarMovies(db, p);
+  if( rc==SQLITE_OK ) rc = mlrecRegisterSimilarUsers(db, p);
   if( rc==SQLITE_OK ) rc = mlrecRegisterRecommend(db, p);
   if( rc==SQLITE_OK ) rc = mlrecRegisterModels(db, p);
   if( rc==SQLITE_OK ) rc = mlrecRegisterPersist(db, p);

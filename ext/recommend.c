@@ -255,9 +255,14 @@ static int recommendCompute(MlrecTvfCursor *pCur, char **pzErr){
                              pzErr);
   }
   if( rc==SQLITE_OK ) rc = mlrecTvfSetRows(pCur, &top, rec.aItemId);
-  for(i=0; rc==SQLITE_OK && pCur->bExtra && i<top.n; i++){
-    pCur->aRow[i].bExtra = recommenderBecause(&rec, top.a[i].idx,
-                                                   &pCur->aRow[i].iExtra);
+  for(i=0; rc==SQLITE_OK && i<top.n; i++){
+    MlrecTvfRow *pRow = &pCur->aRow[i];
+    if( (pCur->mExtra & 1)
+     && recommenderBecause(&rec, top.a[i].idx, &pRow->aExtra[0]) ){
+      pRow->mExtra |= 1;
+    }
+    pRow->aExtra[1] = rec.bPersonal;
+    pRow->mExtra |= 2;
   }
   mlrecTopKFree(&top);
   mlrecRecommenderClose(&rec);
@@ -273,8 +278,8 @@ static void recommendFreeWork(void *pWork){
 }
 
 static const MlrecTvf recommendTvf = {
-  "recommend", "user_id", "because", "1, 10", recommendCompute,
-  recommendFreeWork
+  "recommend", "user_id", "movieId", { "because", "personal", 0 }, "1, 10",
+  recommendCompute, recommendFreeWork
 };
 
 int mlrecRegisterRecommend(sqlite3 *db, MlrecState *p){

@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
-"""knn_sklearn.py: similar_movies() against the notebook's method on every movie of MovieLens.
+"""knn_sklearn.py: similar_movies() against the notebook's method on every movie of MovieLens,
+and similar_users() on every user.
 
 The notebook ranks neighbours with scikit-learn's NearestNeighbors(metric="cosine",
 algorithm="brute") on the movie x user matrix of raw ratings.  For every rated movie this checks
 that similar_movies(movie, 10) returns the same scores (1 - distance) to 1e-9, rank by rank,
-and the same movies.  Where scores tie (within 1e-9) scikit-learn's order among them is arbitrary
+and the same movies; with --users, for every user, similar_users(user, 10) against the same
+search on the user x movie matrix.  Where scores tie (within 1e-9) scikit-learn's order among them is arbitrary
 (an unstable sort): a tie inside the list must hold the same movies in any order, and a tie that
 runs past the k-th place must hold the first tied movies in mlrec's documented order (score to
 12 decimals, then smaller movieId), found from the full row of true cosines.
 Prints "knn_sklearn.py: N passed, N failed"; exits 1 on any failure.
-Usage: knn_sklearn.py path/to/mlrec path/to/movielens.db
+Usage: knn_sklearn.py [--users] path/to/mlrec path/to/movielens.db
 """
 import sqlite3
 import sys
@@ -25,8 +27,9 @@ TIE = 1e-9
 class Sklearn:
     """The notebook's model: the movie x user matrix and scikit-learn's brute cosine kNN."""
 
-    def __init__(self, db):
-        rows = db.execute("SELECT movieId, userId, rating FROM ratings").fetchall()
+    def __init__(self, db, users=False):
+        rows = db.execute("SELECT userId, movieId, rating FROM ratings" if users else
+                          "SELECT movieId, userId, rating FROM ratings").fetchall()
         self.movies = sorted({r[0] for r in rows})
         users = sorted({r[1] for r in rows})
         self.index = {m: i for i, m in enumerate(self.movies)}
@@ -57,11 +60,13 @@ class Sklearn:
         return [m for _, m in sorted(cands)[:n]]
 
 
-def mlrec_neighbours(db):
+def mlrec_neighbours(db, users=False):
+    sql = ("SELECT r.userId, s.userId, s.score FROM (SELECT DISTINCT userId FROM ratings) r,"
+           " similar_users(r.userId, 10) s ORDER BY r.userId, s.rank" if users else
+           "SELECT r.movieId, s.movieId, s.score FROM (SELECT DISTINCT movieId FROM ratings) r,"
+           " similar_movies(r.movieId, 10) s ORDER BY r.movieId, s.rank")
     out = {}
-    for q, m, s in db.execute(
-            "SELECT r.movieId, s.movieId, s.score FROM (SELECT DISTINCT movieId FROM ratings) r,"
-            " similar_movies(r.movieId, 10) s ORDER BY r.movieId, s.rank"):
+    for q, m, s in db.execute(sql):
         out.setdefault(q, []).append((m, s))
     return out
 
@@ -100,20 +105,21 @@ def compare(query, ours, theirs, model):
 
 
 def main():
-    lib, path = sys.argv[1], sys.argv[2]
+    users = sys.argv[1] == "--users"
+    lib, path = sys.argv[1 + users], sys.argv[2 + users]
     db = sqlite3.connect(path)
     db.enable_load_extension(True)
     db.load_extension(lib)
-    model = Sklearn(db)
+    model = Sklearn(db, users)
     theirs = model.neighbours()
-    ours = mlrec_neighbours(db)
+    ours = mlrec_neighbours(db, users)
     passed = failed = 0
     for q in sorted(theirs):
         why = compare(q, ours.get(q, []), theirs[q], model)
         if why:
             failed += 1
             if failed <= 10:
-                print(f"FAIL knn_sklearn.py movie {q}: {why}")
+                print(f"FAIL knn_sklearn.py {'user' if users else 'movie'} {q}: {why}")
         else:
             passed += 1
     print(f"knn_sklearn.py: {passed} passed, {failed} failed")

@@ -242,6 +242,9 @@ static const Scenario aScenario[] = {
     "SELECT round(mlrec_split_hash(1, 2, 3), 9);" },
   { "evaluate_held_in", "CREATE TABLE test AS SELECT * FROM ratings WHERE userId = 2;",
     "SELECT mlrec_evaluate('test');" },
+  { "similar_users", "", "SELECT userId, round(score, 9), corated FROM "
+    "similar_users(1, 3); SELECT count(*) FROM (SELECT DISTINCT userId FROM "
+    "ratings) u, similar_users(u.userId, 2);" },
   { "similar_corated", "", "SELECT movieId, corated FROM similar_movies(10, 3, "
     "'{\"genre\": \"Drama\"}');" },
   { "similar_content", "CREATE TABLE tags(userId, movieId, tag);"

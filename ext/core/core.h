@@ -84,6 +84,10 @@ struct MlrecRatings {
   u64 hash;              /* order-independent hash of the table's content */
   i64 loadedAt;          /* unix time of the load */
   double seconds;        /* time the load took */
+  MlrecRatings *pUsers;  /* the transposed snapshot (mlrecRatingsByUser()),
+                         ** once asked for, or NULL */
+  int bBorrowed;         /* a transposed snapshot: its ratings arrays are
+                         ** those of the snapshot that owns it */
 };
 
 /*
@@ -285,6 +289,7 @@ int mlrecTableHas(sqlite3*, const char *zTable, const char *zColumn,
 
 /* ratings.c: the in-memory snapshot of the ratings table */
 int mlrecRatingsCurrent(MlrecState*, MlrecRatings **ppOut, char **pzErr);
+int mlrecRatingsByUser(sqlite3*, MlrecRatings*, MlrecRatings **ppOut);
 void mlrecRatingsUnref(MlrecRatings*);
 void mlrecForgetRatings(MlrecState*);
 void mlrecStampTake(sqlite3*, MlrecStamp*);
@@ -373,13 +378,14 @@ int mlrecCholesky(double *A, int n);
 void mlrecCholeskySolve(const double *L, int n, double *b);
 void mlrecAddOuter(double *A, int n, double w, const float *y);
 
-/* tvf.c: the virtual table shared by similar_movies() and recommend() */
+/* tvf.c: the virtual table of every top-k table-valued function */
+#define MLREC_TVF_EXTRA 2    /* most extra columns of a function */
 typedef struct MlrecTvfRow MlrecTvfRow;
 struct MlrecTvfRow {
-  i64 iMovie;
+  i64 iId;                   /* the movie, or the user */
   double rScore;
-  i64 iExtra;                /* value of the extra column */
-  int bExtra;                /* 0: the extra column is NULL */
+  i64 aExtra[MLREC_TVF_EXTRA];   /* values of the extra columns */
+  unsigned mExtra;           /* bit e set: extra column e is not NULL */
 };
 typedef struct MlrecTvfCursor MlrecTvfCursor;
 struct MlrecTvfCursor {
@@ -390,7 +396,7 @@ struct MlrecTvfCursor {
   i64 iArg;                  /* the id argument */
   i64 k;                     /* the k argument */
   sqlite3_value *pOptions;   /* the options argument, or NULL */
-  int bExtra;                /* the statement reads the extra column */
+  unsigned mExtra;           /* bit e set: the statement reads extra column e */
   MlrecTvfRow *aRow;         /* results, best first */
   int nRow;
   int iRow;                  /* current row */
@@ -399,7 +405,9 @@ typedef struct MlrecTvf MlrecTvf;
 struct MlrecTvf {
   const char *zName;         /* "similar_movies" */
   const char *zArg;          /* name of the id argument, "movie_id" */
-  const char *zExtra;        /* name of the extra column, "corated" */
+  const char *zId;           /* name of the first column, "movieId" */
+  const char *azExtra[MLREC_TVF_EXTRA+1];  /* names of the integer columns
+                             ** after rank, NULL-terminated: "corated" */
   const char *zExample;      /* arguments of an example call, "260, 10" */
   int (*xCompute)(MlrecTvfCursor*, char **pzErr);  /* fill aRow, nRow */
   void (*xFreeWork)(void*);  /* destructor of pWork */

@@ -215,6 +215,14 @@ static void triplesFree(Triples *p){
 
 void mlrecRatingsUnref(MlrecRatings *p){
   if( p==0 || --p->nRef>0 ) return;
+  sqlite3_free(p->aItemNorm);
+  sqlite3_free(p->aItemInvNorm);
+  sqlite3_free(p->aUserHalf);
+  if( p->bBorrowed ){
+    sqlite3_free(p);
+    return;
+  }
+  mlrecRatingsUnref(p->pUsers);
   sqlite3_free(p->aUserId);
   sqlite3_free(p->aItemId);
   sqlite3_free(p->aUserStart);
@@ -223,9 +231,6 @@ void mlrecRatingsUnref(MlrecRatings *p){
   sqlite3_free(p->aItemStart);
   sqlite3_free(p->aItemUser);
   sqlite3_free(p->aItemValue);
-  sqlite3_free(p->aItemNorm);
-  sqlite3_free(p->aItemInvNorm);
-  sqlite3_free(p->aUserHalf);
   sqlite3_free(p);
 }
 
@@ -678,6 +683,54 @@ int mlrecRatingsCurrent(MlrecState *p, MlrecRatings **ppOut, char **pzErr){
   }
   mlrecReadUnpin(p);
   return rc;
+}
+
+/*
+** Set *ppOut to snapshot pR transposed (not a new reference: pR owns it):
+** users in the place of movies and movies in the place of users, so that
+** the item-item kNN of knn.c finds similar users.  It borrows pR's two
+** layouts, which already are each other's transpose, and adds what is per
+** "movie" (the norms of the users' rating vectors) and per rating in
+** "user" order (the half-star bytes).  Built at the first call.
+*/
+int mlrecRatingsByUser(sqlite3 *db, MlrecRatings *pR, MlrecRatings **ppOut){
+  MlrecRatings *t = pR->pUsers;
+  MlrecInterrupt intr;
+  int rc;
+  *ppOut = 0;
+  if( t==0 ){
+    t = sqlite3_malloc64(sizeof(*t));
+    if( t==0 ) return SQLITE_NOMEM;
+    memset(t, 0, sizeof(*t));
+    t->nRef = 1;
+    t->bBorrowed = 1;
+    t->nUser = pR->nItem;
+    t->nItem = pR->nUser;
+    t->nRating = pR->nRating;
+    t->aUserId = pR->aItemId;
+    t->aItemId = pR->aUserId;
+    t->aUserStart = pR->aItemStart;
+    t->aUserItem = pR->aItemUser;
+    t->aUserValue = pR->aItemValue;
+    t->aItemStart = pR->aUserStart;
+    t->aItemUser = pR->aUserItem;
+    t->aItemValue = pR->aUserValue;
+    t->hash = pR->hash;
+    t->loadedAt = pR->loadedAt;
+    rc = mlrecInterruptBegin(db, &intr);
+    if( rc==SQLITE_OK ){
+      rc = computeStatistics(t, &intr);
+      if( rc==SQLITE_OK ) rc = buildHalfStars(t);
+      mlrecInterruptEnd(&intr);
+    }
+    if( rc!=SQLITE_OK ){
+      mlrecRatingsUnref(t);
+      return rc;
+    }
+    pR->pUsers = t;
+  }
+  *ppOut = t;
+  return SQLITE_OK;
 }
 
 /* Drop the snapshot, e.g. because the configured names changed. */

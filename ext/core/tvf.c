@@ -1,14 +1,16 @@
 /*
-** tvf.c: the virtual table behind similar_movies() and recommend(), two
-** table-valued functions with the same shape:
+** tvf.c: the virtual table behind every top-k table-valued function of
+** mlrec (similar_movies(), recommend(), similar_users(), audience()), all of
+** the same shape:
 **
-**     CREATE TABLE x(movieId INTEGER, score REAL, rank INTEGER,
-**                    <extra> INTEGER,
+**     CREATE TABLE x(<id> INTEGER, score REAL, rank INTEGER,
+**                    <extra> INTEGER, ...,
 **                    <arg> HIDDEN, k HIDDEN, options HIDDEN)
 **
-** where <arg> is movie_id or user_id and <extra> a column of each function
-** (similar_movies' corated, recommend's because).  Both are eponymous-only
-** virtual tables (xCreate is NULL), so these are the same query:
+** where <id> is movieId or userId, <arg> movie_id or user_id, and the
+** <extra> columns those of each function (similar_movies' corated,
+** recommend's because and personal).  All are eponymous-only virtual
+** tables (xCreate is NULL), so these are the same query:
 **
 **     SELECT * FROM similar_movies(260, 10);
 **     SELECT * FROM similar_movies WHERE movie_id=260 AND k=10;
@@ -19,14 +21,14 @@
 ** an error.  Rows come out in rank order, so ORDER BY rank costs nothing.
 **
 ** xBestIndex passes the hidden arguments to xFilter in order (argv[0] the
-** id, then k if bit 0 of idxNum is set, then options if bit 1 is); bit 2
-** says whether the statement reads <extra>, which costs a little per row
-** to compute.  An argument whose value is not known yet (it comes from a
+** id, then k if bit 0 of idxNum is set, then options if bit 1 is); bits 2
+** and up say which <extra> columns the statement reads, which cost a little
+** per row to compute.  An argument whose value is not known yet (it comes from a
 ** table later in the join) makes it return SQLITE_CONSTRAINT so that the
 ** planner tries another order; a missing id argument is an error.
 **
-** Each function supplies an MlrecTvf: its name, the names of its argument
-** and extra column, and xCompute, which fills the cursor's rows.  A cursor
+** Each function supplies an MlrecTvf: its name, the names of its argument,
+** id column and extra columns, and xCompute, which fills the cursor's rows.  A cursor
 ** reads the ratings snapshot once, at its first xFilter, so a statement
 ** sees one consistent snapshot however many times a join re-runs the
 ** function.
@@ -34,18 +36,16 @@
 #include "core.h"
 #include <string.h>
 
-#define TVF_COL_MOVIEID 0
+#define TVF_COL_ID      0
 #define TVF_COL_SCORE   1
 #define TVF_COL_RANK    2
-#define TVF_COL_EXTRA   3
-#define TVF_COL_ARG     4    /* first hidden argument */
-#define TVF_COL_K       5
-#define TVF_COL_OPTIONS 6
+#define TVF_COL_EXTRA   3    /* the first extra column; the hidden arguments
+                             ** id, k and options follow the last one */
 #define TVF_N_ARG       3
 
 #define TVF_HAS_K       1    /* bits of idxNum */
 #define TVF_HAS_OPTIONS 2
-#define TVF_USES_EXTRA  4
+#define TVF_EXTRA_SHIFT 2    /* then a bit per extra column read */
 
 #define TVF_DEFAULT_K 10
 
@@ -61,7 +61,11 @@ struct TvfVtab {
   sqlite3_vtab base;
   MlrecState *pState;
   const MlrecTvf *pDef;
+  int nExtra;              /* extra columns */
 };
+
+/* The column of the first hidden argument (the id) of pTab. */
+#define TVF_COL_ARG(pTab) (TVF_COL_EXTRA + (pTab)->nExtra)
 
 static void tvfModuleFree(void *pArg){
   TvfModule *pMod = (TvfModule*)pArg;
@@ -73,16 +77,22 @@ static int tvfConnect(sqlite3 *db, void *pAux, int argc,
                       const char *const *argv, sqlite3_vtab **ppVtab,
                       char **pzErr){
   TvfModule *pMod = (TvfModule*)pAux;
+  const MlrecTvf *pDef = pMod->pDef;
+  sqlite3_str *pSchema = sqlite3_str_new(db);
   TvfVtab *pTab;
   char *zSchema;
-  int rc;
+  int rc, e;
   (void)argc;
   (void)argv;
   (void)pzErr;
-  zSchema = sqlite3_mprintf("CREATE TABLE x(movieId INTEGER, score REAL, "
-                            "rank INTEGER, %s INTEGER, %s HIDDEN, k HIDDEN, "
-                            "options HIDDEN)", pMod->pDef->zExtra,
-                            pMod->pDef->zArg);
+  sqlite3_str_appendf(pSchema, "CREATE TABLE x(%s INTEGER, score REAL, "
+                      "rank INTEGER", pDef->zId);
+  for(e=0; pDef->azExtra[e]; e++){
+    sqlite3_str_appendf(pSchema, ", %s INTEGER", pDef->azExtra[e]);
+  }
+  sqlite3_str_appendf(pSchema, ", %s HIDDEN, k HIDDEN, options HIDDEN)",
+                      pDef->zArg);
+  zSchema = sqlite3_str_finish(pSchema);
   if( zSchema==0 ) return SQLITE_NOMEM;
   rc = sqlite3_declare_vtab(db, zSchema);
   sqlite3_free(zSchema);
@@ -91,7 +101,8 @@ static int tvfConnect(sqlite3 *db, void *pAux, int argc,
   if( pTab==0 ) return SQLITE_NOMEM;
   memset(pTab, 0, sizeof(*pTab));
   pTab->pState = pMod->pState;
-  pTab->pDef = pMod->pDef;
+  pTab->pDef = pDef;
+  pTab->nExtra = e;
   mlrecStateRef(pTab->pState);
   /* Reads the user's tables and the connection's model: never from
   ** views, triggers or schema, where an attacker's SQL could run it. */
@@ -141,18 +152,22 @@ static int tvfEof(sqlite3_vtab_cursor *cur){
 static int tvfColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
   MlrecTvfCursor *pCur = (MlrecTvfCursor*)cur;
   const MlrecTvfRow *pRow = &pCur->aRow[pCur->iRow];
-  switch( i ){
-    case TVF_COL_MOVIEID: sqlite3_result_int64(ctx, pRow->iMovie);   break;
-    case TVF_COL_SCORE:   sqlite3_result_double(ctx, pRow->rScore);  break;
-    case TVF_COL_RANK:    sqlite3_result_int(ctx, pCur->iRow+1);     break;
-    case TVF_COL_EXTRA:
-      if( pRow->bExtra ) sqlite3_result_int64(ctx, pRow->iExtra);
-      break;
-    case TVF_COL_ARG:     sqlite3_result_int64(ctx, pCur->iArg);     break;
-    case TVF_COL_K:       sqlite3_result_int64(ctx, pCur->k);        break;
-    default:
-      if( pCur->pOptions ) sqlite3_result_value(ctx, pCur->pOptions);
-      break;
+  int iArg = TVF_COL_ARG((TvfVtab*)cur->pVtab);
+  if( i==TVF_COL_ID ){
+    sqlite3_result_int64(ctx, pRow->iId);
+  }else if( i==TVF_COL_SCORE ){
+    sqlite3_result_double(ctx, pRow->rScore);
+  }else if( i==TVF_COL_RANK ){
+    sqlite3_result_int(ctx, pCur->iRow+1);
+  }else if( i<iArg ){
+    int e = i - TVF_COL_EXTRA;
+    if( pRow->mExtra & (1u<<e) ) sqlite3_result_int64(ctx, pRow->aExtra[e]);
+  }else if( i==iArg ){
+    sqlite3_result_int64(ctx, pCur->iArg);
+  }else if( i==iArg+1 ){
+    sqlite3_result_int64(ctx, pCur->k);
+  }else if( pCur->pOptions ){
+    sqlite3_result_value(ctx, pCur->pOptions);
   }
   return SQLITE_OK;
 }
@@ -220,7 +235,7 @@ static int tvfFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   (void)idxStr;
   pCur->iRow = 0;
   pCur->nRow = 0;
-  pCur->bExtra = (idxNum & TVF_USES_EXTRA)!=0;
+  pCur->mExtra = (unsigned)idxNum >> TVF_EXTRA_SHIFT;
   rc = tvfReadArgs(pCur, pDef->zName, pDef->zArg, idxNum, argc, argv);
   if( rc==SQLITE_DONE ) return SQLITE_OK;
   if( rc!=SQLITE_OK ) return rc;
@@ -241,13 +256,14 @@ static int tvfFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
 ** order.  An unusable constraint on any means "try another join order".
 */
 static int tvfBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
-  const MlrecTvf *pDef = ((TvfVtab*)pVtab)->pDef;
+  TvfVtab *pTab = (TvfVtab*)pVtab;
+  const MlrecTvf *pDef = pTab->pDef;
   int aIdx[TVF_N_ARG] = { -1, -1, -1 };   /* usable constraint on each */
   int aUnusable[TVF_N_ARG] = { 0, 0, 0 }; /* unusable constraints on each */
-  int i, nArg = 0;
+  int i, e, nArg = 0;
   for(i=0; i<pInfo->nConstraint; i++){
     const struct sqlite3_index_constraint *pCons = &pInfo->aConstraint[i];
-    int iArg = pCons->iColumn - TVF_COL_ARG;
+    int iArg = pCons->iColumn - TVF_COL_ARG(pTab);
     if( iArg<0 || pCons->op!=SQLITE_INDEX_CONSTRAINT_EQ ) continue;
     if( !pCons->usable ) aUnusable[iArg]++;
     else if( aIdx[iArg]<0 ) aIdx[iArg] = i;
@@ -268,8 +284,10 @@ static int tvfBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
     if( i==1 ) pInfo->idxNum |= TVF_HAS_K;
     if( i==2 ) pInfo->idxNum |= TVF_HAS_OPTIONS;
   }
-  if( pInfo->colUsed & ((sqlite3_uint64)1<<TVF_COL_EXTRA) ){
-    pInfo->idxNum |= TVF_USES_EXTRA;
+  for(e=0; e<pTab->nExtra; e++){
+    if( pInfo->colUsed & ((sqlite3_uint64)1<<(TVF_COL_EXTRA+e)) ){
+      pInfo->idxNum |= 1<<(TVF_EXTRA_SHIFT+e);
+    }
   }
   if( pInfo->nOrderBy==1 && pInfo->aOrderBy[0].iColumn==TVF_COL_RANK
    && !pInfo->aOrderBy[0].desc ){
@@ -305,7 +323,8 @@ int mlrecRegisterTvf(sqlite3 *db, MlrecState *p, const MlrecTvf *pDef){
                                   tvfModuleFree);
 }
 
-/* Make the sorted hits of pTop the cursor's rows; aId maps index to id. */
+/* Make the sorted hits of pTop the cursor's rows; aId maps index to id.
+** Their extra columns are NULL until the function sets them. */
 int mlrecTvfSetRows(MlrecTvfCursor *pCur, const MlrecTopK *pTop,
                     const i64 *aId){
   MlrecTvfRow *aRow = sqlite3_realloc64(pCur->aRow,
@@ -314,9 +333,9 @@ int mlrecTvfSetRows(MlrecTvfCursor *pCur, const MlrecTopK *pTop,
   if( aRow==0 ) return SQLITE_NOMEM;
   pCur->aRow = aRow;
   for(i=0; i<pTop->n; i++){
-    aRow[i].iMovie = aId[pTop->a[i].idx];
+    aRow[i].iId = aId[pTop->a[i].idx];
     aRow[i].rScore = pTop->a[i].score;
-    aRow[i].bExtra = 0;
+    aRow[i].mExtra = 0;
   }
   pCur->nRow = pTop->n;
   return SQLITE_OK;

@@ -430,3 +430,18 @@ int mlrecSimilar(
   mlrecTopKSort(pOut);
   return SQLITE_OK;
 }
+
+/* Number of users who rated both movie indexes i and j of pR (of a
+** transposed snapshot: the movies both users rated). */
+i64 mlrecCorated(const MlrecRatings *pR, int i, int j){
+  i64 a = pR->aItemStart[i], aEnd = pR->aItemStart[i+1];
+  i64 b = pR->aItemStart[j], bEnd = pR->aItemStart[j+1];
+  i64 n = 0;
+  while( a<aEnd && b<bEnd ){
+    int va = pR->aItemUser[a], vb = pR->aItemUser[b];
+    n += va==vb;
+    a += va<=vb;
+    b += vb<=va;
+  }
+  return n;
+}

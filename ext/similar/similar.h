@@ -16,6 +16,7 @@ typedef struct MlrecKnnScratch MlrecKnnScratch;
 int mlrecSimilar(MlrecState*, const MlrecRatings*, int iItem, MlrecTopK *pOut,
                  MlrecKnnScratch **ppScratch);
 void mlrecKnnScratchFree(MlrecKnnScratch*);
+i64 mlrecCorated(const MlrecRatings*, int i, int j);
 
 /*
 ** What knn.c (one query) and sweep.c (the all-movies sweep) share.  The dot
@@ -146,7 +147,8 @@ int mlrecContentVectors(MlrecState*, int eSource, const char *zFunc,
 void mlrecVectorsUnref(MlrecVectors*);
 void mlrecContentSimilar(const MlrecVectors*, int iItem, double *aScore);
 
-/* similar_movies.c */
+/* similar_movies.c, similar_users.c: the table-valued functions */
 int mlrecRegisterSimilarMovies(sqlite3*, MlrecState*);
+int mlrecRegisterSimilarUsers(sqlite3*, MlrecState*);
 
 #endif /* MLREC_SIMILAR_H */

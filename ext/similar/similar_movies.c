@@ -62,20 +62,6 @@ static const MlrecOption aSimilarOption[] = {
 };
 #define N_SIMILAR_OPTION (int)(sizeof(aSimilarOption)/sizeof(aSimilarOption[0]))
 
-/* Number of users who rated both movie indexes i and j of pR. */
-static i64 coratedCount(const MlrecRatings *pR, int i, int j){
-  i64 a = pR->aItemStart[i], aEnd = pR->aItemStart[i+1];
-  i64 b = pR->aItemStart[j], bEnd = pR->aItemStart[j+1];
-  i64 n = 0;
-  while( a<aEnd && b<bEnd ){
-    int va = pR->aItemUser[a], vb = pR->aItemUser[b];
-    n += va==vb;
-    a += va<=vb;
-    b += vb<=va;
-  }
-  return n;
-}
-
 /*
 ** The k neighbours of iItem that the filter allows, into pOut: all
 ** neighbours are ranked (the filter may reject many), then the allowed
@@ -215,9 +201,9 @@ static void setCorated(MlrecTvfCursor *pCur){
   int iR = mlrecFindId(pR->aItemId, pR->nItem, pCur->iArg);
   int t;
   for(t=0; t<pCur->nRow; t++){
-    int jR = mlrecFindId(pR->aItemId, pR->nItem, pCur->aRow[t].iMovie);
-    pCur->aRow[t].iExtra = iR>=0 && jR>=0 ? coratedCount(pR, iR, jR) : 0;
-    pCur->aRow[t].bExtra = 1;
+    int jR = mlrecFindId(pR->aItemId, pR->nItem, pCur->aRow[t].iId);
+    pCur->aRow[t].aExtra[0] = iR>=0 && jR>=0 ? mlrecCorated(pR, iR, jR) : 0;
+    pCur->aRow[t].mExtra = 1;
   }
 }
 
@@ -254,7 +240,7 @@ static int similarCompute(MlrecTvfCursor *pCur, char **pzErr){
     }
     if( rc==SQLITE_OK ) rc = mlrecTvfSetRows(pCur, &top, pR->aItemId);
   }
-  if( rc==SQLITE_OK && pCur->bExtra ) setCorated(pCur);
+  if( rc==SQLITE_OK && pCur->mExtra ) setCorated(pCur);
   mlrecTopKFree(&top);
   blendFree(&b);
   mlrecFilterClear(&opt.filter);
@@ -266,8 +252,8 @@ static void similarFreeWork(void *pWork){
 }
 
 static const MlrecTvf similarMovies = {
-  "similar_movies", "movie_id", "corated", "260, 10", similarCompute,
-  similarFreeWork
+  "similar_movies", "movie_id", "movieId", { "corated", 0 }, "260, 10",
+  similarCompute, similarFreeWork
 };
 
 int mlrecRegisterSimilarMovies(sqlite3 *db, MlrecState *p){

@@ -15,7 +15,7 @@
 ** back into mlrec (azCallback), which mlrec must refuse cleanly while it
 ** reads them.  The rest is a sequence of operations, each one SQL
 ** statement calling a function of mlrec (similar_movies, recommend, with
-** and without options, predict, train_mf, train_ranker, mlrec_config,
+** and without options, similar_users, predict, train_mf, train_ranker, mlrec_config,
 ** mlrec_models, mlrec_evaluate, mlrec_split_hash, mlrec_save_model,
 ** mlrec_load_model, mlrec_import_factors) or changing the data (insert,
 ** delete, update, damage a saved model, transactions).  Arguments are
@@ -623,7 +623,7 @@ static void opEvaluate(Run *pRun, Input *p){
 static void runOps(Run *pRun, Input *p){
   int nOp;
   for(nOp=0; nOp<32 && !atEnd(p); nOp++){
-    switch( nextByte(p) % 25 ){
+    switch( nextByte(p) % 26 ){
       case 0:  opTopK(pRun, p, 1, 1); break;
       case 1:  opTopK(pRun, p, 1, 2); break;
       case 2:  opTopK(pRun, p, 0, 1); break;
@@ -657,6 +657,14 @@ static void runOps(Run *pRun, Input *p){
       case 21: opTopK(pRun, p, 0, 3); break;
       case 22: opOptions(pRun, p, "train_ranker"); break;
       case 23: opEvaluate(pRun, p); break;
+      case 25:
+        if( nextByte(p)%2 ){
+          opWithArgs(pRun, p, "SELECT * FROM similar_users(?1, ?2)", 2);
+        }else{
+          execSql(pRun, "SELECT count(*) FROM (SELECT DISTINCT userId FROM"
+                        " ratings) u, similar_users(u.userId, 3)");
+        }
+        break;
       default:
         if( nextByte(p)%2 ){
           opWithArgs(pRun, p, "SELECT mlrec_split_hash(?1, ?2)", 2);

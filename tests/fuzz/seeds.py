@@ -88,6 +88,8 @@ def recommend_opts(v, k, opts):  return bytes([21]) + v + k + opts
 def train_ranker(opts):          return bytes([22]) + opts
 def evaluate(table, opts):       return bytes([23, table]) + opts   # ratings r0 su nope
 def split_hash(a, b):            return bytes([24, 1]) + a + b
+def similar_users(u, k):         return bytes([25, 1]) + u + k
+def similar_users_all():         return bytes([25, 0])
 
 GENRES = ["Drama", "Comedy|Drama", "Horror", "", "(no genres listed)", "Comedy"]
 
@@ -170,6 +172,9 @@ SEEDS = {
         + save_m() + damage(3, small(2)) + load_m() + save_m() + damage(4, small(7)) + load_m()
         + save_m() + damage(10, text("{")) + load_m() + save(null()) + load(small(3))
         + save(text("")) + load(text("nope")),
+    "similar_users": tables(FIXTURE) + similar_users(small(1), small(5))
+        + similar_users(text("1"), small(2)) + similar_users(small(2), neg(1))
+        + similar_users_all() + insert(small(4), small(1), half(6)) + similar_users_all(),
     "spark": tables(FIXTURE, factors=SPARK + [(True, small(1), [j_int(3), j_int(3)]),
                                               (False, text("9"), [j_int(1)])])
         + import_m() + load_m() + predict(small(1), small(2)) + recommend(small(2)),
