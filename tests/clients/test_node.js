@@ -85,7 +85,7 @@ check('3.6 null', db.prepare('SELECT predict(?, 260)').pluck().get(null), null);
 check('3.7 named', db.prepare('SELECT movieId FROM similar_movies WHERE movie_id = @m AND k = @k')
   .pluck().all({ m: 260, k: 2 }), [1196, 1210]);
 check('3.8 columns', db.prepare('SELECT * FROM recommend(1, 1)').columns().map(c => c.name),
-      ['movieId', 'score', 'rank', 'because']);
+      ['movieId', 'score', 'rank', 'because', 'personal']);
 
 // 4. Errors are SqliteError with mlrec's message.
 check('4.1 bad option', errorOf(() => db.prepare('SELECT train_mf(?)').get('{"factors": 0}')),
