@@ -305,7 +305,7 @@ static int logFilter(sqlite3_vtab_cursor *cur, int idxNum,
   (void)argv;
   mlrecModelUnref(pCur->pModel);
   pCur->pModel = p->pModel;
-  if( pCur->pModel ) pCur->pModel->nRef++;
+  if( pCur->pModel ) mlrecModelRef(pCur->pModel);
   pCur->r.iRow = 0;
   return SQLITE_OK;
 }

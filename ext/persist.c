@@ -629,7 +629,7 @@ static MlrecModel *modelFromSides(const Saved *pS, Side *pUser, Side *pItem){
   MlrecModel *m = sqlite3_malloc64(sizeof(*m));
   if( m==0 ) return 0;
   memset(m, 0, sizeof(*m));
-  m->nRef = 1;
+  mlrecSharedInit(&m->shared);
   m->zOptions = sqlite3_mprintf("%s", pS->h.zOptions);
   if( m->zOptions==0 ){
     sqlite3_free(m);

@@ -72,11 +72,10 @@ int mlrecRecommenderOpen(MlrecState *p, MlrecRatings *pR, int eModel,
   pRec->eModel = eModel;
   if( eModel==MLREC_RANK_RANKING ){
     if( pPin && pPin->pRanker ){
-      pRec->pRanker = pPin->pRanker;
-      pRec->pRanker->nRef++;
+      mlrecRankerRef(pRec->pRanker = pPin->pRanker);
     }else{
       rc = mlrecCurrentRanker(p, &pRec->pRanker, pzErr);
-      if( rc==SQLITE_OK && pPin ) (pPin->pRanker = pRec->pRanker)->nRef++;
+      if( rc==SQLITE_OK && pPin ) mlrecRankerRef(pPin->pRanker = pRec->pRanker);
     }
     if( rc==SQLITE_OK ){
       pRec->nItem = pRec->pRanker->nItem;
@@ -84,11 +83,10 @@ int mlrecRecommenderOpen(MlrecState *p, MlrecRatings *pR, int eModel,
     }
   }else if( eModel==MLREC_RANK_RATING ){
     if( pPin && pPin->pModel ){
-      pRec->pModel = pPin->pModel;
-      pRec->pModel->nRef++;
+      mlrecModelRef(pRec->pModel = pPin->pModel);
     }else{
       rc = mlrecCurrentModel(p, &pRec->pModel, pzErr);
-      if( rc==SQLITE_OK && pPin ) (pPin->pModel = pRec->pModel)->nRef++;
+      if( rc==SQLITE_OK && pPin ) mlrecModelRef(pPin->pModel = pRec->pModel);
     }
     if( rc==SQLITE_OK ){
       pRec->nItem = pRec->pModel->nItem;

@@ -16,6 +16,8 @@
 **   topk.c     selection of the k best
 **   linalg.c   dot products and Cholesky solves
 **   pool.c     the threads that long work runs on
+**   shared.c   loaded models shared by the connections of a process, and
+**              their atomic reference counts
 **   util.c     errors, argument checks, clocks, hashes, interrupts
 **
 ** The state caches what the wings derive from the user's tables (the
@@ -98,6 +100,19 @@ struct MlrecStamp {
   int bValid;
 };
 
+/*
+** The head of an object that connections on several threads may hold at
+** once (shared.c): a model loaded from tables, listed under its kind (a
+** non-zero number its owner chooses) and the checksum of its rows.
+*/
+typedef struct MlrecShared MlrecShared;
+struct MlrecShared {
+  int nRef;              /* references, changed atomically */
+  int eKind;             /* 0 until listed */
+  u64 key;               /* the checksum it is listed under */
+  MlrecShared *pNext;    /* in the list, under its mutex */
+};
+
 /* What the wings keep per connection (defined in their headers). */
 typedef struct MlrecModel MlrecModel;          /* rating/rating.h */
 typedef struct MlrecFold MlrecFold;            /* rating/rating.h */
@@ -148,6 +163,13 @@ int mlrecCreateFunctions(sqlite3*, const char *zName, int nArgMin,
                          int nArgMax, int flags, MlrecState*,
                          void (*xFunc)(sqlite3_context*, int, sqlite3_value**));
 int mlrecRegisterConfig(sqlite3*, MlrecState*);
+
+/* shared.c: the process-wide list of loaded models */
+void mlrecSharedInit(MlrecShared*);
+void mlrecSharedRef(MlrecShared*);
+int mlrecSharedUnref(MlrecShared*);
+MlrecShared *mlrecSharedFind(int eKind, u64 key);
+MlrecShared *mlrecSharedList(MlrecShared*, int eKind, u64 key);
 
 /* util.c: small helpers shared by every file */
 void mlrecSetError(char **pzErr, const char *zFormat, ...);

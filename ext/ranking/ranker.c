@@ -68,8 +68,12 @@ char *mlrecRankerOptionsJson(const MlrecRanker *r){
   return zOut;
 }
 
+void mlrecRankerRef(MlrecRanker *r){
+  mlrecSharedRef(&r->shared);
+}
+
 void mlrecRankerUnref(MlrecRanker *r){
-  if( r==0 || --r->nRef>0 ) return;
+  if( r==0 || !mlrecSharedUnref(&r->shared) ) return;
   sqlite3_free(r->aItemId);
   sqlite3_free(r->aItemCount);
   sqlite3_free(r->aItemFactor);
@@ -88,7 +92,7 @@ static MlrecRanker *newRanker(const MlrecRatings *pR,
   int i;
   if( r==0 ) return 0;
   memset(r, 0, sizeof(*r));
-  r->nRef = 1;
+  mlrecSharedInit(&r->shared);
   r->opt = *pOpt;
   r->nUser = pR->nUser;
   r->nItem = pR->nItem;
@@ -157,7 +161,7 @@ int mlrecCurrentRanker(MlrecState *p, MlrecRanker **ppOut, char **pzErr){
     rc = trainRanker(p, &opt, &p->pRanker, pzErr);
     if( rc!=SQLITE_OK ) return rc;
   }
-  p->pRanker->nRef++;
+  mlrecRankerRef(p->pRanker);
   *ppOut = p->pRanker;
   return SQLITE_OK;
 }

@@ -38,7 +38,7 @@ struct MlrecRankerOptions {
 
 /* A trained ranking model (typedef in core.h). */
 struct MlrecRanker {
-  int nRef;
+  MlrecShared shared;    /* references; listed if loaded (persist.c) */
   MlrecRankerOptions opt;
   int nUser, nItem, nFactor;
   i64 *aItemId;          /* ids of the movies trained on, ascending */
@@ -62,6 +62,7 @@ struct MlrecRanker {
 typedef struct MlrecRankWork MlrecRankWork;
 
 /* ranker.c */
+void mlrecRankerRef(MlrecRanker*);
 void mlrecRankerUnref(MlrecRanker*);
 char *mlrecRankerOptionsJson(const MlrecRanker*);
 int mlrecRegisterRanker(sqlite3*, MlrecState*);

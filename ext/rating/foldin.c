@@ -114,7 +114,7 @@ static int foldUser(MlrecModel *m, i64 iUser, const MlrecHistory *pHist,
   if( p==0 ) return SQLITE_NOMEM;
   memset(p, 0, sizeof(*p));
   p->pModel = m;
-  m->nRef++;
+  mlrecModelRef(m);
   p->iUser = iUser;
   p->ratedHash = ratedHash(pHist->n, pHist->aId, pHist->aRating);
   p->nRated = pHist->n;

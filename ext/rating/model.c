@@ -15,8 +15,12 @@
 */
 #include "rating.h"
 
+void mlrecModelRef(MlrecModel *p){
+  mlrecSharedRef(&p->shared);
+}
+
 void mlrecModelUnref(MlrecModel *p){
-  if( p==0 || --p->nRef>0 ) return;
+  if( p==0 || !mlrecSharedUnref(&p->shared) ) return;
   sqlite3_free(p->aUserId);
   sqlite3_free(p->aItemId);
   sqlite3_free(p->aUserBias);

@@ -50,7 +50,7 @@ typedef struct MlrecNeighbours MlrecNeighbours;
 
 /* A trained biased matrix factorisation model (typedef in core.h). */
 struct MlrecModel {
-  int nRef;
+  MlrecShared shared;    /* references; listed if loaded (persist.c) */
   MlrecMfOptions opt;
   int nUser, nItem, nFactor;
   i64 *aUserId;          /* ids of the users it was trained on, ascending */
@@ -100,6 +100,7 @@ struct MlrecFold {
 };
 
 /* model.c: the model's lifetime and its prediction formula */
+void mlrecModelRef(MlrecModel*);
 void mlrecModelUnref(MlrecModel*);
 double mlrecModelPredict(const MlrecModel*, int iUser, const MlrecFold*,
                          int iItem);

@@ -63,7 +63,7 @@ int mlrecCurrentModel(MlrecState *p, MlrecModel **ppOut, char **pzErr){
     rc = trainAndKeep(p, &opt, pzErr);
     if( rc!=SQLITE_OK ) return rc;
   }
-  p->pModel->nRef++;
+  mlrecModelRef(p->pModel);
   *ppOut = p->pModel;
   return SQLITE_OK;
 }
