@@ -189,7 +189,8 @@ static int ratingErrors(MlrecState *p, const MlrecRatings *pR,
     double r = 0.0;
     rc = mlrecFoldFor(p, m, pR, a[k].iUser, &pFold, pzErr);
     if( rc==SQLITE_OK ){
-      rc = mlrecPredictRating(m, pFold, a[k].iUser, a[k].iItem, &r);
+      rc = mlrecPredictRating(p, m, pFold, a[k].iUser, a[k].iItem, &r,
+                              pzErr);
     }
     pSum->rSq += (a[k].r-r)*(a[k].r-r);
     pSum->rAbs += fabs(a[k].r-r);

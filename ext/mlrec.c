@@ -30,6 +30,7 @@ static void freeModels(MlrecState *p){
   mlrecFoldFree(p->pFold);
   mlrecRankerUnref(p->pRanker);
   mlrecContentCacheFree(p->pContent);
+  mlrecNeighbourScratchFree(p->pNeighbourScratch);
 }
 
 static int registerAll(sqlite3 *db, MlrecState *p){

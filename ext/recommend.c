@@ -11,8 +11,10 @@
 **
 ** recommend(user_id [, k [, options]]) returns the k best movies for a user
 ** among those the user has NOT rated, best first.  "Rated" is read from
-** the ratings table as it is now, so a movie rated after training is never
-** recommended back.  Options, one JSON object:
+** the ratings table as it is when the user's rows are computed, by an index
+** lookup, for every model alike: a movie rated after training, or between
+** two rows of a lateral join, is never recommended back.  Options, one JSON
+** object:
 **
 **   model          "ranking" (default): the model of train_ranker()
 **                  (ranker.c), which folds the user in from the ratings
@@ -62,7 +64,8 @@ static const MlrecOption aRecommendOption[] = {
 ** Get ready to rank for model eModel: take a reference to the model
 ** (training it if needed, or the one in pPin if any, pinning it there
 ** otherwise), prepare the history statement, allocate arrays and apply
-** the filter.  pR is the current ratings snapshot.
+** the filter.  pR is the ratings snapshot whose counts the "popular" model
+** ranks by; the other models need none (NULL).
 */
 int mlrecRecommenderOpen(MlrecState *p, MlrecRatings *pR, int eModel,
                          const MlrecFilter *pFilter, MlrecRecommendPin *pPin,
@@ -95,11 +98,12 @@ int mlrecRecommenderOpen(MlrecState *p, MlrecRatings *pR, int eModel,
   }else{
     pRec->nItem = pR->nItem;
     pRec->aItemId = pR->aItemId;
+    pRec->pRatings = pR;
+    pR->nRef++;
   }
-  pRec->pRatings = pR;
-  pR->nRef++;
-  if( rc==SQLITE_OK && pRec->pRanker && pRec->pRanker->bTimed ){
-    rc = mlrecHistoryOpen(p, 1, &pRec->reader, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = mlrecHistoryOpen(p, pRec->pRanker && pRec->pRanker->bTimed,
+                          &pRec->reader, pzErr);
   }
   if( rc==SQLITE_OK ){
     pRec->aScore = sqlite3_malloc64(sizeof(double)*((i64)pRec->nItem+1));
@@ -161,13 +165,14 @@ static int scoreByRating(MlrecRecommender *pRec, i64 iUser){
 
 /*
 ** Select into pTop (initialised for k hits) the best allowed movies for
-** user iUser, leaving out the ones rated unless bIncludeRated.
+** user iUser, leaving out the ones rated unless bIncludeRated.  Every
+** model reads the user's ratings from the table as it is now, by an index
+** lookup: a movie rated between two rows of a statement is left out of the
+** second.
 */
 int mlrecRecommenderTop(MlrecRecommender *pRec, i64 iUser, int bIncludeRated,
                         MlrecTopK *pTop, char **pzErr){
-  int i, rc = pRec->reader.pStmt
-      ? mlrecHistoryRead(&pRec->reader, iUser, &pRec->hist, pzErr)
-      : mlrecHistoryFromSnapshot(pRec->pRatings, iUser, &pRec->hist);
+  int i, rc = mlrecHistoryRead(&pRec->reader, iUser, &pRec->hist, pzErr);
   if( rc!=SQLITE_OK ) return rc;
   memset(pRec->aSeen, 0, (size_t)pRec->nItem);
   switch( pRec->eModel ){
@@ -213,6 +218,7 @@ static int recommenderBecause(MlrecRecommender *pRec, int iItem, i64 *piOut){
 
 static int recommendCompute(MlrecTvfCursor *pCur, char **pzErr){
   MlrecRecommendPin *pPin = (MlrecRecommendPin*)pCur->pWork;
+  MlrecRatings *pR = 0;
   RecommendOptions opt;
   MlrecRecommender rec;
   MlrecTopK top;
@@ -233,9 +239,12 @@ static int recommendCompute(MlrecTvfCursor *pCur, char **pzErr){
   if( rc==SQLITE_OK ){
     rc = mlrecFilterPrepare(pCur->pState, "recommend", &opt.filter, pzErr);
   }
+  if( rc==SQLITE_OK && opt.eModel==MLREC_RANK_POPULAR ){
+    rc = mlrecTvfRatings(pCur, &pR, pzErr);
+  }
   if( rc==SQLITE_OK ){
-    rc = mlrecRecommenderOpen(pCur->pState, pCur->pRatings, (int)opt.eModel,
-                              &opt.filter, pPin, &rec, pzErr);
+    rc = mlrecRecommenderOpen(pCur->pState, pR, (int)opt.eModel, &opt.filter,
+                              pPin, &rec, pzErr);
   }
   if( rc==SQLITE_OK ){
     rc = mlrecTopKInit(&top, pCur->k < rec.nItem ? (int)pCur->k : rec.nItem);

@@ -19,10 +19,10 @@ struct MlrecRecommender {
   int eModel;                /* MLREC_RANK_* */
   MlrecRanker *pRanker;      /* MLREC_RANK_RANKING */
   MlrecModel *pModel;        /* MLREC_RANK_RATING */
-  MlrecRatings *pRatings;    /* the ratings snapshot */
+  MlrecRatings *pRatings;    /* MLREC_RANK_POPULAR: the snapshot it counts */
   int nItem;                 /* the catalogue of the model */
   const i64 *aItemId;
-  MlrecHistoryReader reader; /* reads histories in time order, if timed */
+  MlrecHistoryReader reader; /* reads histories (in time order if timed) */
   MlrecHistory hist;         /* ratings of the last user */
   MlrecRankWork *pWork;
   double *aScore;            /* nItem ranking keys of the last user */

@@ -118,6 +118,7 @@ typedef struct MlrecModel MlrecModel;          /* rating/rating.h */
 typedef struct MlrecFold MlrecFold;            /* rating/rating.h */
 typedef struct MlrecRanker MlrecRanker;        /* ranking/ranking.h */
 typedef struct MlrecContentCache MlrecContentCache;  /* similar/similar.h */
+typedef struct MlrecNeighbourScratch MlrecNeighbourScratch;      /* rating/rating.h */
 
 /* Per-connection state: the client data of every registration. */
 typedef struct MlrecState MlrecState;
@@ -133,7 +134,9 @@ struct MlrecState {
   MlrecFold *pFold;      /* last user folded in for predict(), or NULL */
   MlrecRanker *pRanker;  /* last ranking model trained, or NULL */
   MlrecContentCache *pContent;  /* content vectors read, or NULL */
-  void (*xFreeModels)(MlrecState*);  /* frees the four above */
+  MlrecNeighbourScratch *pNeighbourScratch; /* scratch of predict()'s neighbourhood
+                                ** half, or NULL */
+  void (*xFreeModels)(MlrecState*);  /* frees the five above */
 };
 
 /* One result row of a top-k selection. */
@@ -369,7 +372,7 @@ typedef struct MlrecTvfCursor MlrecTvfCursor;
 struct MlrecTvfCursor {
   sqlite3_vtab_cursor base;  /* base class, must be first */
   MlrecState *pState;
-  MlrecRatings *pRatings;    /* snapshot read at the first xFilter */
+  MlrecRatings *pRatings;    /* snapshot, once read (mlrecTvfRatings) */
   void *pWork;               /* work space of xCompute, kept across xFilter */
   i64 iArg;                  /* the id argument */
   i64 k;                     /* the k argument */
@@ -389,6 +392,7 @@ struct MlrecTvf {
   void (*xFreeWork)(void*);  /* destructor of pWork */
 };
 int mlrecRegisterTvf(sqlite3*, MlrecState*, const MlrecTvf*);
+int mlrecTvfRatings(MlrecTvfCursor*, MlrecRatings **ppOut, char **pzErr);
 int mlrecTvfSetRows(MlrecTvfCursor*, const MlrecTopK*, const i64 *aId);
 
 #endif /* MLREC_CORE_H */

@@ -67,17 +67,25 @@ double mlrecModelClip(const MlrecModel *m, double r){
 ** predict(): (1 - knn_weight) x the factor model + knn_weight x the
 ** neighbourhood model, clipped to the rating scale, for user iUser and
 ** movie iItem (ids).  pFold is the fold-in of the user (mlrecFoldFor()),
-** NULL if the model was trained on the user.
+** NULL if the model was trained on the user.  The neighbourhood half
+** borrows the scratch of connection p (a nested call would make its own)
+** and reads the rows of a loaded model on p's connection.
 */
-int mlrecPredictRating(const MlrecModel *m, const MlrecFold *pFold,
-                       i64 iUser, i64 iItem, double *prOut){
+int mlrecPredictRating(MlrecState *p, const MlrecModel *m,
+                       const MlrecFold *pFold, i64 iUser, i64 iItem,
+                       double *prOut, char **pzErr){
   int u = mlrecFindId(m->aUserId, m->nUser, iUser);
   int i = mlrecFindId(m->aItemId, m->nItem, iItem);
   double r = mlrecModelPredict(m, u, pFold, i);
   if( m->pNeighbours ){
+    MlrecNeighbourScratch *pScratch = p->pNeighbourScratch;
     double w = m->opt.knnWeight, rKnn;
-    int rc = mlrecNeighboursPredict(m->pNeighbours, pFold, iUser, iItem,
-                                    &rKnn);
+    int rc;
+    p->pNeighbourScratch = 0;
+    rc = mlrecNeighboursPredict(m->pNeighbours, p->db, &pScratch, pFold,
+                                iUser, iItem, &rKnn, pzErr);
+    if( p->pNeighbourScratch==0 ) p->pNeighbourScratch = pScratch;
+    else mlrecNeighbourScratchFree(pScratch);
     if( rc!=SQLITE_OK ) return rc;
     r = (1.0-w)*r + w*rKnn;
   }

@@ -145,7 +145,9 @@ static void predictFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   if( predictArg(ctx, argv[1], "movie_id", &iItem)!=SQLITE_OK ) return;
   rc = mlrecCurrentModel(p, &m, &zErr);
   if( rc==SQLITE_OK ) rc = mlrecFoldFor(p, m, 0, iUser, &pFold, &zErr);
-  if( rc==SQLITE_OK ) rc = mlrecPredictRating(m, pFold, iUser, iItem, &r);
+  if( rc==SQLITE_OK ){
+    rc = mlrecPredictRating(p, m, pFold, iUser, iItem, &r, &zErr);
+  }
   mlrecModelUnref(m);
   if( rc!=SQLITE_OK ){
     mlrecResultError(ctx, rc, zErr);
