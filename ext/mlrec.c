@@ -41,6 +41,7 @@ static int registerAll(sqlite3 *db, MlrecState *p){
   if( rc==SQLITE_OK ) rc = mlrecRegisterRecommend(db, p);
   if( rc==SQLITE_OK ) rc = mlrecRegisterModels(db, p);
   if( rc==SQLITE_OK ) rc = mlrecRegisterPersist(db, p);
+  if( rc==SQLITE_OK ) rc = mlrecRegisterImport(db, p);
   if( rc==SQLITE_OK ) rc = mlrecRegisterRanker(db, p);
   if( rc==SQLITE_OK ) rc = mlrecRegisterEval(db, p);
   return rc;

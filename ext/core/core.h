@@ -113,6 +113,24 @@ struct MlrecShared {
   MlrecShared *pNext;    /* in the list, under its mutex */
 };
 
+/*
+** Where a model of the connection came from, for mlrec_models: trained
+** here, or loaded from a saved model (persist.c), or imported.  A model
+** may be shared by connections that loaded it under different names: the
+** origin is the connection's.
+*/
+typedef struct MlrecOrigin MlrecOrigin;
+struct MlrecOrigin {
+  int eOrigin;           /* MLREC_ORIGIN_* */
+  char *zName;           /* the saved model it was loaded from or last saved
+                         ** as, or NULL */
+  u64 checksum;          /* of that saved model */
+  char zSavedAt[24];     /* when it was saved (UTC), or "" */
+};
+#define MLREC_ORIGIN_TRAINED  0
+#define MLREC_ORIGIN_LOADED   1
+#define MLREC_ORIGIN_IMPORTED 2
+
 /* What the wings keep per connection (defined in their headers). */
 typedef struct MlrecModel MlrecModel;          /* rating/rating.h */
 typedef struct MlrecFold MlrecFold;            /* rating/rating.h */
@@ -130,13 +148,18 @@ struct MlrecState {
                          ** names are stale */
   MlrecRatings *pRatings;  /* last snapshot of the ratings table, or NULL */
   MlrecStamp ratingsStamp; /* pRatings is current while this holds */
-  MlrecModel *pModel;    /* last model trained, or NULL */
+  MlrecModel *pModel;    /* the rating model (trained or loaded), or NULL */
+  MlrecOrigin modelOrigin;
   MlrecFold *pFold;      /* last user folded in for predict(), or NULL */
-  MlrecRanker *pRanker;  /* last ranking model trained, or NULL */
+  MlrecRanker *pRanker;  /* the ranking model, or NULL */
+  MlrecOrigin rankerOrigin;
   MlrecContentCache *pContent;  /* content vectors read, or NULL */
   MlrecNeighbourScratch *pNeighbourScratch; /* scratch of predict()'s neighbourhood
                                 ** half, or NULL */
   void (*xFreeModels)(MlrecState*);  /* frees the five above */
+  int (*xAutoLoad)(MlrecState*, char **pzErr);  /* loads the saved model
+                         ** 'default' for a connection that lacks a model
+                         ** (persist.c), before one is trained */
 };
 
 /* One result row of a top-k selection. */
@@ -166,6 +189,9 @@ int mlrecCreateFunctions(sqlite3*, const char *zName, int nArgMin,
                          int nArgMax, int flags, MlrecState*,
                          void (*xFunc)(sqlite3_context*, int, sqlite3_value**));
 int mlrecRegisterConfig(sqlite3*, MlrecState*);
+int mlrecOriginSet(MlrecOrigin*, int eOrigin, const char *zName,
+                   u64 checksum, const char *zSavedAt);
+void mlrecOriginClear(MlrecOrigin*);
 
 /* shared.c: the process-wide list of loaded models */
 void mlrecSharedInit(MlrecShared*);

@@ -97,7 +97,8 @@ struct MlrecNeighbourScratch {
 
 /* A trained biased matrix factorisation model (typedef in core.h). */
 struct MlrecModel {
-  MlrecShared shared;    /* references; listed if loaded (persist.c) */
+  MlrecShared shared;    /* references; listed if loaded (saved_rating.c,
+                         ** which casts it to the model: keep it first) */
   MlrecMfOptions opt;
   int nUser, nItem, nFactor;
   i64 *aUserId;          /* ids of the users it was trained on, ascending */
