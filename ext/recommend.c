@@ -18,7 +18,10 @@
 **
 **   model          "ranking" (default): the model of train_ranker()
 **                  (ranker.c), which folds the user in from the ratings
-**                  the user has now; score is its blended score.
+**                  the user has now; score is its blended score.  (The
+**                  default is "rating" for a connection that serves
+**                  factors imported with mlrec_import_factors() and holds
+**                  no ranking model: those factors then rank.)
 **                  "rating": the highest predictions of train_mf(); score
 **                  is predict(user_id, movieId).
 **                  "popular": the most rated movies; score is the number
@@ -28,8 +31,9 @@
 **   include_rated  true: rated movies are candidates too
 **
 ** because (ranking model only, NULL otherwise) is the movie the user rated
-** that contributed most to the score.  Each model trains with default
-** options on first use.  A user the ranking model cannot place (no rating
+** that contributed most to the score.  Each model is loaded from the saved
+** model 'default' on first use, if the database holds one, else trained
+** with default options.  A user the ranking model cannot place (no rating
 ** of a movie it knows) gets the most rated movies.  The rating model folds
 ** a user it was not trained on in from the ratings the user has now
 ** (foldin.c); one with no rating of a movie it knows gets the highest mean
@@ -51,7 +55,7 @@ struct RecommendOptions {
 
 #define REC(F) .offset=offsetof(RecommendOptions, F)
 static const MlrecOption aRecommendOption[] = {
-  { "model",         'e', 0, 0, REC(eModel), MLREC_RANK_RANKING,
+  { "model",         'e', 0, 0, REC(eModel), MLREC_RANK_DEFAULT,
                                 .azChoice=mlrecRankModels },
   { "genre",         's', 0, 0, REC(filter.zGenre) },
   { "movies",        'a', 0, 0, REC(filter.zMovies) },
@@ -59,6 +63,25 @@ static const MlrecOption aRecommendOption[] = {
 };
 #define N_RECOMMEND_OPTION \
   (int)(sizeof(aRecommendOption)/sizeof(aRecommendOption[0]))
+
+/*
+** Resolve *peModel, if it is MLREC_RANK_DEFAULT (no "model" option), to the
+** model that serves the connection: the ranking model, unless the
+** connection serves imported factors and holds no ranking model; then the
+** rating model, which they are.  A connection that holds no model at all
+** first loads the saved model 'default', if any (persist.c).
+*/
+int mlrecDefaultRankModel(MlrecState *p, i64 *peModel, char **pzErr){
+  if( *peModel!=MLREC_RANK_DEFAULT ) return SQLITE_OK;
+  if( p->pModel==0 && p->pRanker==0 && p->xAutoLoad ){
+    int rc = p->xAutoLoad(p, pzErr);
+    if( rc!=SQLITE_OK ) return rc;
+  }
+  *peModel = p->pRanker==0 && p->pModel
+             && p->modelOrigin.eOrigin==MLREC_ORIGIN_IMPORTED
+             ? MLREC_RANK_RATING : MLREC_RANK_RANKING;
+  return SQLITE_OK;
+}
 
 /*
 ** Get ready to rank for model eModel: take a reference to the model
@@ -227,6 +250,7 @@ static int recommendCompute(MlrecTvfCursor *pCur, char **pzErr){
     pCur->pWork = pPin = sqlite3_malloc64(sizeof(*pPin));
     if( pPin==0 ) return SQLITE_NOMEM;
     memset(pPin, 0, sizeof(*pPin));
+    pPin->eDefault = MLREC_RANK_DEFAULT;
   }
   memset(&rec, 0, sizeof(rec));
   memset(&top, 0, sizeof(top));
@@ -238,6 +262,11 @@ static int recommendCompute(MlrecTvfCursor *pCur, char **pzErr){
   }
   if( rc==SQLITE_OK ){
     rc = mlrecFilterPrepare(pCur->pState, "recommend", &opt.filter, pzErr);
+  }
+  /* the default model is chosen at the statement's first row, and kept */
+  if( rc==SQLITE_OK && opt.eModel==MLREC_RANK_DEFAULT ){
+    rc = mlrecDefaultRankModel(pCur->pState, &pPin->eDefault, pzErr);
+    opt.eModel = pPin->eDefault;
   }
   if( rc==SQLITE_OK && opt.eModel==MLREC_RANK_POPULAR ){
     rc = mlrecTvfRatings(pCur, &pR, pzErr);
