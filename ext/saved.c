@@ -5,10 +5,13 @@
 **
 ** THE CHECKSUM
 **
-** FNV-1a over a serialisation that does not depend on the host: integers
-** as 8 little-endian bytes, doubles by their IEEE bits, text with its
+** FNV-1a, taking 8 bytes (a little-endian word) at a step rather than one,
+** so that summing the hundreds of megabytes of a large model costs little,
+** over a serialisation that does not depend on the host: integers as 8
+** little-endian bytes, doubles by their IEEE bits, text with its
 ** terminator (so that "ab","c" differs from "a","bc"), vectors as the
-** bytes of their blobs.  It detects truncation and accidental damage; it
+** bytes of their blobs.  Each step is a bijection of the state, so a
+** single altered word always changes the sum.  It detects truncation and accidental damage; it
 ** is not a signature (whoever can write the tables can recompute it).  A
 ** row that a model reads lazily (saved_rating.c) is summed by its digest,
 ** the FNV-1a of its blob, kept in a column of its own: the checksum then
@@ -39,7 +42,13 @@ void mlrecSumInit(MlrecSum *p){
 void mlrecSumBytes(MlrecSum *p, const unsigned char *a, size_t n){
   u64 h = p->h;
   size_t i;
-  for(i=0; i<n; i++) h = (h ^ a[i]) * FNV_PRIME;
+  for(i=0; i+8<=n; i+=8){
+    u64 w = (u64)a[i] | (u64)a[i+1]<<8 | (u64)a[i+2]<<16 | (u64)a[i+3]<<24
+          | (u64)a[i+4]<<32 | (u64)a[i+5]<<40 | (u64)a[i+6]<<48
+          | (u64)a[i+7]<<56;
+    h = (h ^ w) * FNV_PRIME;
+  }
+  for(; i<n; i++) h = (h ^ a[i]) * FNV_PRIME;
   p->h = h;
 }
 

@@ -18,7 +18,9 @@
 **     ratings: its raters), and one row 'mean' (id 0, bias: the mean of its
 **     baselines).  ratings is a blob of n int32 positions (in the ascending
 **     ids of the other side) then n float32 residuals r - b(u,i), the
-**     arrays rating/neighbours.c serves from; digest is its FNV-1a.
+**     arrays rating/neighbours.c serves from; digest is its FNV-1a.  An
+**     index holds all but the blob: a load reads it alone, a few bytes per
+**     row, not the pages of the blobs.
 **
 ** HOW A LOAD READS THEM
 **
@@ -49,8 +51,9 @@ static const char zSchema[] =
     "PRIMARY KEY(model, side, id)) WITHOUT ROWID;"
   "CREATE TABLE IF NOT EXISTS main.mlrec_saved_neighbours("
     "model TEXT NOT NULL, side TEXT NOT NULL, id INTEGER NOT NULL, "
-    "bias REAL NOT NULL, digest INTEGER NOT NULL, ratings BLOB NOT NULL, "
-    "PRIMARY KEY(model, side, id)) WITHOUT ROWID;";
+    "bias REAL NOT NULL, digest INTEGER NOT NULL, ratings BLOB NOT NULL);"
+  "CREATE INDEX IF NOT EXISTS main.mlrec_saved_neighbours_rows "
+    "ON mlrec_saved_neighbours(model, side, id, bias, digest);";
 
 /* ---- The vectors of one side (users or movies) --------------------------- */
 
