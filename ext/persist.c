@@ -230,17 +230,35 @@ static int readModels(sqlite3 *db, const char *zName, int mWant,
   return rc;
 }
 
-/* Make m (a new reference, or NULL) the rating model of p, from *pFrom. */
-static int installModel(MlrecState *p, MlrecModel *m, const MlrecOrigin *pFrom,
-                        const char *zName){
-  mlrecSetModel(p, m);
-  return m ? adoptOrigin(&p->modelOrigin, pFrom, zName) : SQLITE_OK;
-}
-
-static int installRanker(MlrecState *p, MlrecRanker *r,
-                         const MlrecOrigin *pFrom, const char *zName){
-  mlrecSetRanker(p, r);
-  return r ? adoptOrigin(&p->rankerOrigin, pFrom, zName) : SQLITE_OK;
+/*
+** Make m and r (new references, or NULL), loaded as zName (*pMo and *pRo
+** say more), the models of p, for the kinds in mWant (LOAD_*); the other
+** kinds of p stay.  If out of memory, p keeps all its models.
+*/
+static int install(MlrecState *p, int mWant, MlrecModel *m,
+                   const MlrecOrigin *pMo, MlrecRanker *r,
+                   const MlrecOrigin *pRo, const char *zName){
+  MlrecOrigin mo, ro;
+  int rc = SQLITE_OK;
+  memset(&mo, 0, sizeof(mo));
+  memset(&ro, 0, sizeof(ro));
+  if( m ) rc = adoptOrigin(&mo, pMo, zName);
+  if( r && rc==SQLITE_OK ) rc = adoptOrigin(&ro, pRo, zName);
+  if( rc!=SQLITE_OK ){
+    mlrecOriginClear(&mo);
+    mlrecModelUnref(m);
+    mlrecRankerUnref(r);
+    return rc;
+  }
+  if( mWant & LOAD_RATING ){
+    mlrecSetModel(p, m);
+    p->modelOrigin = mo;
+  }
+  if( mWant & LOAD_RANKING ){
+    mlrecSetRanker(p, r);
+    p->rankerOrigin = ro;
+  }
+  return SQLITE_OK;
 }
 
 /* mlrec_load_model([name]) */
@@ -265,9 +283,7 @@ static void loadFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   if( rc==SQLITE_OK ) zOut = mlrecSavedSummary(zName, m, r);
   if( rc==SQLITE_OK && zOut ){
     /* the new references go to the connection */
-    int rc2 = installModel(p, m, &mo, zName);
-    rc = installRanker(p, r, &ro, zName);
-    if( rc2!=SQLITE_OK ) rc = rc2;
+    rc = install(p, LOAD_RATING|LOAD_RANKING, m, &mo, r, &ro, zName);
   }else{
     mlrecModelUnref(m);
     mlrecRankerUnref(r);
@@ -289,11 +305,14 @@ static int autoLoad(MlrecState *p, char **pzErr){
   memset(&mo, 0, sizeof(mo));
   memset(&ro, 0, sizeof(ro));
   rc = readModels(p->db, "default", mWant, &m, &mo, &r, &ro, pzErr);
-  if( rc==SQLITE_OK && m ) rc = installModel(p, m, &mo, "default");
-  else mlrecModelUnref(m);
-  if( rc==SQLITE_OK && r ) rc = installRanker(p, r, &ro, "default");
-  else mlrecRankerUnref(r);
-  return rc;
+  if( rc!=SQLITE_OK ){
+    mlrecModelUnref(m);
+    mlrecRankerUnref(r);
+    return rc;
+  }
+  /* only the kinds found: nothing saved leaves p as it is */
+  return install(p, (m ? LOAD_RATING : 0) | (r ? LOAD_RANKING : 0), m, &mo,
+                 r, &ro, "default");
 }
 
 int mlrecRegisterPersist(sqlite3 *db, MlrecState *p){

@@ -35,6 +35,25 @@
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME  0x100000001b3ULL
 
+/* On a little-endian host a blob is the array's own bytes: a copy. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__==__ORDER_LITTLE_ENDIAN__
+# define SAVED_NATIVE 1
+#else
+# define SAVED_NATIVE 0
+#endif
+
+/* The little-endian 64-bit word at a. */
+static u64 get64(const unsigned char *a){
+  u64 w;
+  int j;
+  if( SAVED_NATIVE ){
+    memcpy(&w, a, 8);
+    return w;
+  }
+  for(w=0, j=7; j>=0; j--) w = w<<8 | a[j];
+  return w;
+}
+
 void mlrecSumInit(MlrecSum *p){
   p->h = FNV_OFFSET;
 }
@@ -42,21 +61,14 @@ void mlrecSumInit(MlrecSum *p){
 void mlrecSumBytes(MlrecSum *p, const unsigned char *a, size_t n){
   u64 h = p->h;
   size_t i;
-  for(i=0; i+8<=n; i+=8){
-    u64 w = (u64)a[i] | (u64)a[i+1]<<8 | (u64)a[i+2]<<16 | (u64)a[i+3]<<24
-          | (u64)a[i+4]<<32 | (u64)a[i+5]<<40 | (u64)a[i+6]<<48
-          | (u64)a[i+7]<<56;
-    h = (h ^ w) * FNV_PRIME;
-  }
+  for(i=0; i+8<=n; i+=8) h = (h ^ get64(a+i)) * FNV_PRIME;
   for(; i<n; i++) h = (h ^ a[i]) * FNV_PRIME;
   p->h = h;
 }
 
+/* The same as summing its 8 little-endian bytes: one step. */
 void mlrecSumU64(MlrecSum *p, u64 x){
-  unsigned char a[8];
-  int i;
-  for(i=0; i<8; i++) a[i] = (unsigned char)(x >> (8*i));
-  mlrecSumBytes(p, a, 8);
+  p->h = (p->h ^ x) * FNV_PRIME;
 }
 
 void mlrecSumDouble(MlrecSum *p, double r){
@@ -93,6 +105,10 @@ static unsigned int get32(const unsigned char *a){
 
 void mlrecPutFloats(unsigned char *a, const float *x, int n){
   int i;
+  if( SAVED_NATIVE ){
+    memcpy(a, x, 4*(size_t)n);
+    return;
+  }
   for(i=0; i<n; i++){
     unsigned int bits;
     memcpy(&bits, &x[i], 4);
@@ -102,6 +118,10 @@ void mlrecPutFloats(unsigned char *a, const float *x, int n){
 
 void mlrecGetFloats(float *x, const unsigned char *a, int n){
   int i;
+  if( SAVED_NATIVE ){
+    memcpy(x, a, 4*(size_t)n);
+    return;
+  }
   for(i=0; i<n; i++){
     unsigned int bits = get32(a+4*(i64)i);
     memcpy(&x[i], &bits, 4);
@@ -110,11 +130,19 @@ void mlrecGetFloats(float *x, const unsigned char *a, int n){
 
 void mlrecPutInts(unsigned char *a, const int *x, int n){
   int i;
+  if( SAVED_NATIVE ){
+    memcpy(a, x, 4*(size_t)n);
+    return;
+  }
   for(i=0; i<n; i++) put32(a+4*(i64)i, (unsigned int)x[i]);
 }
 
 void mlrecGetInts(int *x, const unsigned char *a, int n){
   int i;
+  if( SAVED_NATIVE ){
+    memcpy(x, a, 4*(size_t)n);
+    return;
+  }
   for(i=0; i<n; i++) x[i] = (int)get32(a+4*(i64)i);
 }
 
@@ -128,18 +156,26 @@ void mlrecPutDoubles(unsigned char *a, const double *x, int n){
 }
 
 void mlrecGetDoubles(double *x, const unsigned char *a, int n){
-  int i, j;
+  int i;
   for(i=0; i<n; i++){
-    u64 bits = 0;
-    for(j=7; j>=0; j--) bits = bits<<8 | a[8*(i64)i+j];
+    u64 bits = get64(a+8*(i64)i);
     memcpy(&x[i], &bits, 8);
   }
 }
 
+/* True if no float of a is infinite or NaN (all exponent bits set): four
+** at a time, without a branch per value (a load checks millions). */
 int mlrecAllFinite(const float *a, i64 n){
+  typedef int Int4 __attribute__((vector_size(16)));
+  const Int4 exp = { 0x7f800000, 0x7f800000, 0x7f800000, 0x7f800000 };
+  Int4 bad = { 0, 0, 0, 0 }, x;
   i64 i;
-  for(i=0; i<n; i++) if( !isfinite(a[i]) ) return 0;
-  return 1;
+  for(i=0; i+4<=n; i+=4){
+    memcpy(&x, a+i, sizeof(x));
+    bad |= (x & exp)==exp;
+  }
+  for(; i<n; i++) if( !isfinite(a[i]) ) return 0;
+  return !(bad[0] | bad[1] | bad[2] | bad[3]);
 }
 
 /* ---- The header ------------------------------------------------------------ */

@@ -277,6 +277,7 @@ static int readHeader(sqlite3 *db, Reading *p, char **pzErr){
 static int addLinks(Reading *p, const unsigned char *a, int n){
   MlrecRanker *r = p->r;
   i64 k0 = r->aLinkStart[r->nItem], k;
+  int bad = 0;
   if( k0+n>p->nLinkAlloc ){
     i64 nNew = 2*(k0+n) + 1024;
     int *aItem = sqlite3_realloc64(r->aLinkItem, sizeof(int)*nNew);
@@ -289,13 +290,14 @@ static int addLinks(Reading *p, const unsigned char *a, int n){
   }
   mlrecGetInts(r->aLinkItem + k0, a, n);
   mlrecGetFloats(r->aLinkWeight + k0, a + 4*(i64)n, n);
-  for(k=k0; k<k0+n; k++){
-    if( r->aLinkItem[k]<0 || r->aLinkItem[k]>=p->h.nItem
-     || (k>k0 && r->aLinkItem[k]<=r->aLinkItem[k-1]) ){
-      return SQLITE_CORRUPT;
-    }
+  if( n==0 ) return SQLITE_OK;
+  /* ascending from 0 up to the last movie: one comparison a link */
+  if( r->aLinkItem[k0]<0 || r->aLinkItem[k0+n-1]>=p->h.nItem ){
+    return SQLITE_CORRUPT;
   }
-  return mlrecAllFinite(r->aLinkWeight + k0, n) ? SQLITE_OK : SQLITE_CORRUPT;
+  for(k=k0+1; k<k0+n; k++) bad |= r->aLinkItem[k]<=r->aLinkItem[k-1];
+  return !bad && mlrecAllFinite(r->aLinkWeight + k0, n) ? SQLITE_OK
+                                                        : SQLITE_CORRUPT;
 }
 
 /* Append the movie in the current row of pStmt (id, count, factors,
