@@ -132,6 +132,12 @@ int mlrecSaveModels(sqlite3 *db, const char *zName, const MlrecModel *m,
     }
     return rc;
   }
+  /* Write first: that takes the write lock, waiting for another writer
+  ** (busy timeout) before anything is read.  A save that read first and
+  ** wrote later would fail at once (SQLITE_BUSY, in WAL mode) if another
+  ** connection wrote in between.  No table yet: the save's CREATE TABLE is
+  ** the first write. */
+  sqlite3_exec(db, "DELETE FROM main.mlrec_saved_models WHERE 0", 0, 0, 0);
   rc = m ? mlrecSaveRating(db, zName, m, pMo, pzErr)
          : mlrecForgetRating(db, zName);
   if( rc==SQLITE_OK ){
