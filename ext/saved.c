@@ -106,7 +106,7 @@ static unsigned int get32(const unsigned char *a){
 void mlrecPutFloats(unsigned char *a, const float *x, int n){
   int i;
   if( SAVED_NATIVE ){
-    memcpy(a, x, 4*(size_t)n);
+    if( n>0 ) memcpy(a, x, 4*(size_t)n);
     return;
   }
   for(i=0; i<n; i++){
@@ -119,7 +119,7 @@ void mlrecPutFloats(unsigned char *a, const float *x, int n){
 void mlrecGetFloats(float *x, const unsigned char *a, int n){
   int i;
   if( SAVED_NATIVE ){
-    memcpy(x, a, 4*(size_t)n);
+    if( n>0 ) memcpy(x, a, 4*(size_t)n);
     return;
   }
   for(i=0; i<n; i++){
@@ -131,7 +131,7 @@ void mlrecGetFloats(float *x, const unsigned char *a, int n){
 void mlrecPutInts(unsigned char *a, const int *x, int n){
   int i;
   if( SAVED_NATIVE ){
-    memcpy(a, x, 4*(size_t)n);
+    if( n>0 ) memcpy(a, x, 4*(size_t)n);
     return;
   }
   for(i=0; i<n; i++) put32(a+4*(i64)i, (unsigned int)x[i]);
@@ -140,7 +140,7 @@ void mlrecPutInts(unsigned char *a, const int *x, int n){
 void mlrecGetInts(int *x, const unsigned char *a, int n){
   int i;
   if( SAVED_NATIVE ){
-    memcpy(x, a, 4*(size_t)n);
+    if( n>0 ) memcpy(x, a, 4*(size_t)n);
     return;
   }
   for(i=0; i<n; i++) x[i] = (int)get32(a+4*(i64)i);

@@ -214,12 +214,11 @@ static int insertVectors(sqlite3 *db, const char *zName, const Side *p){
 
 /*
 ** Insert the rows of one side of neighbourhood model pNb (bUser: the
-** users), setting aDigest[i] to the digest of row i.  A loaded model reads
-** the rows it has not read yet (from the saved model it came from).
+** users), all in memory, setting aDigest[i] to the digest of row i.
 */
 static int insertKnnSide(sqlite3 *db, const char *zName,
-                         const MlrecNeighbours *pNb, int bUser, u64 *aDigest,
-                         char **pzErr){
+                         const MlrecNeighbours *pNb, int bUser,
+                         u64 *aDigest){
   int n = bUser ? pNb->nUser : pNb->nItem;
   const i64 *aId = bUser ? pNb->aUserId : pNb->aItemId;
   const double *aBias = bUser ? pNb->aUserBias : pNb->aItemBias;
@@ -235,8 +234,7 @@ static int insertKnnSide(sqlite3 *db, const char *zName,
   for(i=0; rc==SQLITE_OK && i<n; i++){
     MlrecKnnRow row;
     i64 nByte;
-    rc = mlrecNeighboursRow(pNb, db, bUser, i, &row, pzErr);
-    if( rc!=SQLITE_OK ) break;
+    mlrecNeighboursRow(pNb, bUser, i, &row);
     nByte = 8*(i64)row.n;
     if( nByte>=nBuf ){
       unsigned char *aNew = sqlite3_realloc64(aBuf, nByte+8);
@@ -263,14 +261,14 @@ static int insertKnnSide(sqlite3 *db, const char *zName,
 ** arrays *paUser and *paItem (allocated here). */
 static int insertNeighbours(sqlite3 *db, const char *zName,
                             const MlrecNeighbours *pNb, u64 **paUser,
-                            u64 **paItem, char **pzErr){
+                            u64 **paItem){
   sqlite3_stmt *pStmt = 0;
   int rc;
   *paUser = sqlite3_malloc64(sizeof(u64)*((i64)pNb->nUser+1));
   *paItem = sqlite3_malloc64(sizeof(u64)*((i64)pNb->nItem+1));
   if( *paUser==0 || *paItem==0 ) return SQLITE_NOMEM;
-  rc = insertKnnSide(db, zName, pNb, 1, *paUser, pzErr);
-  if( rc==SQLITE_OK ) rc = insertKnnSide(db, zName, pNb, 0, *paItem, pzErr);
+  rc = insertKnnSide(db, zName, pNb, 1, *paUser);
+  if( rc==SQLITE_OK ) rc = insertKnnSide(db, zName, pNb, 0, *paItem);
   if( rc==SQLITE_OK ){
     rc = sqlite3_prepare_v2(db, "INSERT INTO main.mlrec_saved_neighbours "
                             "VALUES(?1, 'mean', 0, ?2, 0, x'')", -1, &pStmt,
@@ -326,7 +324,7 @@ int mlrecForgetRating(sqlite3 *db, const char *zName){
 
 /* Save model m under zName (its header, vectors and neighbour rows). */
 static int writeRating(sqlite3 *db, const char *zName, const MlrecModel *m,
-                       MlrecSavedHeader *pH, char **pzErr){
+                       MlrecSavedHeader *pH){
   Side user, item;
   u64 *aUserDigest = 0, *aItemDigest = 0;
   int rc = mlrecForgetRating(db, zName);
@@ -338,7 +336,7 @@ static int writeRating(sqlite3 *db, const char *zName, const MlrecModel *m,
   if( rc==SQLITE_OK ) rc = insertVectors(db, zName, &item);
   if( rc==SQLITE_OK && m->pNeighbours ){
     rc = insertNeighbours(db, zName, m->pNeighbours, &aUserDigest,
-                          &aItemDigest, pzErr);
+                          &aItemDigest);
   }
   if( rc==SQLITE_OK ){
     pH->checksum = ratingChecksum(pH, m->mu, &user, &item, m->pNeighbours,
@@ -347,22 +345,6 @@ static int writeRating(sqlite3 *db, const char *zName, const MlrecModel *m,
   }
   sqlite3_free(aUserDigest);
   sqlite3_free(aItemDigest);
-  return rc;
-}
-
-/* Read every row of loaded neighbourhood model pNb not read yet: its rows
-** must be in memory before a save under the name they are read from
-** deletes them. */
-static int readAllRows(sqlite3 *db, const MlrecNeighbours *pNb,
-                       char **pzErr){
-  MlrecKnnRow row;
-  int i, rc = SQLITE_OK;
-  for(i=0; rc==SQLITE_OK && i<pNb->nUser; i++){
-    rc = mlrecNeighboursRow(pNb, db, 1, i, &row, pzErr);
-  }
-  for(i=0; rc==SQLITE_OK && i<pNb->nItem; i++){
-    rc = mlrecNeighboursRow(pNb, db, 0, i, &row, pzErr);
-  }
   return rc;
 }
 
@@ -376,8 +358,13 @@ int mlrecSaveRating(sqlite3 *db, const char *zName, const MlrecModel *m,
                     MlrecOrigin *pOrigin, char **pzErr){
   MlrecSavedHeader h;
   int rc = SQLITE_OK;
-  if( m->pNeighbours && m->pNeighbours->pR==0 ){
-    rc = readAllRows(db, m->pNeighbours, pzErr);
+  /* a loaded model reads the rows it has not read yet: they must be in
+  ** memory before a save under the name they are read from deletes them */
+  if( m->pNeighbours ){
+    rc = mlrecNeighboursRead(m->pNeighbours, db, 1, 0, 0, pzErr);
+    if( rc==SQLITE_OK ){
+      rc = mlrecNeighboursRead(m->pNeighbours, db, 0, 0, 0, pzErr);
+    }
     if( rc!=SQLITE_OK ) return rc;
   }
   memset(&h, 0, sizeof(h));
@@ -393,7 +380,7 @@ int mlrecSaveRating(sqlite3 *db, const char *zName, const MlrecModel *m,
   h.zInfo = modelInfo(m);
   mlrecSavedNow(h.zSavedAt, sizeof(h.zSavedAt));
   if( h.zOptions==0 || h.zInfo==0 ) rc = SQLITE_NOMEM;
-  if( rc==SQLITE_OK ) rc = writeRating(db, zName, m, &h, pzErr);
+  if( rc==SQLITE_OK ) rc = writeRating(db, zName, m, &h);
   if( rc==SQLITE_OK ){
     pOrigin->checksum = h.checksum;
     memcpy(pOrigin->zSavedAt, h.zSavedAt, sizeof(h.zSavedAt));
@@ -661,39 +648,24 @@ static int decodeRow(const unsigned char *a, i64 nByte, int nOther,
 }
 
 /*
-** The MlrecKnnFetch of a loaded model: read row iRow of the users (bUser)
-** or of the movies of pNb from db, under whichever name holds the saved
-** model now, and check it against the digest read at load.
+** Read the row of id iId (side zSide) of loaded model pNb with pStmt (its
+** parameters bound but the id), under whichever name holds the saved model
+** now, check it against digest and decode it into *ppOut.
 */
-static int fetchRow(sqlite3 *db, const MlrecNeighbours *pNb, int bUser,
-                    int iRow, MlrecKnnRow **ppOut, char **pzErr){
-  const char *zSide = bUser ? "user" : "item";
-  i64 iId = bUser ? pNb->aUserId[iRow] : pNb->aItemId[iRow];
-  u64 digest = bUser ? pNb->aUserDigest[iRow] : pNb->aItemDigest[iRow];
-  sqlite3_stmt *pStmt = 0;
-  char zSum[20];
+static int fetchRow(sqlite3_stmt *pStmt, const MlrecNeighbours *pNb,
+                    const char *zSide, i64 iId, u64 digest, int nOther,
+                    MlrecKnnRow **ppOut, char **pzErr){
   char *zBad = 0;
-  int rc = sqlite3_prepare_v2(db,
-      "SELECT model, ratings FROM main.mlrec_saved_neighbours "
-      "WHERE model IN (SELECT name FROM main.mlrec_saved_models "
-      "WHERE checksum = ?1) AND side = ?2 AND id = ?3", -1, &pStmt, 0);
-  *ppOut = 0;
-  sqlite3_snprintf(sizeof(zSum), zSum, "%016llx", pNb->checksum);
-  if( rc==SQLITE_OK ){
-    sqlite3_bind_text(pStmt, 1, zSum, -1, SQLITE_STATIC);
-    sqlite3_bind_text(pStmt, 2, zSide, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(pStmt, 3, iId);
-  }
-  while( rc==SQLITE_OK && (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
+  int rc;
+  sqlite3_bind_int64(pStmt, 3, iId);
+  while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
     const unsigned char *a = sqlite3_column_blob(pStmt, 1);
     i64 nByte = sqlite3_column_bytes(pStmt, 1);
-    rc = SQLITE_OK;
     if( a==0 && nByte>0 ){ rc = SQLITE_NOMEM; break; }
     if( sqlite3_column_type(pStmt, 1)==SQLITE_BLOB
      && mlrecDigest(a, (size_t)nByte)==digest ){
-      rc = decodeRow(a, nByte, bUser ? pNb->nItem : pNb->nUser, ppOut);
+      rc = decodeRow(a, nByte, nOther, ppOut);
       if( rc!=SQLITE_CORRUPT ) break;
-      rc = SQLITE_OK;
     }
     /* another name may hold the same model intact: keep looking */
     if( zBad==0 ){
@@ -701,6 +673,7 @@ static int fetchRow(sqlite3 *db, const MlrecNeighbours *pNb, int bUser,
       if( zBad==0 ){ rc = SQLITE_NOMEM; break; }
     }
   }
+  sqlite3_reset(pStmt);
   if( rc==SQLITE_DONE && zBad ){
     mlrecSetError(pzErr, "mlrec: the neighbourhood row of %s %lld of saved "
                   "model '%s' does not match its digest (altered since it was "
@@ -708,16 +681,52 @@ static int fetchRow(sqlite3 *db, const MlrecNeighbours *pNb, int bUser,
     rc = SQLITE_ERROR;
   }else if( rc==SQLITE_DONE ){
     mlrecSetError(pzErr, "mlrec: the saved model that this connection "
-                  "loaded (checksum %s) is no longer in the database (saved "
+                  "loaded (checksum %016llx) is no longer in the database (saved "
                   "again with other content, or deleted), and a row of it "
                   "not read yet is needed: load the model again with "
-                  "mlrec_load_model()", zSum);
+                  "mlrec_load_model()", pNb->checksum);
     rc = SQLITE_ERROR;
   }else if( rc!=SQLITE_OK && rc!=SQLITE_NOMEM && *pzErr==0 ){
     mlrecSetError(pzErr, "mlrec: reading the neighbourhood row of %s %lld: "
-                  "%s", zSide, iId, sqlite3_errmsg(db));
+                  "%s", zSide, iId, sqlite3_errmsg(sqlite3_db_handle(pStmt)));
   }
   sqlite3_free(zBad);
+  return rc;
+}
+
+/*
+** The MlrecKnnFetch of a loaded model: read rows aiRow[0..n) of the users
+** (bUser) or of the movies of pNb from db, by one statement, into apOut.
+*/
+static int fetchRows(sqlite3 *db, const MlrecNeighbours *pNb, int bUser,
+                     int n, const int *aiRow, MlrecKnnRow **apOut,
+                     char **pzErr){
+  const char *zSide = bUser ? "user" : "item";
+  sqlite3_stmt *pStmt = 0;
+  char zSum[20];
+  int nGot = 0, rc = sqlite3_prepare_v2(db,
+      "SELECT model, ratings FROM main.mlrec_saved_neighbours "
+      "WHERE model IN (SELECT name FROM main.mlrec_saved_models "
+      "WHERE checksum = ?1) AND side = ?2 AND id = ?3", -1, &pStmt, 0);
+  if( rc!=SQLITE_OK && rc!=SQLITE_NOMEM ){
+    mlrecSetError(pzErr, "mlrec: reading the neighbourhood rows: %s",
+                  sqlite3_errmsg(db));
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_snprintf(sizeof(zSum), zSum, "%016llx", pNb->checksum);
+    sqlite3_bind_text(pStmt, 1, zSum, -1, SQLITE_STATIC);
+    sqlite3_bind_text(pStmt, 2, zSide, -1, SQLITE_STATIC);
+  }
+  while( rc==SQLITE_OK && nGot<n ){
+    int i = aiRow[nGot];
+    rc = fetchRow(pStmt, pNb, zSide, bUser ? pNb->aUserId[i] : pNb->aItemId[i],
+                  bUser ? pNb->aUserDigest[i] : pNb->aItemDigest[i],
+                  bUser ? pNb->nItem : pNb->nUser, &apOut[nGot], pzErr);
+    if( rc==SQLITE_OK ) nGot++;
+  }
+  if( rc!=SQLITE_OK ){
+    while( nGot>0 ) sqlite3_free(apOut[--nGot]);
+  }
   sqlite3_finalize(pStmt);
   return rc;
 }
@@ -754,7 +763,7 @@ static MlrecNeighbours *newNeighbours(const Saved *pS, double mu,
   memset(p->apUserRow, 0, sizeof(MlrecKnnRow*)*p->nUser);
   memset(p->apItemRow, 0, sizeof(MlrecKnnRow*)*p->nItem);
   p->checksum = pS->h.checksum;
-  p->xFetch = fetchRow;
+  p->xFetch = fetchRows;
   return p;
 }
 

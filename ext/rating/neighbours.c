@@ -34,9 +34,10 @@
 ** for each of them and for the movie predicted, its raters (with
 ** residuals).  A model trained here finds them in the training snapshot it
 ** keeps.  A model loaded from tables (persist.c) keeps its baselines in
-** memory and reads a row the first time a prediction needs it (xFetch, by
-** an index lookup), so a process that serves a few users never reads the
-** rest; every row read is published with an atomic compare-and-swap, and
+** memory and reads the rows a prediction needs that no connection has read
+** yet, in one go (xFetch: index lookups by one statement), so a process
+** that serves a few users never reads the rest; every row read is
+** published with an atomic compare-and-swap, and
 ** the model is otherwise immutable, so the connections of a process share
 ** one loaded copy.  The scratch of a prediction (one movie's residuals
 ** scattered by user) is the caller's: one per connection.
@@ -105,14 +106,10 @@ static int scratchFor(int nUser, MlrecNeighbourScratch **pp){
 ** Row iRow of the users (bUser) or of the movies into *pRow: the movies
 ** one user rated, or the users who rated one movie, with the residual of
 ** each rating.  A model trained here has them in its snapshot; a loaded
-** one reads a row the first time some connection needs it (through
-** xFetch, on connection db) and publishes it for every connection.
+** one must have read it (mlrecNeighboursRead()).
 */
-int mlrecNeighboursRow(const MlrecNeighbours *p, sqlite3 *db, int bUser,
-                       int iRow, MlrecKnnRow *pRow, char **pzErr){
-  MlrecKnnRow **ap = bUser ? p->apUserRow : p->apItemRow;
-  MlrecKnnRow *pGot, *pNone = 0;
-  int rc;
+void mlrecNeighboursRow(const MlrecNeighbours *p, int bUser, int iRow,
+                        MlrecKnnRow *pRow){
   if( p->pR ){
     const MlrecRatings *pR = p->pR;
     i64 k0 = bUser ? pR->aUserStart[iRow] : pR->aItemStart[iRow];
@@ -120,21 +117,45 @@ int mlrecNeighboursRow(const MlrecNeighbours *p, sqlite3 *db, int bUser,
     pRow->n = (int)(k1 - k0);
     pRow->aIdx = (bUser ? pR->aUserItem : pR->aItemUser) + k0;
     pRow->aResid = (bUser ? p->aUserResid : p->aItemResid) + k0;
-    return SQLITE_OK;
+  }else{
+    MlrecKnnRow **ap = bUser ? p->apUserRow : p->apItemRow;
+    *pRow = *__atomic_load_n(&ap[iRow], __ATOMIC_ACQUIRE);
   }
-  pGot = __atomic_load_n(&ap[iRow], __ATOMIC_ACQUIRE);
-  if( pGot==0 ){
-    rc = p->xFetch(db, p, bUser, iRow, &pGot, pzErr);
-    if( rc!=SQLITE_OK ) return rc;
-    /* another connection may have read it meanwhile: keep the first */
-    if( !__atomic_compare_exchange_n(&ap[iRow], &pNone, pGot, 0,
+}
+
+/*
+** Make sure that rows aiRow[0..n) (all rows if aiRow is NULL) of the users
+** (bUser) or movies of p are in memory: a loaded model reads those that no
+** connection has read yet, at once (xFetch, on connection db), and
+** publishes each for every connection with a compare-and-swap (another
+** connection may have read it meanwhile: the first copy stays).
+*/
+int mlrecNeighboursRead(const MlrecNeighbours *p, sqlite3 *db, int bUser,
+                        int n, const int *aiRow, char **pzErr){
+  MlrecKnnRow **ap = bUser ? p->apUserRow : p->apItemRow;
+  MlrecKnnRow **apGot;
+  int *aiMissing;
+  int k, nMissing = 0, rc;
+  if( p->pR ) return SQLITE_OK;
+  if( aiRow==0 ) n = bUser ? p->nUser : p->nItem;
+  apGot = sqlite3_malloc64((sizeof(MlrecKnnRow*)+sizeof(int))*((i64)n+1));
+  if( apGot==0 ) return SQLITE_NOMEM;
+  aiMissing = (int*)&apGot[n+1];
+  for(k=0; k<n; k++){
+    int i = aiRow ? aiRow[k] : k;
+    if( __atomic_load_n(&ap[i], __ATOMIC_ACQUIRE)==0 ) aiMissing[nMissing++] = i;
+  }
+  rc = nMissing ? p->xFetch(db, p, bUser, nMissing, aiMissing, apGot, pzErr)
+                : SQLITE_OK;
+  for(k=0; rc==SQLITE_OK && k<nMissing; k++){
+    MlrecKnnRow *pNone = 0;
+    if( !__atomic_compare_exchange_n(&ap[aiMissing[k]], &pNone, apGot[k], 0,
                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) ){
-      sqlite3_free(pGot);
-      pGot = pNone;
+      sqlite3_free(apGot[k]);
     }
   }
-  *pRow = *pGot;
-  return SQLITE_OK;
+  sqlite3_free(apGot);
+  return rc;
 }
 
 /* Fit the baselines by alternating ridge regressions. */
@@ -315,19 +336,22 @@ static int neighbourhood(const MlrecNeighbours *p, sqlite3 *db,
   if( i>=0 ) r += p->aItemBias[i];
   *prOut = r;
   if( i<0 || pU->rated.n==0 ) return SQLITE_OK;
-  rc = mlrecNeighboursRow(p, db, 0, i, &rowI, pzErr);
+  rc = mlrecNeighboursRead(p, db, 0, 1, &i, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = mlrecNeighboursRead(p, db, 0, pU->rated.n, pU->rated.aIdx, pzErr);
+  }
   if( rc==SQLITE_OK ) rc = mlrecTopKInit(&top, (int)p->nNeighbour);
   if( rc!=SQLITE_OK ) return rc;
+  mlrecNeighboursRow(p, 0, i, &rowI);
   for(k=0; k<rowI.n; k++){
     s->aZi[rowI.aIdx[k]] = rowI.aResid[k];
     s->aHas[rowI.aIdx[k]] = 1;
   }
-  for(t=0; rc==SQLITE_OK && t<pU->rated.n; t++){
+  for(t=0; t<pU->rated.n; t++){
     int j = pU->rated.aIdx[t];
     double rSim;
     if( j==i ) continue;
-    rc = mlrecNeighboursRow(p, db, 0, j, &rowJ, pzErr);
-    if( rc!=SQLITE_OK ) break;
+    mlrecNeighboursRow(p, 0, j, &rowJ);
     rSim = similarity(p, s->aZi, s->aHas, &rowJ);
     if( rSim>0.0 ) mlrecTopKPush(&top, rSim, pU->rated.aResid[t], j);
   }
@@ -337,8 +361,8 @@ static int neighbourhood(const MlrecNeighbours *p, sqlite3 *db,
     rDen += top.a[t].key;
   }
   mlrecTopKFree(&top);
-  if( rc==SQLITE_OK && rDen>0.0 ) *prOut = r + rNum/(rDen + pU->rDamp);
-  return rc;
+  if( rDen>0.0 ) *prOut = r + rNum/(rDen + pU->rDamp);
+  return SQLITE_OK;
 }
 
 /*
@@ -359,7 +383,8 @@ int mlrecNeighboursPredict(const MlrecNeighbours *p, sqlite3 *db,
   memset(&user, 0, sizeof(user));
   if( u>=0 ){
     user.rBias = p->aUserBias[u];
-    rc = mlrecNeighboursRow(p, db, 1, u, &user.rated, pzErr);
+    rc = mlrecNeighboursRead(p, db, 1, 1, &u, pzErr);
+    if( rc==SQLITE_OK ) mlrecNeighboursRow(p, 1, u, &user.rated);
   }else if( pFold && pFold->nKnn>0 ){
     user.rBias = pFold->rKnnBias;
     user.rated.n = pFold->nKnn;

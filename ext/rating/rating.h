@@ -60,10 +60,12 @@ struct MlrecKnnRow {
   const float *aResid;
 };
 
-/* Reads row iRow of the users (bUser) or movies of loaded model p on db
-** into a new allocation *ppOut, with its arrays after it (persist.c). */
+/* Reads rows aiRow[0..n) of the users (bUser) or movies of loaded model p
+** on db, each into a new allocation apOut[k] with its arrays after it
+** (saved_rating.c); on error, it leaves no allocation behind. */
 typedef int (*MlrecKnnFetch)(sqlite3 *db, const MlrecNeighbours *p, int bUser,
-                             int iRow, MlrecKnnRow **ppOut, char **pzErr);
+                             int n, const int *aiRow, MlrecKnnRow **apOut,
+                             char **pzErr);
 
 struct MlrecNeighbours {
   i64 nNeighbour;        /* option "neighbors" */
@@ -202,8 +204,10 @@ void mlrecMonitorFree(MlrecMonitor*);
 int mlrecNeighboursTrain(sqlite3*, MlrecRatings*, i64 nNeighbour,
                          double shrinkage, MlrecNeighbours **ppOut);
 void mlrecNeighboursFree(MlrecNeighbours*);
-int mlrecNeighboursRow(const MlrecNeighbours*, sqlite3*, int bUser, int iRow,
-                       MlrecKnnRow*, char **pzErr);
+int mlrecNeighboursRead(const MlrecNeighbours*, sqlite3*, int bUser, int n,
+                        const int *aiRow, char **pzErr);
+void mlrecNeighboursRow(const MlrecNeighbours*, int bUser, int iRow,
+                        MlrecKnnRow*);
 int mlrecNeighboursKnows(const MlrecNeighbours*, i64 iUser);
 int mlrecNeighboursFold(const MlrecNeighbours*, int n, const i64 *aId,
                         const float *aRating, MlrecFold*);
