@@ -20,6 +20,8 @@
 ** (names configurable with mlrec_config()).  Everything it derives is kept
 ** in memory per connection, in one MlrecState object (core/state.c) shared
 ** by all the registrations below; the last registration to go frees it.
+** Models loaded from tables are the exception: the connections of a process
+** share them (core/shared.c).
 */
 #include "surface.h"
 SQLITE_EXTENSION_INIT1

@@ -11,7 +11,8 @@
 ** reference, and the last one to go (when the connection closes) frees the
 ** state with everything it caches.  The models it caches belong to the
 ** wings above core: it frees them through xFreeModels, set by the entry
-** point (mlrec.c).
+** point (mlrec.c), and keeps where each came from (MlrecOrigin: trained
+** here, or loaded under a name) for mlrec_models.
 */
 #include "core.h"
 #include <string.h>

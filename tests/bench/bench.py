@@ -45,6 +45,7 @@ import json
 import multiprocessing
 import os
 import random
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -240,19 +241,18 @@ def bench(name, path, tmp, sklearn_max, n_queries):
     ours = os.path.join(tmp, name + ".mlrec.scores")
     row = {"dataset": name, "cores": os.cpu_count(), "load_avg": "%.1f" % os.getloadavg()[0],
            "free_cores": free_cores()}
-    row.update(run_worker(["mlrec", path, ours if with_sklearn else "", str(n_queries)]))
-    users = json.dumps(row.pop("serve_users"))
-    row.update(run_worker(["deploy", path, users]))
-    for n_conn in (1, 8):
-        row.update(run_worker(["connections", path, str(n_conn), users]))
+    # mlrec saves its models into the database: a copy, deleted after, leaves yours as it was
+    work = os.path.join(tmp, name + ".work.db")
+    shutil.copyfile(path, work)
+    try:
+        row.update(run_worker(["mlrec", work, ours if with_sklearn else "", str(n_queries)]))
+        users = json.dumps(row.pop("serve_users"))
+        row.update(run_worker(["deploy", work, users]))
+        for n_conn in (1, 8):
+            row.update(run_worker(["connections", work, str(n_conn), users]))
+    finally:
+        os.remove(work)
     row["serving_ratio"] = row["serving_8_mib"] / row["serving_1_mib"]
-    db = sqlite3.connect(path)
-    with db:
-        for table, column in (("mlrec_saved_models", "name"), ("mlrec_saved_vectors", "model"),
-                              ("mlrec_saved_neighbours", "model"), ("mlrec_saved_rankers", "name"),
-                              ("mlrec_saved_ranker_items", "model")):
-            db.execute("DELETE FROM %s WHERE %s = 'bench'" % (table, column))
-    db.close()
     if with_sklearn:
         theirs = os.path.join(tmp, name + ".sklearn.scores")
         row.update(run_worker(["sklearn", path, theirs]))
