@@ -278,6 +278,7 @@ static int addLinks(Reading *p, const unsigned char *a, int n){
   MlrecRanker *r = p->r;
   i64 k0 = r->aLinkStart[r->nItem], k;
   int bad = 0;
+  if( n==0 ) return SQLITE_OK;   /* (an empty blob may be a NULL pointer) */
   if( k0+n>p->nLinkAlloc ){
     i64 nNew = 2*(k0+n) + 1024;
     int *aItem = sqlite3_realloc64(r->aLinkItem, sizeof(int)*nNew);
@@ -290,7 +291,6 @@ static int addLinks(Reading *p, const unsigned char *a, int n){
   }
   mlrecGetInts(r->aLinkItem + k0, a, n);
   mlrecGetFloats(r->aLinkWeight + k0, a + 4*(i64)n, n);
-  if( n==0 ) return SQLITE_OK;
   /* ascending from 0 up to the last movie: one comparison a link */
   if( r->aLinkItem[k0]<0 || r->aLinkItem[k0+n-1]>=p->h.nItem ){
     return SQLITE_CORRUPT;

@@ -633,8 +633,10 @@ static int decodeRow(const unsigned char *a, i64 nByte, int nOther,
   if( p==0 ) return SQLITE_NOMEM;
   aIdx = (int*)&p[1];
   aResid = (float*)(aIdx + n);
-  mlrecGetInts(aIdx, a, n);
-  mlrecGetFloats(aResid, a + 4*(i64)n, n);
+  if( n>0 ){   /* (an empty blob may be a NULL pointer) */
+    mlrecGetInts(aIdx, a, n);
+    mlrecGetFloats(aResid, a + 4*(i64)n, n);
+  }
   for(k=0; k<n && aIdx[k]>=0 && aIdx[k]<nOther; k++){}
   if( k<n || !mlrecAllFinite(aResid, n) ){
     sqlite3_free(p);
