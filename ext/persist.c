@@ -48,7 +48,7 @@
 #include "saved.h"
 #include <string.h>
 
-/* ---- Arguments and results ------------------------------------------------ */
+/* ---- Arguments and results ----------------------------------------------- */
 
 /*
 ** A text argument that must not be empty, e.g. a model or table name; on
@@ -113,7 +113,7 @@ char *mlrecSavedSummary(const char *zName, const MlrecModel *m,
   return sqlite3_str_finish(pStr);
 }
 
-/* ---- Saving --------------------------------------------------------------- */
+/* ---- Saving -------------------------------------------------------------- */
 
 /*
 ** Save rating model m and ranking model r (either may be NULL: zName then
@@ -201,7 +201,7 @@ static void saveFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   resultOrError(ctx, rc, zErr, zOut);
 }
 
-/* ---- Loading -------------------------------------------------------------- */
+/* ---- Loading ------------------------------------------------------------- */
 
 /* The kinds a load wants. */
 #define LOAD_RATING  1

@@ -11,8 +11,9 @@
 ** little-endian bytes, doubles by their IEEE bits, text with its
 ** terminator (so that "ab","c" differs from "a","bc"), vectors as the
 ** bytes of their blobs.  Each step is a bijection of the state, so a
-** single altered word always changes the sum.  It detects truncation and accidental damage; it
-** is not a signature (whoever can write the tables can recompute it).  A
+** single altered word always changes the sum.  It detects truncation and
+** accidental damage; it is not a signature (whoever can write the tables
+** can recompute it).  A
 ** row that a model reads lazily (saved_rating.c) is summed by its digest,
 ** the FNV-1a of its blob, kept in a column of its own: the checksum then
 ** covers it without its blob being read at load, and the row is checked
@@ -178,7 +179,7 @@ int mlrecAllFinite(const float *a, i64 n){
   return !(bad[0] | bad[1] | bad[2] | bad[3]);
 }
 
-/* ---- The header ------------------------------------------------------------ */
+/* ---- The header ---------------------------------------------------------- */
 
 /* Add the common header fields of pH to the checksum p. */
 void mlrecSavedHeaderSum(MlrecSum *p, const MlrecSavedHeader *pH){
@@ -340,7 +341,7 @@ int mlrecSavedHeaderRead(sqlite3_stmt *pStmt, const char *zName,
   return SQLITE_OK;
 }
 
-/* ---- Errors ---------------------------------------------------------------- */
+/* ---- Errors -------------------------------------------------------------- */
 
 /*
 ** Set a "the saved model is damaged" error and return SQLITE_ERROR, or

@@ -59,7 +59,7 @@ static void sumItem(MlrecSum *c, i64 iId, int nCount,
   mlrecSumBytes(c, aLink, (size_t)nLinkByte);
 }
 
-/* ---- Saving --------------------------------------------------------------- */
+/* ---- Saving -------------------------------------------------------------- */
 
 /* Insert the movies of r, adding them to checksum c. */
 static int insertItems(sqlite3 *db, const char *zName, const MlrecRanker *r,
@@ -178,7 +178,7 @@ int mlrecSaveRanking(sqlite3 *db, const char *zName, const MlrecRanker *r,
   return rc;
 }
 
-/* ---- Loading -------------------------------------------------------------- */
+/* ---- Loading ------------------------------------------------------------- */
 
 /* A ranking model being read. */
 typedef struct Reading Reading;
@@ -345,10 +345,10 @@ static int readItems(sqlite3 *db, Reading *p, char **pzErr){
   int rc = mlrecSavedPrepare(db,
       "SELECT id, count, factors, links FROM main.mlrec_saved_ranker_items "
       "WHERE model = ?1 ORDER BY id", p->zName, &pStmt, pzErr);
-  if( rc!=SQLITE_OK ){
-    return *pzErr || rc!=SQLITE_ERROR ? rc : mlrecSavedDamaged(pzErr,
-                                              p->zName, "%s", sqlite3_errmsg(db));
+  if( rc==SQLITE_ERROR && *pzErr==0 ){   /* the table is missing */
+    rc = mlrecSavedDamaged(pzErr, p->zName, "%s", sqlite3_errmsg(db));
   }
+  if( rc!=SQLITE_OK ) return rc;
   sqlite3_bind_text(pStmt, 1, p->zName, -1, SQLITE_STATIC);
   while( rc==SQLITE_OK ){
     rc = sqlite3_step(pStmt);

@@ -117,7 +117,7 @@ static void sumVectors(MlrecSum *c, const Side *p){
   }
 }
 
-/* ---- The rows of the neighbourhood half, as a load reads them -------------- */
+/* ---- The rows of the neighbourhood half, as a load reads them ------------ */
 
 typedef struct KnnSide KnnSide;
 struct KnnSide {
@@ -188,7 +188,7 @@ static u64 ratingChecksum(const MlrecSavedHeader *pH, double mu,
   return c.h;
 }
 
-/* ---- Saving --------------------------------------------------------------- */
+/* ---- Saving -------------------------------------------------------------- */
 
 static int insertVectors(sqlite3 *db, const char *zName, const Side *p){
   sqlite3_stmt *pStmt = 0;
@@ -389,7 +389,7 @@ int mlrecSaveRating(sqlite3 *db, const char *zName, const MlrecModel *m,
   return rc;
 }
 
-/* ---- Loading -------------------------------------------------------------- */
+/* ---- Loading ------------------------------------------------------------- */
 
 /* What the header row of a saved rating model holds. */
 typedef struct Saved Saved;
@@ -508,10 +508,10 @@ static int readSide(sqlite3 *db, const char *zName, Side *p, i64 nWant,
   int rc = mlrecSavedPrepare(db,
       "SELECT id, bias, factors FROM main.mlrec_saved_vectors "
       "WHERE model = ?1 AND side = ?2 ORDER BY id", zName, &pStmt, pzErr);
-  if( rc!=SQLITE_OK ){
-    return *pzErr || rc!=SQLITE_ERROR ? rc : mlrecSavedDamaged(pzErr, zName,
-                                                 "%s", sqlite3_errmsg(db));
+  if( rc==SQLITE_ERROR && *pzErr==0 ){   /* the table is missing */
+    rc = mlrecSavedDamaged(pzErr, zName, "%s", sqlite3_errmsg(db));
   }
+  if( rc!=SQLITE_OK ) return rc;
   sqlite3_bind_text(pStmt, 1, zName, -1, SQLITE_STATIC);
   sqlite3_bind_text(pStmt, 2, p->zName, -1, SQLITE_STATIC);
   while( rc==SQLITE_OK ){
@@ -571,11 +571,11 @@ static int readKnnSide(sqlite3 *db, const char *zName, KnnSide *p,
   int rc = mlrecSavedPrepare(db,
       "SELECT id, bias, digest FROM main.mlrec_saved_neighbours "
       "WHERE model = ?1 AND side = ?2 ORDER BY id", zName, &pStmt, pzErr);
-  if( rc!=SQLITE_OK ){
-    return *pzErr || rc!=SQLITE_ERROR ? rc : mlrecSavedDamaged(pzErr, zName,
-                                  "its neighbourhood rows are missing (%s)",
-                                  sqlite3_errmsg(db));
+  if( rc==SQLITE_ERROR && *pzErr==0 ){   /* the table is missing */
+    rc = mlrecSavedDamaged(pzErr, zName, "its neighbourhood rows are missing "
+                           "(%s)", sqlite3_errmsg(db));
   }
+  if( rc!=SQLITE_OK ) return rc;
   sqlite3_bind_text(pStmt, 1, zName, -1, SQLITE_STATIC);
   sqlite3_bind_text(pStmt, 2, p->zName, -1, SQLITE_STATIC);
   while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
@@ -618,7 +618,7 @@ static int readKnnMean(sqlite3 *db, const char *zName, double *prMu,
   return rc;
 }
 
-/* ---- Rows read when a prediction needs them -------------------------------- */
+/* ---- Rows read when a prediction needs them ------------------------------ */
 
 /* Set *ppOut to the row of blob a (n bytes), checked against side nOther
 ** positions; SQLITE_CORRUPT if it is not a valid row. */
@@ -683,9 +683,9 @@ static int fetchRow(sqlite3_stmt *pStmt, const MlrecNeighbours *pNb,
     rc = SQLITE_ERROR;
   }else if( rc==SQLITE_DONE ){
     mlrecSetError(pzErr, "mlrec: the saved model that this connection "
-                  "loaded (checksum %016llx) is no longer in the database (saved "
-                  "again with other content, or deleted), and a row of it "
-                  "not read yet is needed: load the model again with "
+                  "loaded (checksum %016llx) is no longer in the database "
+                  "(saved again with other content, or deleted), and a row of "
+                  "it not read yet is needed: load the model again with "
                   "mlrec_load_model()", pNb->checksum);
     rc = SQLITE_ERROR;
   }else if( rc!=SQLITE_OK && rc!=SQLITE_NOMEM && *pzErr==0 ){

@@ -136,7 +136,7 @@ typedef struct MlrecModel MlrecModel;          /* rating/rating.h */
 typedef struct MlrecFold MlrecFold;            /* rating/rating.h */
 typedef struct MlrecRanker MlrecRanker;        /* ranking/ranking.h */
 typedef struct MlrecContentCache MlrecContentCache;  /* similar/similar.h */
-typedef struct MlrecNeighbourScratch MlrecNeighbourScratch;      /* rating/rating.h */
+typedef struct MlrecNeighbourScratch MlrecNeighbourScratch;  /* rating.h */
 
 /* Per-connection state: the client data of every registration. */
 typedef struct MlrecState MlrecState;
@@ -154,8 +154,8 @@ struct MlrecState {
   MlrecRanker *pRanker;  /* the ranking model, or NULL */
   MlrecOrigin rankerOrigin;
   MlrecContentCache *pContent;  /* content vectors read, or NULL */
-  MlrecNeighbourScratch *pNeighbourScratch; /* scratch of predict()'s neighbourhood
-                                ** half, or NULL */
+  MlrecNeighbourScratch *pNeighbourScratch;  /* scratch of predict()'s
+                         ** neighbourhood half, or NULL */
   void (*xFreeModels)(MlrecState*);  /* frees the five above */
   int (*xAutoLoad)(MlrecState*, char **pzErr);  /* loads the saved model
                          ** 'default' for a connection that lacks a model

@@ -143,7 +143,9 @@ int mlrecNeighboursRead(const MlrecNeighbours *p, sqlite3 *db, int bUser,
   aiMissing = (int*)&apGot[n+1];
   for(k=0; k<n; k++){
     int i = aiRow ? aiRow[k] : k;
-    if( __atomic_load_n(&ap[i], __ATOMIC_ACQUIRE)==0 ) aiMissing[nMissing++] = i;
+    if( __atomic_load_n(&ap[i], __ATOMIC_ACQUIRE)==0 ){
+      aiMissing[nMissing++] = i;
+    }
   }
   rc = nMissing ? p->xFetch(db, p, bUser, nMissing, aiMissing, apGot, pzErr)
                 : SQLITE_OK;
@@ -373,8 +375,9 @@ static int neighbourhood(const MlrecNeighbours *p, sqlite3 *db,
 ** model.
 */
 int mlrecNeighboursPredict(const MlrecNeighbours *p, sqlite3 *db,
-                           MlrecNeighbourScratch **ppScratch, const MlrecFold *pFold,
-                           i64 iUser, i64 iItem, double *prOut, char **pzErr){
+                           MlrecNeighbourScratch **ppScratch,
+                           const MlrecFold *pFold, i64 iUser, i64 iItem,
+                           double *prOut, char **pzErr){
   int u = mlrecFindId(p->aUserId, p->nUser, iUser);
   int i = mlrecFindId(p->aItemId, p->nItem, iItem);
   KnnUser user;
