@@ -35,7 +35,8 @@
 ** returns: the movies the user has not rated in the ratings table (the
 ** training data), so the test ratings must not be in it.  Options: k
 ** (default 10; 0 measures rmse and mae alone, the rest is null),
-** threshold (4), model ("ranking", "rating" or "popular").
+** threshold (4), model ("ranking", "rating" or "popular"; by default the
+** model that a plain recommend() serves).
 ** Models not trained yet are trained with default options first; a model
 ** trained on other ratings than the table holds now is an error.
 */
@@ -74,7 +75,7 @@ struct EvalOptions {
 static const MlrecOption aEvalOption[] = {
   { "k",         'i', 0, 10000,    EV(k), 10 },
   { "threshold", 'r', -1e30, 1e30, EV(threshold), 4 },
-  { "model",     'e', 0, 0,        EV(eModel), MLREC_RANK_RANKING,
+  { "model",     'e', 0, 0,        EV(eModel), MLREC_RANK_DEFAULT,
                                    .azChoice=mlrecRankModels },
 };
 #define N_EVAL_OPTION (int)(sizeof(aEvalOption)/sizeof(aEvalOption[0]))
@@ -226,7 +227,7 @@ static int ratingErrors(MlrecState *p, const MlrecRatings *pR,
     double r = 0.0;
     rc = mlrecFoldFor(p, m, pR, a[k].iUser, &pFold, pzErr);
     if( rc==SQLITE_OK ){
-      rc = mlrecPredictRating(m, pFold, a[k].iUser, a[k].iItem, &r,
+      rc = mlrecPredictRating(p, m, pFold, a[k].iUser, a[k].iItem, &r,
                               "mlrec_evaluate", pzErr);
     }
     pSum->rSq += (a[k].r-r)*(a[k].r-r);
@@ -359,6 +360,7 @@ static void evaluateFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   }
   rc = mlrecParseOptions(p->db, "mlrec_evaluate", argc>1 ? argv[1] : 0,
                          aEvalOption, N_EVAL_OPTION, &opt, &zErr);
+  if( rc==SQLITE_OK ) rc = mlrecDefaultRankModel(p, &opt.eModel, &zErr);
   if( rc==SQLITE_OK ){
     const char *zPrev = mlrecReading(p, "the test table");
     rc = readTest(p, zTest, &a, &n, &zErr);

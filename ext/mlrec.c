@@ -20,6 +20,8 @@
 ** (names configurable with mlrec_config()).  Everything it derives is kept
 ** in memory per connection, in one MlrecState object (core/state.c) shared
 ** by all the registrations below; the last registration to go frees it.
+** Models loaded from tables are the exception: the connections of a process
+** share them (core/shared.c).
 */
 #include "surface.h"
 SQLITE_EXTENSION_INIT1
@@ -30,6 +32,7 @@ static void freeModels(MlrecState *p){
   mlrecFoldFree(p->pFold);
   mlrecRankerUnref(p->pRanker);
   mlrecContentCacheFree(p->pContent);
+  mlrecNeighbourScratchFree(p->pNeighbourScratch);
 }
 
 static int registerAll(sqlite3 *db, MlrecState *p){
@@ -41,6 +44,7 @@ static int registerAll(sqlite3 *db, MlrecState *p){
   if( rc==SQLITE_OK ) rc = mlrecRegisterRecommend(db, p);
   if( rc==SQLITE_OK ) rc = mlrecRegisterModels(db, p);
   if( rc==SQLITE_OK ) rc = mlrecRegisterPersist(db, p);
+  if( rc==SQLITE_OK ) rc = mlrecRegisterImport(db, p);
   if( rc==SQLITE_OK ) rc = mlrecRegisterRanker(db, p);
   if( rc==SQLITE_OK ) rc = mlrecRegisterEval(db, p);
   return rc;

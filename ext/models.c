@@ -6,14 +6,20 @@
 **       model  created              ratings users items options  seconds rmse stale
 **       knn    2026-11-27 14:00:00  100836  610   9724  {...}    0.02    NULL 0
 **       mf     2026-11-27 14:00:01  100836  610   9724  {...}    0.21    0.63 0
+**       (and origin, name, checksum, saved_at)
 **
 ** One row for the ratings snapshot behind similar_movies() ("knn"), one for
-** the model of train_mf() ("mf"), each if it exists.  created is UTC,
-** seconds the time the build or the training took, rmse the training error.
-** stale is 1 when the ratings table has changed since the model was built
-** (or can no longer be read): similar_movies() then rebuilds on its next
-** query, while the "mf" model is kept until train_mf() is called again.
-** Reading this table re-reads the ratings table if the database changed.
+** the model of train_mf() ("mf"), one for that of train_ranker()
+** ("ranker"), each if it exists.  created is UTC, seconds the time the
+** build or the training took, rmse the training error.  stale is 1 when
+** the ratings table has changed since the model was built (or can no
+** longer be read): similar_movies() then rebuilds on its next query, while
+** the models are kept until trained or loaded again.  Reading this table
+** re-reads the ratings table if the database changed.  origin says where
+** the model came from: 'trained' here, 'loaded' by mlrec_load_model() (or
+** auto-loaded), 'imported' (mlrec_import_factors(), then loaded); name,
+** checksum and saved_at are those of the saved model it was loaded from or
+** last saved as (NULL if none).
 **
 **     SELECT train_mf('{"epochs": 30, "validation": 0.1, "patience": 3}');
 **     SELECT * FROM mlrec_training_log;
@@ -36,7 +42,8 @@
 
 #define MODELS_COLUMNS "CREATE TABLE x(model TEXT, created TEXT, " \
   "ratings INTEGER, users INTEGER, items INTEGER, options TEXT, " \
-  "seconds REAL, rmse REAL, stale INTEGER)"
+  "seconds REAL, rmse REAL, stale INTEGER, origin TEXT, name TEXT, " \
+  "checksum TEXT, saved_at TEXT)"
 #define LOG_COLUMNS "CREATE TABLE x(epoch INTEGER, train_rmse REAL, " \
   "validation_rmse REAL, seconds REAL, kept INTEGER)"
 
@@ -50,6 +57,10 @@ struct ModelRow {
   double seconds;
   double rmse;           /* < 0: none */
   int stale;
+  int eOrigin;           /* MLREC_ORIGIN_* */
+  char *zName;           /* saved name, or NULL */
+  u64 checksum;
+  char zSavedAt[24];
 };
 
 /* The table object of both tables. */
@@ -155,7 +166,11 @@ static int modelsOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor){
 
 static void modelsClearRows(ModelsCursor *pCur){
   int i;
-  for(i=0; i<pCur->nRow; i++) sqlite3_free(pCur->aRow[i].zOptions);
+  for(i=0; i<pCur->nRow; i++){
+    sqlite3_free(pCur->aRow[i].zOptions);
+    sqlite3_free(pCur->aRow[i].zName);
+  }
+  memset(pCur->aRow, 0, sizeof(pCur->aRow));
   pCur->nRow = 0;
   pCur->r.iRow = 0;
 }
@@ -178,6 +193,16 @@ static int knnRow(ModelRow *pRow, const MlrecRatings *pR, int stale){
   pRow->rmse = -1.0;
   pRow->stale = stale;
   return pRow->zOptions ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+/* Copy where a model came from into its row. */
+static int originRow(ModelRow *pRow, const MlrecOrigin *o){
+  pRow->eOrigin = o->eOrigin;
+  pRow->checksum = o->checksum;
+  memcpy(pRow->zSavedAt, o->zSavedAt, sizeof(pRow->zSavedAt));
+  if( o->zName==0 ) return SQLITE_OK;
+  pRow->zName = sqlite3_mprintf("%s", o->zName);
+  return pRow->zName ? SQLITE_OK : SQLITE_NOMEM;
 }
 
 static int mfRow(ModelRow *pRow, const MlrecModel *m, int stale){
@@ -234,14 +259,22 @@ static int modelsFilter(sqlite3_vtab_cursor *cur, int idxNum,
     rc = knnRow(&pCur->aRow[pCur->nRow++], p->pRatings, pNow==0);
   }
   if( rc==SQLITE_OK && p->pModel ){
-    rc = mfRow(&pCur->aRow[pCur->nRow++], p->pModel,
+    rc = mfRow(&pCur->aRow[pCur->nRow], p->pModel,
                pNow==0 || pNow->hash!=p->pModel->dataHash
                || pNow->nRating!=p->pModel->nRating);
+    if( rc==SQLITE_OK ){
+      rc = originRow(&pCur->aRow[pCur->nRow], &p->modelOrigin);
+    }
+    pCur->nRow++;
   }
   if( rc==SQLITE_OK && p->pRanker ){
-    rc = rankerRow(&pCur->aRow[pCur->nRow++], p->pRanker,
+    rc = rankerRow(&pCur->aRow[pCur->nRow], p->pRanker,
                    pNow==0 || pNow->hash!=p->pRanker->dataHash
                    || pNow->nRating!=p->pRanker->nRating);
+    if( rc==SQLITE_OK ){
+      rc = originRow(&pCur->aRow[pCur->nRow], &p->rankerOrigin);
+    }
+    pCur->nRow++;
   }
   mlrecRatingsUnref(pNow);
   mlrecLeave(p);
@@ -252,6 +285,9 @@ static int modelsEof(sqlite3_vtab_cursor *cur){
   ModelsCursor *pCur = (ModelsCursor*)cur;
   return pCur->r.iRow>=pCur->nRow;
 }
+
+/* The origin column, by MLREC_ORIGIN_*. */
+static const char *const azOrigin[] = { "trained", "loaded", "imported" };
 
 static int modelsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
                         int i){
@@ -272,7 +308,26 @@ static int modelsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
     case 6: sqlite3_result_double(ctx, pRow->seconds); break;
     case 7: if( pRow->rmse>=0.0 ) sqlite3_result_double(ctx, pRow->rmse);
             break;
-    default: sqlite3_result_int(ctx, pRow->stale); break;
+    case 8: sqlite3_result_int(ctx, pRow->stale); break;
+    case 9: sqlite3_result_text(ctx, azOrigin[pRow->eOrigin], -1,
+                                SQLITE_STATIC);
+            break;
+    case 10:
+      if( pRow->zName ){
+        sqlite3_result_text(ctx, pRow->zName, -1, SQLITE_TRANSIENT);
+      }
+      break;
+    case 11:
+      if( pRow->zName ){
+        sqlite3_snprintf(sizeof(zTime), zTime, "%016llx", pRow->checksum);
+        sqlite3_result_text(ctx, zTime, -1, SQLITE_TRANSIENT);
+      }
+      break;
+    default:
+      if( pRow->zName ){
+        sqlite3_result_text(ctx, pRow->zSavedAt, -1, SQLITE_TRANSIENT);
+      }
+      break;
   }
   return SQLITE_OK;
 }
@@ -311,7 +366,7 @@ static int logFilter(sqlite3_vtab_cursor *cur, int idxNum,
   (void)argv;
   mlrecModelUnref(pCur->pModel);
   pCur->pModel = p->pModel;
-  if( pCur->pModel ) pCur->pModel->nRef++;
+  if( pCur->pModel ) mlrecModelRef(pCur->pModel);
   pCur->r.iRow = 0;
   return SQLITE_OK;
 }

@@ -11,12 +11,17 @@
 **
 ** recommend(user_id [, k [, options]]) returns the k best movies for a user
 ** among those the user has NOT rated, best first.  "Rated" is read from
-** the ratings table as it is now, so a movie rated after training is never
-** recommended back.  Options, one JSON object:
+** the ratings table as it is when the user's rows are computed, by an index
+** lookup, for every model alike: a movie rated after training, or between
+** two rows of a lateral join, is never recommended back.  Options, one JSON
+** object:
 **
 **   model          "ranking" (default): the model of train_ranker()
 **                  (ranker.c), which folds the user in from the ratings
-**                  the user has now; score is its blended score.
+**                  the user has now; score is its blended score.  (The
+**                  default is "rating" for a connection that serves
+**                  factors imported with mlrec_import_factors() and holds
+**                  no ranking model: those factors then rank.)
 **                  "rating": the highest predictions of train_mf(); score
 **                  is predict(user_id, movieId).
 **                  "popular": the most rated movies; score is the number
@@ -26,8 +31,9 @@
 **   include_rated  true: rated movies are candidates too
 **
 ** because (ranking model only, NULL otherwise) is the movie the user rated
-** that contributed most to the score.  Each model trains with default
-** options on first use.  A user the ranking model cannot place (no rating
+** that contributed most to the score.  Each model is loaded from the saved
+** model 'default' on first use, if the database holds one, else trained
+** with default options.  A user the ranking model cannot place (no rating
 ** of a movie it knows) gets the most rated movies.  The rating model folds
 ** a user it was not trained on in from the ratings the user has now
 ** (foldin.c); one with no rating of a movie it knows gets the highest mean
@@ -50,7 +56,7 @@ struct RecommendOptions {
 
 #define REC(F) .offset=offsetof(RecommendOptions, F)
 static const MlrecOption aRecommendOption[] = {
-  { "model",         'e', 0, 0, REC(eModel), MLREC_RANK_RANKING,
+  { "model",         'e', 0, 0, REC(eModel), MLREC_RANK_DEFAULT,
                                 .azChoice=mlrecRankModels },
   { "genre",         's', 0, 0, REC(filter.zGenre) },
   { "movies",        'a', 0, 0, REC(filter.zMovies) },
@@ -60,10 +66,30 @@ static const MlrecOption aRecommendOption[] = {
   (int)(sizeof(aRecommendOption)/sizeof(aRecommendOption[0]))
 
 /*
+** Resolve *peModel, if it is MLREC_RANK_DEFAULT (no "model" option), to the
+** model that serves the connection: the ranking model, unless the
+** connection serves imported factors and holds no ranking model; then the
+** rating model, which they are.  A connection that holds no model at all
+** first loads the saved model 'default', if any (persist.c).
+*/
+int mlrecDefaultRankModel(MlrecState *p, i64 *peModel, char **pzErr){
+  if( *peModel!=MLREC_RANK_DEFAULT ) return SQLITE_OK;
+  if( p->pModel==0 && p->pRanker==0 && p->xAutoLoad ){
+    int rc = p->xAutoLoad(p, pzErr);
+    if( rc!=SQLITE_OK ) return rc;
+  }
+  *peModel = p->pRanker==0 && p->pModel
+             && p->modelOrigin.eOrigin==MLREC_ORIGIN_IMPORTED
+             ? MLREC_RANK_RATING : MLREC_RANK_RANKING;
+  return SQLITE_OK;
+}
+
+/*
 ** Get ready to rank for model eModel: take a reference to the model
 ** (training it if needed, or the one in pPin if any, pinning it there
 ** otherwise), prepare the history statement, allocate arrays and apply
-** the filter.  pR is the current ratings snapshot.
+** the filter.  pR is the ratings snapshot whose counts the "popular" model
+** ranks by; the other models need none (NULL).
 */
 int mlrecRecommenderOpen(MlrecState *p, MlrecRatings *pR, int eModel,
                          const MlrecFilter *pFilter, MlrecRecommendPin *pPin,
@@ -73,11 +99,10 @@ int mlrecRecommenderOpen(MlrecState *p, MlrecRatings *pR, int eModel,
   pRec->eModel = eModel;
   if( eModel==MLREC_RANK_RANKING ){
     if( pPin && pPin->pRanker ){
-      pRec->pRanker = pPin->pRanker;
-      pRec->pRanker->nRef++;
+      mlrecRankerRef(pRec->pRanker = pPin->pRanker);
     }else{
       rc = mlrecCurrentRanker(p, &pRec->pRanker, pzErr);
-      if( rc==SQLITE_OK && pPin ) (pPin->pRanker = pRec->pRanker)->nRef++;
+      if( rc==SQLITE_OK && pPin ) mlrecRankerRef(pPin->pRanker = pRec->pRanker);
     }
     if( rc==SQLITE_OK ){
       pRec->nItem = pRec->pRanker->nItem;
@@ -85,11 +110,10 @@ int mlrecRecommenderOpen(MlrecState *p, MlrecRatings *pR, int eModel,
     }
   }else if( eModel==MLREC_RANK_RATING ){
     if( pPin && pPin->pModel ){
-      pRec->pModel = pPin->pModel;
-      pRec->pModel->nRef++;
+      mlrecModelRef(pRec->pModel = pPin->pModel);
     }else{
       rc = mlrecCurrentModel(p, &pRec->pModel, pzErr);
-      if( rc==SQLITE_OK && pPin ) (pPin->pModel = pRec->pModel)->nRef++;
+      if( rc==SQLITE_OK && pPin ) mlrecModelRef(pPin->pModel = pRec->pModel);
     }
     if( rc==SQLITE_OK ){
       pRec->nItem = pRec->pModel->nItem;
@@ -98,11 +122,12 @@ int mlrecRecommenderOpen(MlrecState *p, MlrecRatings *pR, int eModel,
   }else{
     pRec->nItem = pR->nItem;
     pRec->aItemId = pR->aItemId;
+    pRec->pRatings = pR;
+    pR->nRef++;
   }
-  pRec->pRatings = pR;
-  pR->nRef++;
-  if( rc==SQLITE_OK && pRec->pRanker && pRec->pRanker->bTimed ){
-    rc = mlrecHistoryOpen(p, 1, &pRec->reader, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = mlrecHistoryOpen(p, pRec->pRanker && pRec->pRanker->bTimed,
+                          &pRec->reader, pzErr);
   }
   if( rc==SQLITE_OK ){
     pRec->aScore = sqlite3_malloc64(sizeof(double)*((i64)pRec->nItem+1));
@@ -164,13 +189,14 @@ static int scoreByRating(MlrecRecommender *pRec, i64 iUser){
 
 /*
 ** Select into pTop (initialised for k hits) the best allowed movies for
-** user iUser, leaving out the ones rated unless bIncludeRated.
+** user iUser, leaving out the ones rated unless bIncludeRated.  Every
+** model reads the user's ratings from the table as it is now, by an index
+** lookup: a movie rated between two rows of a statement is left out of the
+** second.
 */
 int mlrecRecommenderTop(MlrecRecommender *pRec, i64 iUser, int bIncludeRated,
                         MlrecTopK *pTop, char **pzErr){
-  int i, rc = pRec->reader.pStmt
-      ? mlrecHistoryRead(&pRec->reader, iUser, &pRec->hist, pzErr)
-      : mlrecHistoryFromSnapshot(pRec->pRatings, iUser, &pRec->hist);
+  int i, rc = mlrecHistoryRead(&pRec->reader, iUser, &pRec->hist, pzErr);
   if( rc!=SQLITE_OK ) return rc;
   memset(pRec->aSeen, 0, (size_t)pRec->nItem);
   switch( pRec->eModel ){
@@ -223,6 +249,7 @@ static int recommenderBecause(MlrecRecommender *pRec, int iItem, i64 *piOut){
 
 static int recommendCompute(MlrecTvfCursor *pCur, char **pzErr){
   MlrecRecommendPin *pPin = (MlrecRecommendPin*)pCur->pWork;
+  MlrecRatings *pR = 0;
   RecommendOptions opt;
   MlrecRecommender rec;
   MlrecTopK top;
@@ -231,6 +258,7 @@ static int recommendCompute(MlrecTvfCursor *pCur, char **pzErr){
     pCur->pWork = pPin = sqlite3_malloc64(sizeof(*pPin));
     if( pPin==0 ) return SQLITE_NOMEM;
     memset(pPin, 0, sizeof(*pPin));
+    pPin->eDefault = MLREC_RANK_DEFAULT;
   }
   memset(&rec, 0, sizeof(rec));
   memset(&top, 0, sizeof(top));
@@ -243,9 +271,17 @@ static int recommendCompute(MlrecTvfCursor *pCur, char **pzErr){
   if( rc==SQLITE_OK ){
     rc = mlrecFilterPrepare(pCur->pState, "recommend", &opt.filter, pzErr);
   }
+  /* the default model is chosen at the statement's first row, and kept */
+  if( rc==SQLITE_OK && opt.eModel==MLREC_RANK_DEFAULT ){
+    rc = mlrecDefaultRankModel(pCur->pState, &pPin->eDefault, pzErr);
+    opt.eModel = pPin->eDefault;
+  }
+  if( rc==SQLITE_OK && opt.eModel==MLREC_RANK_POPULAR ){
+    rc = mlrecTvfRatings(pCur, &pR, pzErr);
+  }
   if( rc==SQLITE_OK ){
-    rc = mlrecRecommenderOpen(pCur->pState, pCur->pRatings, (int)opt.eModel,
-                              &opt.filter, pPin, &rec, pzErr);
+    rc = mlrecRecommenderOpen(pCur->pState, pR, (int)opt.eModel, &opt.filter,
+                              pPin, &rec, pzErr);
   }
   if( rc==SQLITE_OK ){
     rc = mlrecTopKInit(&top, pCur->k < rec.nItem ? (int)pCur->k : rec.nItem);

@@ -11,8 +11,9 @@
 **   recommend.c  recommend(), over the three models
 **   eval.c       mlrec_evaluate() and mlrec_split_hash()
 **   models.c     the virtual tables mlrec_models and mlrec_training_log
-**   persist.c    mlrec_save_model(), mlrec_load_model(),
-**                mlrec_import_factors()
+**   persist.c    mlrec_save_model(), mlrec_load_model(), auto-load
+**   saved*.c     the saved models' tables, one file per kind (saved.h)
+**   import.c     mlrec_import_factors()
 **   version.c    mlrec_version() and mlrec_debug()
 **   mlrec.c      the entry point, sqlite3_mlrec_init()
 **
@@ -34,6 +35,7 @@ int mlrecRegisterRecommend(sqlite3*, MlrecState*);
 int mlrecRegisterEval(sqlite3*, MlrecState*);
 int mlrecRegisterModels(sqlite3*, MlrecState*);
 int mlrecRegisterPersist(sqlite3*, MlrecState*);
+int mlrecRegisterImport(sqlite3*, MlrecState*);
 int mlrecRegisterVersion(sqlite3*);
 
 #endif /* MLREC_SURFACE_H */

@@ -176,6 +176,11 @@ struct Scenario {
   "SELECT mlrec_config('{\"ratings_table\": \"timed\"}');" \
   "SELECT json_extract(train_ranker('{\"factors\": 2}'), '$.timed');"
 #define MODELS "SELECT model, ratings, users, items, options, round(rmse, 9), stale FROM mlrec_models;"
+#define RANKER_SMALL "SELECT json_extract(train_ranker('{\"factors\": 2}'), '$.factors');"
+#define SAVED_BOTH TRAIN_SMALL RANKER_SMALL "SELECT mlrec_save_model('m');"
+#define ORIGINS "SELECT model, origin, name, length(checksum) FROM mlrec_models WHERE model <> 'knn';"
+#define SERVE "SELECT round(predict(1, 40), 9), round(predict(3, 10), 9), round(predict(9, 10), 9);" \
+  "SELECT movieId, round(score, 9), because FROM recommend(2, 3);"
 
 static const Scenario aScenario[] = {
   { "version", "", "SELECT mlrec_version();" },
@@ -271,6 +276,40 @@ static const Scenario aScenario[] = {
     "SELECT round(predict(1, 10), 9), round(predict(2, 30), 9);" },
   { "import_bad", SPARK "INSERT INTO si VALUES(70, '[1, 2, 3]');",
     "SELECT mlrec_import_factors('s', 'su', 'si');" },
+  /* every kind of model saved and loaded: the rating model with its
+  ** neighbourhood half (whose rows a prediction reads lazily), the ranking
+  ** model with its sequence links, imported factors, a copy shared */
+  { "save_both", TRAIN_SMALL RANKER_SMALL,
+    "SELECT mlrec_save_model('m');"
+    "SELECT count(*), sum(length(ratings)) FROM mlrec_saved_neighbours;"
+    "SELECT count(*), sum(length(factors)) FROM mlrec_saved_ranker_items;" ORIGINS },
+  { "save_timed", TIMED, "SELECT mlrec_save_model('t');"
+    "SELECT sum(length(links)) FROM mlrec_saved_ranker_items;" },
+  { "load_both", SAVED_BOTH SPARK "SELECT mlrec_import_factors('s', 'su', 'si');"
+    "SELECT mlrec_load_model('s');",
+    "SELECT mlrec_load_model('m');" ORIGINS SERVE },
+  { "load_timed", TIMED "SELECT mlrec_save_model('t');"
+    "SELECT mlrec_config('{\"ratings_table\": \"ratings\"}');" SPARK
+    "SELECT mlrec_import_factors('s', 'su', 'si'), mlrec_load_model('s');"
+    "SELECT mlrec_config('{\"ratings_table\": \"timed\"}');",
+    "SELECT mlrec_load_model('t');"
+    "SELECT movieId, round(score, 9), because FROM recommend(4, 3);" },
+  { "load_shared", SAVED_BOTH "SELECT mlrec_load_model('m');",
+    "SELECT mlrec_load_model('m');" ORIGINS SERVE },
+  { "save_loaded", SAVED_BOTH "SELECT mlrec_load_model('m');",
+    "SELECT mlrec_save_model('m2');"
+    "SELECT a.checksum = b.checksum FROM mlrec_saved_models a, mlrec_saved_models b "
+    "WHERE a.name = 'm' AND b.name = 'm2';" },
+  { "autoload", TRAIN_SMALL RANKER_SMALL "SELECT mlrec_save_model();" SPARK
+    "SELECT mlrec_import_factors('s', 'su', 'si'), mlrec_load_model('s');",
+    "SELECT movieId FROM recommend(2, 3, '{\"model\": \"ranking\"}');" ORIGINS },
+  { "import_implicit", SPARK,
+    "SELECT mlrec_import_factors('s', 'su', 'si', '{\"implicit\": true}');"
+    "SELECT mlrec_load_model('s');"
+    "SELECT movieId, round(score, 9) FROM recommend(1, 3);" ORIGINS },
+  { "load_damaged_ranker", SAVED_BOTH
+    "UPDATE mlrec_saved_ranker_items SET count = count + 1 WHERE id = 30;",
+    "SELECT mlrec_load_model('m');" },
 };
 #define N_SCENARIO (int)(sizeof(aScenario)/sizeof(aScenario[0]))
 

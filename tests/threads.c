@@ -34,6 +34,16 @@
 **               calling thread alone; a failing task, or an interrupt seen by
 **               the calling thread's probe, stops the job; freeing the
 **               state, or closing the connection, joins the threads.
+**   shared      T threads, each with its own connection, load saved models,
+**               serve them (predict() reads the rows of the neighbourhood
+**               half lazily, so the threads read and publish rows of one
+**               shared copy at once), save them again and auto-load
+**               'default' on fresh connections: every answer must equal
+**               that of a quiet connection serving the same saved model.
+**               Then 8 connections serving one loaded model must add at
+**               most 1.5 times the memory that one adds to an idle
+**               connection (the copy is shared), and once all are closed
+**               the memory is back where it was.
 **
 ** The ratings are synthetic, generated into tests/tmp/threads-N.db (kept
 ** for the next run): -ratings N ratings (default 20000) by N/154 users over
@@ -647,6 +657,158 @@ static void testCursor(const char *zFile){
   sqlite3_close(db);
 }
 
+/* ---- shared --------------------------------------------------------------- */
+
+/* What a connection serves: predictions of known users (the neighbourhood
+** half reads their rows lazily), the default and the rating recommend(). */
+#define SHARED_ANSWERS "SELECT round(predict(1, 1), 12), round(predict(7, 30), 12), " \
+  "round(predict(12, 5), 12), round(predict(999999, 30), 12);" \
+  "SELECT movieId, round(score, 12), because FROM recommend(2, 5);" \
+  "SELECT movieId, round(score, 12) FROM recommend(9, 5, '{\"model\": \"rating\"}');" \
+  "SELECT count(*) FROM (SELECT value FROM json_each('[3,4,5,6]')) u, recommend(u.value, 3) r;"
+
+/* The answers of a fresh, quiet connection that loads zName. */
+static char *sharedReference(const char *zFile, const char *zName){
+  sqlite3 *db = openDb(zFile);
+  char *zSql = sqlite3_mprintf("SELECT json_extract(mlrec_load_model('%q'), "
+                               "'$.name')", zName);
+  char *zOut;
+  execCheck(db, "shared", zSql, 0);
+  zOut = query(db, SHARED_ANSWERS, 0);
+  sqlite3_free(zSql);
+  sqlite3_close(db);
+  return zOut;
+}
+
+typedef struct SharedWorker SharedWorker;
+struct SharedWorker {
+  const char *zFile;
+  int iThread;
+  char *azRef[2];            /* answers of 'shared' and 'shared2' */
+  pthread_t thread;
+};
+
+/* Load zName on db and check what it serves against zRef. */
+static void loadAndServe(sqlite3 *db, const char *zName, const char *zRef){
+  char *zSql = sqlite3_mprintf("SELECT mlrec_load_model('%q');", zName);
+  execCheck(db, "shared", zSql, 0);
+  execCheck(db, "shared", SHARED_ANSWERS, zRef);
+  sqlite3_free(zSql);
+}
+
+static void *sharedMain(void *pArg){
+  SharedWorker *w = (SharedWorker*)pArg;
+  sqlite3 *db = openDb(w->zFile);
+  int i;
+  for(i=0; i<N_ROUND; i++){
+    switch( (w->iThread + i) % 4 ){
+      case 0:
+        loadAndServe(db, "shared", w->azRef[0]);
+        break;
+      case 1:
+        loadAndServe(db, "shared2", w->azRef[1]);
+        break;
+      case 2:
+        /* saving again what was loaded: the same rows, the same answers
+        ** for the connections reading them meanwhile */
+        loadAndServe(db, "shared", w->azRef[0]);
+        execCheck(db, "shared", "SELECT json_extract(mlrec_save_model('shared'), "
+                  "'$.name')", "shared\n");
+        execCheck(db, "shared", SHARED_ANSWERS, w->azRef[0]);
+        break;
+      default: {
+        /* a fresh connection auto-loads 'default' (= 'shared2') */
+        sqlite3 *db2 = openDb(w->zFile);
+        execCheck(db2, "shared", SHARED_ANSWERS, w->azRef[1]);
+        check(sqlite3_close(db2)==SQLITE_OK, "shared", "sqlite3_close()", 0, 0);
+        break;
+      }
+    }
+  }
+  check(sqlite3_close(db)==SQLITE_OK, "shared", "sqlite3_close()", 0, 0);
+  return 0;
+}
+
+/*
+** Memory that n connections serving 'shared' (if zRef, else idle) hold,
+** above what was in use.  Their page caches are kept small (the
+** application's setting, 2 MB by default, as large as this small model).
+*/
+static sqlite3_int64 memoryOfConnections(const char *zFile, int n,
+                                         const char *zRef){
+  sqlite3 *aDb[8];
+  sqlite3_int64 nBefore = sqlite3_memory_used(), nUsed;
+  int i;
+  for(i=0; i<n; i++){
+    aDb[i] = openDb(zFile);
+    execCheck(aDb[i], "shared", "PRAGMA cache_size = 8;"
+              "SELECT count(*) > 0 FROM sqlite_schema", "1\n");
+    if( zRef ) loadAndServe(aDb[i], "shared", zRef);
+  }
+  nUsed = sqlite3_memory_used() - nBefore;
+  for(i=0; i<n; i++) sqlite3_close(aDb[i]);
+  return nUsed;
+}
+
+/* The memory that serving adds to n connections: serving less idle. */
+static sqlite3_int64 memoryOfServing(const char *zFile, int n,
+                                     const char *zRef){
+  return memoryOfConnections(zFile, n, zRef)
+       - memoryOfConnections(zFile, n, 0);
+}
+
+static void testShared(const char *zFile){
+  SharedWorker aWorker[64];
+  sqlite3 *db = openDb(zFile);
+  sqlite3_int64 nBefore, nOne, nEight;
+  char *azRef[2];
+  char z[100];
+  int i;
+  execCheck(db, "shared", "SELECT json_extract(train_mf('{\"factors\": 8, "
+            "\"epochs\": 3, \"seed\": 1}'), '$.seed');"
+            "SELECT json_extract(train_ranker('{\"factors\": 8, "
+            "\"iterations\": 2, \"seed\": 1}'), '$.seed');"
+            "SELECT json_extract(mlrec_save_model('shared'), '$.name');"
+            "SELECT json_extract(train_mf('{\"factors\": 8, \"epochs\": 3, "
+            "\"seed\": 2}'), '$.seed');"
+            "SELECT json_extract(train_ranker('{\"factors\": 8, "
+            "\"iterations\": 2, \"seed\": 2}'), '$.seed');"
+            "SELECT json_extract(mlrec_save_model('shared2'), '$.name');"
+            "SELECT json_extract(mlrec_save_model(), '$.name');",
+            "1\n1\nshared\n2\n2\nshared2\ndefault\n");
+  sqlite3_close(db);
+  azRef[0] = sharedReference(zFile, "shared");
+  azRef[1] = sharedReference(zFile, "shared2");
+  check(strcmp(azRef[0], azRef[1])!=0, "shared", "the two saved models differ",
+        azRef[0], "other answers");
+  nBefore = sqlite3_memory_used();
+  for(i=0; i<nThread; i++){
+    aWorker[i].zFile = zFile;
+    aWorker[i].iThread = i;
+    aWorker[i].azRef[0] = azRef[0];
+    aWorker[i].azRef[1] = azRef[1];
+    pthread_create(&aWorker[i].thread, 0, sharedMain, &aWorker[i]);
+  }
+  for(i=0; i<nThread; i++) pthread_join(aWorker[i].thread, 0);
+  snprintf(z, sizeof(z), "%lld bytes", (long long)(sqlite3_memory_used()-nBefore));
+  check(sqlite3_memory_used()==nBefore, "shared", "memory after every "
+        "connection closed (no copy left behind)", z, "0 bytes");
+  /* one copy for the process: eight connections cost little more than one */
+  nOne = memoryOfServing(zFile, 1, azRef[0]);
+  nEight = memoryOfServing(zFile, 8, azRef[0]);
+  snprintf(z, sizeof(z), "%lld bytes for 8 connections, %lld for 1 (%.2fx)",
+           (long long)nEight, (long long)nOne, (double)nEight/(double)nOne);
+  printf("  shared: %s\n", z);
+  check(nEight<=1.5*(double)nOne, "shared", "memory of 8 connections serving "
+        "one loaded model, at most 1.5 times that of one", z, "at most 1.5x");
+  execCheck(db = openDb(zFile), "shared", "DELETE FROM mlrec_saved_models;"
+            "DELETE FROM mlrec_saved_vectors; DELETE FROM mlrec_saved_neighbours;"
+            "DELETE FROM mlrec_saved_rankers; DELETE FROM mlrec_saved_ranker_items", 0);
+  sqlite3_close(db);
+  sqlite3_free(azRef[0]);
+  sqlite3_free(azRef[1]);
+}
+
 /* ---- close ---------------------------------------------------------------- */
 
 /* Threads of this process, or -1 where /proc/self/task cannot be read. */
@@ -926,7 +1088,7 @@ int main(int argc, char **argv){
   if( i>=argc || nRating<1000 || nPoint<1 || nThread<1 || nThread>64 ){
     fprintf(stderr, "usage: %s [-ratings N>=1000] [-max-ms MS] [-points P] "
             "[-threads 1..64] "
-            "interrupt|concurrent|cursor|close|pool...\n", argv[0]);
+            "interrupt|concurrent|cursor|close|pool|shared...\n", argv[0]);
     return 2;
   }
   zFile = ratingsDb(nRating);
@@ -937,6 +1099,7 @@ int main(int argc, char **argv){
     else if( strcmp(argv[i], "cursor")==0 ) testCursor(zFile);
     else if( strcmp(argv[i], "close")==0 ) testClose(zFile);
     else if( strcmp(argv[i], "pool")==0 ) testPool(zFile);
+    else if( strcmp(argv[i], "shared")==0 ) testShared(zFile);
     else{ fprintf(stderr, "unknown test %s\n", argv[i]); return 2; }
   }
   sqlite3_free(zFile);

@@ -16,6 +16,8 @@
 **   topk.c     selection of the k best
 **   linalg.c   dot products and Cholesky solves
 **   pool.c     the connection's threads, which all parallel work runs on
+**   shared.c   loaded models shared by the connections of a process, and
+**              their atomic reference counts
 **   util.c     errors, argument checks, clocks, hashes, interrupts
 **
 ** The state caches what the wings derive from the user's tables (the
@@ -102,11 +104,43 @@ struct MlrecStamp {
   int bValid;
 };
 
+/*
+** The head of an object that connections on several threads may hold at
+** once (shared.c): a model loaded from tables, listed under its kind (a
+** non-zero number its owner chooses) and the checksum of its rows.
+*/
+typedef struct MlrecShared MlrecShared;
+struct MlrecShared {
+  int nRef;              /* references, changed atomically */
+  int eKind;             /* 0 until listed */
+  u64 key;               /* the checksum it is listed under */
+  MlrecShared *pNext;    /* in the list, under its mutex */
+};
+
+/*
+** Where a model of the connection came from, for mlrec_models: trained
+** here, or loaded from a saved model (persist.c), or imported.  A model
+** may be shared by connections that loaded it under different names: the
+** origin is the connection's.
+*/
+typedef struct MlrecOrigin MlrecOrigin;
+struct MlrecOrigin {
+  int eOrigin;           /* MLREC_ORIGIN_* */
+  char *zName;           /* the saved model it was loaded from or last saved
+                         ** as, or NULL */
+  u64 checksum;          /* of that saved model */
+  char zSavedAt[24];     /* when it was saved (UTC), or "" */
+};
+#define MLREC_ORIGIN_TRAINED  0
+#define MLREC_ORIGIN_LOADED   1
+#define MLREC_ORIGIN_IMPORTED 2
+
 /* What the wings keep per connection (defined in their headers). */
 typedef struct MlrecModel MlrecModel;          /* rating/rating.h */
 typedef struct MlrecFold MlrecFold;            /* rating/rating.h */
 typedef struct MlrecRanker MlrecRanker;        /* ranking/ranking.h */
 typedef struct MlrecContentCache MlrecContentCache;  /* similar/similar.h */
+typedef struct MlrecNeighbourScratch MlrecNeighbourScratch;  /* rating.h */
 
 /* The connection's threads (pool.c). */
 typedef struct MlrecPool MlrecPool;
@@ -121,11 +155,18 @@ struct MlrecState {
                          ** names are stale */
   MlrecRatings *pRatings;  /* last snapshot of the ratings table, or NULL */
   MlrecStamp ratingsStamp; /* pRatings is current while this holds */
-  MlrecModel *pModel;    /* last model trained, or NULL */
+  MlrecModel *pModel;    /* the rating model (trained or loaded), or NULL */
+  MlrecOrigin modelOrigin;
   MlrecFold *pFold;      /* last user folded in for predict(), or NULL */
-  MlrecRanker *pRanker;  /* last ranking model trained, or NULL */
+  MlrecRanker *pRanker;  /* the ranking model, or NULL */
+  MlrecOrigin rankerOrigin;
   MlrecContentCache *pContent;  /* content vectors read, or NULL */
-  void (*xFreeModels)(MlrecState*);  /* frees the four above */
+  MlrecNeighbourScratch *pNeighbourScratch;  /* scratch of predict()'s
+                         ** neighbourhood half, or NULL */
+  void (*xFreeModels)(MlrecState*);  /* frees the five above */
+  int (*xAutoLoad)(MlrecState*, char **pzErr);  /* loads the saved model
+                         ** 'default' for a connection that lacks a model
+                         ** (persist.c), before one is trained */
   int bBusy;             /* a call of mlrec is running (mlrecEnter()) */
   const char *zReading;  /* what it reads now, for messages, or NULL */
   int nPin;              /* mlrecReadPin() calls not yet unpinned */
@@ -167,6 +208,16 @@ void mlrecLeave(MlrecState*);
 const char *mlrecReading(MlrecState*, const char *zWhat);
 int mlrecReadPin(MlrecState*, char **pzErr);
 void mlrecReadUnpin(MlrecState*);
+int mlrecOriginSet(MlrecOrigin*, int eOrigin, const char *zName,
+                   u64 checksum, const char *zSavedAt);
+void mlrecOriginClear(MlrecOrigin*);
+
+/* shared.c: the process-wide list of loaded models */
+void mlrecSharedInit(MlrecShared*);
+void mlrecSharedRef(MlrecShared*);
+int mlrecSharedUnref(MlrecShared*);
+MlrecShared *mlrecSharedFind(int eKind, u64 key);
+MlrecShared *mlrecSharedList(MlrecShared*, int eKind, u64 key);
 
 /* util.c: small helpers shared by every file */
 void mlrecSetError(char **pzErr, const char *zFormat, ...);
@@ -391,7 +442,7 @@ typedef struct MlrecTvfCursor MlrecTvfCursor;
 struct MlrecTvfCursor {
   sqlite3_vtab_cursor base;  /* base class, must be first */
   MlrecState *pState;
-  MlrecRatings *pRatings;    /* snapshot read at the first xFilter */
+  MlrecRatings *pRatings;    /* snapshot, once read (mlrecTvfRatings) */
   void *pWork;               /* work space of xCompute, kept across xFilter */
   i64 iArg;                  /* the id argument */
   i64 k;                     /* the k argument */
@@ -413,6 +464,7 @@ struct MlrecTvf {
   void (*xFreeWork)(void*);  /* destructor of pWork */
 };
 int mlrecRegisterTvf(sqlite3*, MlrecState*, const MlrecTvf*);
+int mlrecTvfRatings(MlrecTvfCursor*, MlrecRatings **ppOut, char **pzErr);
 int mlrecTvfSetRows(MlrecTvfCursor*, const MlrecTopK*, const i64 *aId);
 
 #endif /* MLREC_CORE_H */

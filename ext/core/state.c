@@ -11,7 +11,9 @@
 ** reference, and the last one to go (when the connection closes) joins the
 ** threads of its pool (pool.c) and frees the state with everything it
 ** caches.  The models it caches belong to the wings above core: it frees
-** them through xFreeModels, set by the entry point (mlrec.c).
+** them through xFreeModels, set by the entry point (mlrec.c), and keeps
+** where each came from (MlrecOrigin: trained here, or loaded under a name)
+** for mlrec_models.
 */
 #include "core.h"
 #include <string.h>
@@ -121,9 +123,30 @@ void mlrecStateUnref(void *pArg){
   if( p==0 || --p->nRef>0 ) return;
   mlrecPoolFree(p->pPool);
   if( p->xFreeModels ) p->xFreeModels(p);
+  mlrecOriginClear(&p->modelOrigin);
+  mlrecOriginClear(&p->rankerOrigin);
   mlrecRatingsUnref(p->pRatings);
   mlrecConfigClear(&p->cfg);
   sqlite3_free(p);
+}
+
+/* Back to "trained here", under no saved name. */
+void mlrecOriginClear(MlrecOrigin *o){
+  sqlite3_free(o->zName);
+  memset(o, 0, sizeof(*o));
+}
+
+/* Set *o (zName and zSavedAt copied; zName may be NULL). */
+int mlrecOriginSet(MlrecOrigin *o, int eOrigin, const char *zName,
+                   u64 checksum, const char *zSavedAt){
+  char *z = zName ? sqlite3_mprintf("%s", zName) : 0;
+  if( zName && z==0 ) return SQLITE_NOMEM;
+  mlrecOriginClear(o);
+  o->eOrigin = eOrigin;
+  o->zName = z;
+  o->checksum = checksum;
+  sqlite3_snprintf(sizeof(o->zSavedAt), o->zSavedAt, "%s", zSavedAt);
+  return SQLITE_OK;
 }
 
 /*

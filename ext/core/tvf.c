@@ -28,10 +28,12 @@
 ** planner tries another order; a missing id argument is an error.
 **
 ** Each function supplies an MlrecTvf: its name, the names of its argument,
-** id column and extra columns, and xCompute, which fills the cursor's rows.  A cursor
-** reads the ratings snapshot once, at its first xFilter, so a statement
-** sees one consistent snapshot however many times a join re-runs the
-** function.
+** id column and extra columns, and xCompute, which fills the cursor's rows.
+** A cursor reads the ratings snapshot when its function first asks for it
+** (mlrecTvfRatings(): similar_movies() and similar_users() always,
+** recommend() only for its "popular" model, since its other models read one
+** user's ratings by an index lookup), and keeps it, so a statement sees one
+** consistent snapshot however many times a join re-runs the function.
 */
 #include "core.h"
 #include <string.h>
@@ -242,10 +244,7 @@ static int tvfFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   sqlite3_snprintf(sizeof(zCall), zCall, "%s()", pDef->zName);
   rc = mlrecEnter(pCur->pState, zCall, &zErr);
   if( rc!=SQLITE_OK ) return tvfError(pCur, rc, zErr);
-  if( pCur->pRatings==0 ){
-    rc = mlrecRatingsCurrent(pCur->pState, &pCur->pRatings, &zErr);
-  }
-  if( rc==SQLITE_OK ) rc = pDef->xCompute(pCur, &zErr);
+  rc = pDef->xCompute(pCur, &zErr);
   mlrecLeave(pCur->pState);
   if( rc!=SQLITE_OK ) return tvfError(pCur, rc, zErr);
   return SQLITE_OK;
@@ -321,6 +320,19 @@ int mlrecRegisterTvf(sqlite3 *db, MlrecState *p, const MlrecTvf *pDef){
   mlrecStateRef(p);
   return sqlite3_create_module_v2(db, pDef->zName, &tvfModule, pMod,
                                   tvfModuleFree);
+}
+
+/*
+** Set *ppOut to the ratings snapshot of the cursor (not a new reference),
+** reading it the first time: the statement keeps it to its end.
+*/
+int mlrecTvfRatings(MlrecTvfCursor *pCur, MlrecRatings **ppOut, char **pzErr){
+  int rc = SQLITE_OK;
+  if( pCur->pRatings==0 ){
+    rc = mlrecRatingsCurrent(pCur->pState, &pCur->pRatings, pzErr);
+  }
+  *ppOut = pCur->pRatings;
+  return rc;
 }
 
 /* Make the sorted hits of pTop the cursor's rows; aId maps index to id.

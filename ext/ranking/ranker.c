@@ -24,9 +24,11 @@
 ** the most rated movies.  The defaults were chosen by measurement on
 ** MovieLens (README, "Recommendation quality").
 **
-** recommend() trains a model with default options on first use; the model
-** is kept until train_ranker() runs again.  Since users are folded in at
-** query time, ratings added after training count at once.
+** On first use, recommend() loads the ranking model saved as 'default' if
+** the database holds one (persist.c), else trains one with default options;
+** the model is kept until train_ranker() or mlrec_load_model() replaces
+** it.  Since users are folded in at query time, ratings added after
+** training count at once.
 */
 #include "ranking.h"
 #include <math.h>
@@ -68,8 +70,12 @@ char *mlrecRankerOptionsJson(const MlrecRanker *r){
   return zOut;
 }
 
+void mlrecRankerRef(MlrecRanker *r){
+  mlrecSharedRef(&r->shared);
+}
+
 void mlrecRankerUnref(MlrecRanker *r){
-  if( r==0 || --r->nRef>0 ) return;
+  if( r==0 || !mlrecSharedUnref(&r->shared) ) return;
   sqlite3_free(r->aItemId);
   sqlite3_free(r->aItemCount);
   sqlite3_free(r->aItemFactor);
@@ -88,7 +94,7 @@ static MlrecRanker *newRanker(const MlrecRatings *pR,
   int i;
   if( r==0 ) return 0;
   memset(r, 0, sizeof(*r));
-  r->nRef = 1;
+  mlrecSharedInit(&r->shared);
   r->opt = *pOpt;
   r->nUser = pR->nUser;
   r->nItem = pR->nItem;
@@ -155,17 +161,36 @@ static int trainRanker(MlrecState *p, const MlrecRankerOptions *pOpt,
   return SQLITE_OK;
 }
 
-/* Set *ppOut to a new reference to the ranker, training one if needed. */
+/*
+** Make r (a new reference, or NULL) the ranking model of the connection,
+** trained here until the caller says otherwise (rankerOrigin).
+*/
+void mlrecSetRanker(MlrecState *p, MlrecRanker *r){
+  mlrecRankerUnref(p->pRanker);
+  p->pRanker = r;
+  mlrecOriginClear(&p->rankerOrigin);
+}
+
+/*
+** Set *ppOut to a new reference to the ranker: the connection's, else the
+** saved model 'default' (xAutoLoad), else one trained with default options.
+*/
 int mlrecCurrentRanker(MlrecState *p, MlrecRanker **ppOut, char **pzErr){
+  int rc;
   *ppOut = 0;
-  if( p->pRanker==0 ){
-    MlrecRankerOptions opt;
-    int rc;
-    rankerDefaults(&opt);
-    rc = trainRanker(p, &opt, &p->pRanker, pzErr);
+  if( p->pRanker==0 && p->xAutoLoad ){
+    rc = p->xAutoLoad(p, pzErr);
     if( rc!=SQLITE_OK ) return rc;
   }
-  p->pRanker->nRef++;
+  if( p->pRanker==0 ){
+    MlrecRankerOptions opt;
+    MlrecRanker *r = 0;
+    rankerDefaults(&opt);
+    rc = trainRanker(p, &opt, &r, pzErr);
+    if( rc!=SQLITE_OK ) return rc;
+    mlrecSetRanker(p, r);
+  }
+  mlrecRankerRef(p->pRanker);
   *ppOut = p->pRanker;
   return SQLITE_OK;
 }
@@ -188,8 +213,7 @@ static void trainRankerFunc(sqlite3_context *ctx, int argc,
     sqlite3_free(zErr);
     return;
   }
-  mlrecRankerUnref(p->pRanker);
-  p->pRanker = r;
+  mlrecSetRanker(p, r);
   zOpt = mlrecRankerOptionsJson(r);
   if( zOpt ){
     zOut = sqlite3_mprintf("{\"users\":%d,\"items\":%d,\"ratings\":%lld,%.*s,"

@@ -38,7 +38,8 @@ struct MlrecRankerOptions {
 
 /* A trained ranking model (typedef in core.h). */
 struct MlrecRanker {
-  int nRef;
+  MlrecShared shared;    /* references; listed if loaded (saved_ranking.c,
+                         ** which casts it to the model: keep it first) */
   MlrecRankerOptions opt;
   int nUser, nItem, nFactor;
   i64 *aItemId;          /* ids of the movies trained on, ascending */
@@ -62,12 +63,14 @@ struct MlrecRanker {
 typedef struct MlrecRankWork MlrecRankWork;
 
 /* ranker.c */
+void mlrecRankerRef(MlrecRanker*);
 void mlrecRankerUnref(MlrecRanker*);
 char *mlrecRankerOptionsJson(const MlrecRanker*);
 int mlrecRegisterRanker(sqlite3*, MlrecState*);
 extern const MlrecOption mlrecRankerOptionSpec[];
 extern const int mlrecRankerOptionCount;
 int mlrecCurrentRanker(MlrecState*, MlrecRanker **ppOut, char **pzErr);
+void mlrecSetRanker(MlrecState*, MlrecRanker*);
 int mlrecRankerScore(const MlrecRanker*, const MlrecHistory*,
                      MlrecRankWork **ppWork, double *aScore,
                      unsigned char *aSeen, int *pbPersonal);

@@ -116,7 +116,7 @@ static int foldUser(MlrecModel *m, i64 iUser, const MlrecHistory *pHist,
   if( p==0 ) return SQLITE_NOMEM;
   memset(p, 0, sizeof(*p));
   p->pModel = m;
-  m->nRef++;
+  mlrecModelRef(m);
   p->iUser = iUser;
   p->nRated = pHist->n;
   p->aRatedId = sqlite3_malloc64(sizeof(i64)*((i64)pHist->n+1));

@@ -98,7 +98,7 @@ static MlrecModel *newModel(const MlrecRatings *pR, const MlrecMfOptions *pOpt){
   i64 nF = pOpt->nFactor;
   if( p==0 ) return 0;
   memset(p, 0, sizeof(*p));
-  p->nRef = 1;
+  mlrecSharedInit(&p->shared);
   p->opt = *pOpt;
   p->nUser = pR->nUser;
   p->nItem = pR->nItem;

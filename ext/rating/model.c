@@ -16,8 +16,12 @@
 #include "rating.h"
 #include <math.h>
 
+void mlrecModelRef(MlrecModel *p){
+  mlrecSharedRef(&p->shared);
+}
+
 void mlrecModelUnref(MlrecModel *p){
-  if( p==0 || --p->nRef>0 ) return;
+  if( p==0 || !mlrecSharedUnref(&p->shared) ) return;
   sqlite3_free(p->aUserId);
   sqlite3_free(p->aItemId);
   sqlite3_free(p->aUserBias);
@@ -64,21 +68,28 @@ double mlrecModelClip(const MlrecModel *m, double r){
 ** predict(): (1 - knn_weight) x the factor model + knn_weight x the
 ** neighbourhood model, clipped to the rating scale, for user iUser and
 ** movie iItem (ids).  pFold is the fold-in of the user (mlrecFoldFor()),
-** NULL if the model was trained on the user.  An error (for function
-** zFunc) if the result is not a finite number: parameters that overflow
-** give no NaN or infinity, which would reach results as NULL or as invalid
-** JSON.
+** NULL if the model was trained on the user.  The neighbourhood half
+** borrows the scratch of connection p (a nested call would make its own)
+** and reads the rows of a loaded model on p's connection.  An error (for
+** function zFunc) if the result is not a finite number: parameters that
+** overflow give no NaN or infinity, which would reach results as NULL or
+** as invalid JSON.
 */
-int mlrecPredictRating(const MlrecModel *m, const MlrecFold *pFold,
-                       i64 iUser, i64 iItem, double *prOut,
-                       const char *zFunc, char **pzErr){
+int mlrecPredictRating(MlrecState *p, const MlrecModel *m,
+                       const MlrecFold *pFold, i64 iUser, i64 iItem,
+                       double *prOut, const char *zFunc, char **pzErr){
   int u = mlrecFindId(m->aUserId, m->nUser, iUser);
   int i = mlrecFindId(m->aItemId, m->nItem, iItem);
   double r = mlrecModelPredict(m, u, pFold, i);
   if( m->pNeighbours ){
+    MlrecNeighbourScratch *pScratch = p->pNeighbourScratch;
     double w = m->opt.knnWeight, rKnn;
-    int rc = mlrecNeighboursPredict(m->pNeighbours, pFold, iUser, iItem,
-                                    &rKnn);
+    int rc;
+    p->pNeighbourScratch = 0;
+    rc = mlrecNeighboursPredict(m->pNeighbours, p->db, &pScratch, pFold,
+                                iUser, iItem, &rKnn, pzErr);
+    if( p->pNeighbourScratch==0 ) p->pNeighbourScratch = pScratch;
+    else mlrecNeighbourScratchFree(pScratch);
     if( rc!=SQLITE_OK ) return rc;
     r = (1.0-w)*r + w*rKnn;
   }

@@ -48,9 +48,59 @@ struct MlrecEpoch {
 /* The item neighbourhood model blended into predict() (neighbours.c). */
 typedef struct MlrecNeighbours MlrecNeighbours;
 
+/*
+** One row of the neighbourhood model: the movies a user rated, or the
+** users who rated a movie, as positions in the model's ascending ids, in
+** ascending order, with the residual r - b(u,i) of each rating.
+*/
+typedef struct MlrecKnnRow MlrecKnnRow;
+struct MlrecKnnRow {
+  int n;
+  const int *aIdx;
+  const float *aResid;
+};
+
+/* Reads rows aiRow[0..n) of the users (bUser) or movies of loaded model p
+** on db, each into a new allocation apOut[k] with its arrays after it
+** (saved_rating.c); on error, it leaves no allocation behind. */
+typedef int (*MlrecKnnFetch)(sqlite3 *db, const MlrecNeighbours *p, int bUser,
+                             int n, const int *aiRow, MlrecKnnRow **apOut,
+                             char **pzErr);
+
+struct MlrecNeighbours {
+  i64 nNeighbour;        /* option "neighbors" */
+  double shrinkage;
+  double mu;             /* mean rating */
+  int nUser, nItem;
+  const i64 *aUserId;    /* ids of the rows, ascending: the snapshot's if */
+  const i64 *aItemId;    /* trained here, else its own */
+  double *aUserBias;     /* baseline b(u) of each user */
+  double *aItemBias;     /* baseline b(i) of each movie */
+  /* trained here: the snapshot, and the residuals in its two layouts */
+  MlrecRatings *pR;
+  float *aUserResid;
+  float *aItemResid;
+  /* loaded from tables: the rows read so far (NULL: not yet) */
+  MlrecKnnRow **apUserRow;
+  MlrecKnnRow **apItemRow;
+  u64 *aUserDigest;      /* digest of each saved row, checked on reading */
+  u64 *aItemDigest;
+  u64 checksum;          /* of the saved model its rows are read from */
+  MlrecKnnFetch xFetch;
+};
+
+/* Scratch of a prediction by the neighbourhood model (neighbours.c). */
+typedef struct MlrecNeighbourScratch MlrecNeighbourScratch;
+struct MlrecNeighbourScratch {
+  int nUser;
+  double *aZi;           /* residuals of one movie, by user */
+  unsigned char *aHas;   /* 1 for the users in aZi, else 0 */
+};
+
 /* A trained biased matrix factorisation model (typedef in core.h). */
 struct MlrecModel {
-  int nRef;
+  MlrecShared shared;    /* references; listed if loaded (saved_rating.c,
+                         ** which casts it to the model: keep it first) */
   MlrecMfOptions opt;
   int nUser, nItem, nFactor;
   i64 *aUserId;          /* ids of the users it was trained on, ascending */
@@ -102,13 +152,14 @@ struct MlrecFold {
 };
 
 /* model.c: the model's lifetime and its prediction formula */
+void mlrecModelRef(MlrecModel*);
 void mlrecModelUnref(MlrecModel*);
 double mlrecModelPredict(const MlrecModel*, int iUser, const MlrecFold*,
                          int iItem);
 double mlrecModelClip(const MlrecModel*, double r);
-int mlrecPredictRating(const MlrecModel*, const MlrecFold*, i64 iUser,
-                       i64 iItem, double *prOut, const char *zFunc,
-                       char **pzErr);
+int mlrecPredictRating(MlrecState*, const MlrecModel*, const MlrecFold*,
+                       i64 iUser, i64 iItem, double *prOut,
+                       const char *zFunc, char **pzErr);
 
 /* mf.c: training the biased matrix factorisation */
 extern const MlrecOption mlrecMfOptionSpec[];
@@ -156,11 +207,17 @@ void mlrecMonitorFree(MlrecMonitor*);
 int mlrecNeighboursTrain(sqlite3*, MlrecRatings*, i64 nNeighbour,
                          double shrinkage, MlrecNeighbours **ppOut);
 void mlrecNeighboursFree(MlrecNeighbours*);
+int mlrecNeighboursRead(const MlrecNeighbours*, sqlite3*, int bUser, int n,
+                        const int *aiRow, char **pzErr);
+void mlrecNeighboursRow(const MlrecNeighbours*, int bUser, int iRow,
+                        MlrecKnnRow*);
 int mlrecNeighboursKnows(const MlrecNeighbours*, i64 iUser);
 int mlrecNeighboursFold(const MlrecNeighbours*, int n, const i64 *aId,
                         const float *aRating, MlrecFold*);
-int mlrecNeighboursPredict(MlrecNeighbours*, const MlrecFold*, i64 iUser,
-                           i64 iItem, double *prOut);
+int mlrecNeighboursPredict(const MlrecNeighbours*, sqlite3*,
+                           MlrecNeighbourScratch**, const MlrecFold*, i64 iUser,
+                           i64 iItem, double *prOut, char **pzErr);
+void mlrecNeighbourScratchFree(MlrecNeighbourScratch*);
 
 /* foldin.c: users the rating model was not trained on */
 int mlrecFoldSolve(const MlrecModel*, int n, const i64 *aId,

@@ -18,15 +18,17 @@
 ** from the ratings the user has now (foldin.c); for a movie the model has
 ** not seen, or a user with no rating of a movie it knows, it is the mean
 ** plus the bias that is known.  NULL arguments give NULL.
-** predict() and recommend() train a model with default options first if
-** the connection has none.  A model is not retrained when the ratings
+** predict() and recommend() load the model saved as 'default' if the
+** connection has none (persist.c), or else train one with default options.
+** A model is not retrained when the ratings
 ** change: mlrec_models says when it is stale, train_mf() refreshes it.
 */
 #include "rating.h"
 #include <string.h>
 
 /*
-** Make m (a new reference) the model of the connection, dropping the user
+** Make m (a new reference, or NULL) the model of the connection, trained
+** here until the caller says otherwise (modelOrigin), dropping the user
 ** folded in for the previous one, which would keep that model alive.
 */
 void mlrecSetModel(MlrecState *p, MlrecModel *m){
@@ -34,6 +36,7 @@ void mlrecSetModel(MlrecState *p, MlrecModel *m){
   p->pFold = 0;
   mlrecModelUnref(p->pModel);
   p->pModel = m;
+  mlrecOriginClear(&p->modelOrigin);
 }
 
 /* Replace the model of the connection with a newly trained one. */
@@ -53,9 +56,16 @@ static int trainAndKeep(MlrecState *p, const MlrecMfOptions *pOpt,
   return rc;
 }
 
-/* Set *ppOut to a new reference to the model, training one if needed. */
+/*
+** Set *ppOut to a new reference to the model: the connection's, else the
+** saved model 'default' (xAutoLoad), else one trained with default options.
+*/
 int mlrecCurrentModel(MlrecState *p, MlrecModel **ppOut, char **pzErr){
   *ppOut = 0;
+  if( p->pModel==0 && p->xAutoLoad ){
+    int rc = p->xAutoLoad(p, pzErr);
+    if( rc!=SQLITE_OK ) return rc;
+  }
   if( p->pModel==0 ){
     MlrecMfOptions opt;
     int rc;
@@ -63,7 +73,7 @@ int mlrecCurrentModel(MlrecState *p, MlrecModel **ppOut, char **pzErr){
     rc = trainAndKeep(p, &opt, pzErr);
     if( rc!=SQLITE_OK ) return rc;
   }
-  p->pModel->nRef++;
+  mlrecModelRef(p->pModel);
   *ppOut = p->pModel;
   return SQLITE_OK;
 }
@@ -146,7 +156,7 @@ static void predictFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   rc = mlrecCurrentModel(p, &m, &zErr);
   if( rc==SQLITE_OK ) rc = mlrecFoldFor(p, m, 0, iUser, &pFold, &zErr);
   if( rc==SQLITE_OK ){
-    rc = mlrecPredictRating(m, pFold, iUser, iItem, &r, "predict", &zErr);
+    rc = mlrecPredictRating(p, m, pFold, iUser, iItem, &r, "predict", &zErr);
   }
   mlrecModelUnref(m);
   if( rc!=SQLITE_OK ){

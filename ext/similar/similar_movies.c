@@ -208,12 +208,13 @@ static void setCorated(MlrecTvfCursor *pCur){
 }
 
 static int similarCompute(MlrecTvfCursor *pCur, char **pzErr){
-  MlrecRatings *pR = pCur->pRatings;
-  int iItem = mlrecFindId(pR->aItemId, pR->nItem, pCur->iArg);
+  MlrecRatings *pR = 0;
   SimilarOptions opt;
   MlrecTopK top;
   Blend b;
-  int rc;
+  int iItem, rc = mlrecTvfRatings(pCur, &pR, pzErr);
+  if( rc!=SQLITE_OK ) return rc;
+  iItem = mlrecFindId(pR->aItemId, pR->nItem, pCur->iArg);
   memset(&opt, 0, sizeof(opt));
   memset(&top, 0, sizeof(top));
   memset(&b, 0, sizeof(b));

@@ -23,7 +23,7 @@
 #include "similar.h"
 
 static int similarUsersCompute(MlrecTvfCursor *pCur, char **pzErr){
-  MlrecRatings *pR = pCur->pRatings, *pT = 0;
+  MlrecRatings *pR = 0, *pT = 0;
   MlrecTopK top;
   int iUser, t, rc;
   if( pCur->pOptions ){
@@ -31,7 +31,8 @@ static int similarUsersCompute(MlrecTvfCursor *pCur, char **pzErr){
                   "argument must be NULL or absent)");
     return SQLITE_ERROR;
   }
-  rc = mlrecRatingsByUser(pCur->pState->db, pR, &pT);
+  rc = mlrecTvfRatings(pCur, &pR, pzErr);
+  if( rc==SQLITE_OK ) rc = mlrecRatingsByUser(pCur->pState->db, pR, &pT);
   if( rc!=SQLITE_OK ) return rc;
   iUser = mlrecFindId(pT->aItemId, pT->nItem, pCur->iArg);
   if( iUser<0 ) return SQLITE_OK;

@@ -21,6 +21,13 @@ For each database, in a fresh process (so that its peak memory is its own):
   ranker    train_ranker() (all threads), seconds; then one recommend(user, 10), the default
             ranking model (the user folded in, ALS and sequence scores for every movie),
             median and 99th percentile over random users
+  save      mlrec_save_model() of both models (the last train_mf, train_ranker)
+  deploy    in a fresh process: connect, load the extension, mlrec_load_model(), the first
+            recommend(user, 10) and a predict(): each step, the total, and the process's peak
+            memory (what serving a saved model costs a new worker, a replica, a restart)
+  8 conns   peak memory of a process whose 1 or 8 connections each load the saved models and
+            serve the same users: above what the process held before connecting, and the
+            ratio (one copy of the model per process: close to 1)
   peak      peak resident memory of the process (Python and SQLite included)
   free cores how much faster two busy processes get through twice the work of one, just
             before: about 2 on an idle 2-core machine, 1 when something else holds a core (then
@@ -38,6 +45,7 @@ import json
 import multiprocessing
 import os
 import random
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -134,8 +142,51 @@ def mlrec_worker(path, scores_file, n_queries):
     out["ranking_p50_ms"], out["ranking_p99_ms"] = (1e3 * t for t in time_queries(
         db, "SELECT movieId, score FROM recommend(?, 10)",
         rnd.sample(users, min(n_queries, len(users)))))
+    out["save_s"] = timed(lambda: db.execute(
+        "SELECT mlrec_save_model('bench')").fetchone())[0]
+    out["serve_users"] = rnd.sample(users, min(5, len(users)))
     out["peak_mib"] = peak_rss_mib()
     print(json.dumps(out))
+
+
+def connect(path):
+    db = sqlite3.connect(path)
+    db.enable_load_extension(True)
+    db.load_extension(LIB)
+    return db
+
+
+def serve(db, user):
+    """The first recommend(user, 10) and a predict() of its best movie; their seconds."""
+    t0 = time.perf_counter()
+    best = db.execute("SELECT movieId FROM recommend(?, 10)", (user,)).fetchall()[0][0]
+    t1 = time.perf_counter()
+    db.execute("SELECT predict(?, ?)", (user, best)).fetchone()
+    return t1 - t0, time.perf_counter() - t1
+
+
+def deploy_worker(path, user):
+    """A fresh process serving the saved models: load, first recommend, first predict."""
+    t0 = time.perf_counter()
+    db = connect(path)
+    t1 = time.perf_counter()
+    db.execute("SELECT mlrec_load_model('bench')").fetchone()
+    t2 = time.perf_counter()
+    recommend_s, predict_s = serve(db, user)
+    print(json.dumps({"deploy_connect_s": t1 - t0, "deploy_load_s": t2 - t1,
+                      "deploy_recommend_ms": 1e3 * recommend_s, "deploy_predict_ms": 1e3 * predict_s,
+                      "deploy_total_s": time.perf_counter() - t0, "deploy_peak_mib": peak_rss_mib()}))
+
+
+def connections_worker(path, n, users):
+    """n connections of one process, each loading the saved models and serving users."""
+    base = peak_rss_mib()
+    dbs = [connect(path) for _ in range(n)]
+    for db in dbs:
+        db.execute("SELECT mlrec_load_model('bench')").fetchone()
+        for user in users:
+            serve(db, user)
+    print(json.dumps({"serving_%d_mib" % n: peak_rss_mib() - base}))
 
 
 def sklearn_worker(path, scores_file):
@@ -190,7 +241,18 @@ def bench(name, path, tmp, sklearn_max, n_queries):
     ours = os.path.join(tmp, name + ".mlrec.scores")
     row = {"dataset": name, "cores": os.cpu_count(), "load_avg": "%.1f" % os.getloadavg()[0],
            "free_cores": free_cores()}
-    row.update(run_worker(["mlrec", path, ours if with_sklearn else "", str(n_queries)]))
+    # mlrec saves its models into the database: a copy, deleted after, leaves yours as it was
+    work = os.path.join(tmp, name + ".work.db")
+    shutil.copyfile(path, work)
+    try:
+        row.update(run_worker(["mlrec", work, ours if with_sklearn else "", str(n_queries)]))
+        users = json.dumps(row.pop("serve_users"))
+        row.update(run_worker(["deploy", work, users]))
+        for n_conn in (1, 8):
+            row.update(run_worker(["connections", work, str(n_conn), users]))
+    finally:
+        os.remove(work)
+    row["serving_ratio"] = row["serving_8_mib"] / row["serving_1_mib"]
     if with_sklearn:
         theirs = os.path.join(tmp, name + ".sklearn.scores")
         row.update(run_worker(["sklearn", path, theirs]))
@@ -215,6 +277,16 @@ LINES = [
     ("train_ranker s", "ranker_s", "{:.3f}"),
     ("recommend ranking p50 ms", "ranking_p50_ms", "{:.3f}"),
     ("recommend ranking p99 ms", "ranking_p99_ms", "{:.3f}"),
+    ("mlrec_save_model s", "save_s", "{:.3f}"),
+    ("deploy: connect s", "deploy_connect_s", "{:.3f}"),
+    ("deploy: mlrec_load_model s", "deploy_load_s", "{:.3f}"),
+    ("deploy: first recommend ms", "deploy_recommend_ms", "{:.1f}"),
+    ("deploy: first predict ms", "deploy_predict_ms", "{:.1f}"),
+    ("deploy: total s", "deploy_total_s", "{:.3f}"),
+    ("deploy: peak memory MiB", "deploy_peak_mib", "{:.0f}"),
+    ("serving, 1 connection MiB", "serving_1_mib", "{:.0f}"),
+    ("serving, 8 connections MiB", "serving_8_mib", "{:.0f}"),
+    ("8 connections / 1", "serving_ratio", "{:.2f}x"),
     ("peak memory MiB", "peak_mib", "{:.0f}"), ("  of which Python+SQLite", "baseline_mib", "{:.0f}"),
     ("scikit-learn peak MiB", "sklearn_peak_mib", "{:.0f}"),
     ("cores / load average", None, None), ("free cores (2 busy processes)", "free_cores", "{:.2f}"),
@@ -234,6 +306,10 @@ def main():
         return mlrec_worker(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     if len(sys.argv) > 1 and sys.argv[1] == "sklearn":
         return sklearn_worker(sys.argv[2], sys.argv[3])
+    if len(sys.argv) > 1 and sys.argv[1] == "deploy":
+        return deploy_worker(sys.argv[2], json.loads(sys.argv[3])[0])
+    if len(sys.argv) > 1 and sys.argv[1] == "connections":
+        return connections_worker(sys.argv[2], int(sys.argv[3]), json.loads(sys.argv[4]))
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--csv", default=os.path.join(ROOT, "build", "bench", "results.csv"))
     ap.add_argument("--sklearn-max", type=int, default=3000000,

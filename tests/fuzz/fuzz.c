@@ -597,6 +597,14 @@ static void opDamage(Run *pRun, Input *p){
     "UPDATE mlrec_saved_models SET data_hash = ?1, checksum = ?2",
     "UPDATE mlrec_saved_models SET info = ?1",
     "UPDATE mlrec_saved_models SET kind = ?1",
+    "UPDATE mlrec_saved_neighbours SET ratings = ?1 WHERE id = ?2",
+    "UPDATE mlrec_saved_neighbours SET bias = ?1, digest = ?2",
+    "DELETE FROM mlrec_saved_neighbours WHERE id = ?1",
+    "UPDATE mlrec_saved_rankers SET gram = ?1, timed = ?2",
+    "UPDATE mlrec_saved_rankers SET items = ?1, options = ?2",
+    "UPDATE mlrec_saved_ranker_items SET links = ?1 WHERE id = ?2",
+    "UPDATE mlrec_saved_ranker_items SET factors = ?1, count = ?2",
+    "DELETE FROM mlrec_saved_ranker_items WHERE id = ?1",
   };
   unsigned int k = nextByte(p) % COUNT(azSql);
   opWithArgs(pRun, p, azSql[k], strstr(azSql[k], "?2") ? 2 : 1);
