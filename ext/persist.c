@@ -52,21 +52,32 @@
 
 /*
 ** A text argument that must not be empty, e.g. a model or table name; on
-** error, sets the result and returns NULL.
+** error, sets the result and returns NULL.  A NUL inside would silently
+** cut the name (and name another model), and a name of at most
+** MLREC_NAME_BYTES keeps every error message that echoes it short.
 */
 const char *mlrecTextArg(sqlite3_context *ctx, sqlite3_value *pVal,
                          const char *zFunc, const char *zWhat){
   int eType = sqlite3_value_type(pVal);
   const char *z = eType==SQLITE_TEXT ? (const char*)sqlite3_value_text(pVal)
                                      : 0;
+  int n = z ? sqlite3_value_bytes(pVal) : 0;
   char *zErr;
-  if( z && z[0] ) return z;
+  if( z && z[0] && n<=MLREC_NAME_BYTES && (size_t)n==strlen(z) ) return z;
   if( eType==SQLITE_TEXT && z==0 ){
     sqlite3_result_error_nomem(ctx);
     return 0;
   }
-  zErr = sqlite3_mprintf("%s: %s must be non-empty text, not %s", zFunc,
-                         zWhat, z ? "''" : mlrecTypeName(eType));
+  if( z && (size_t)n!=strlen(z) ){
+    zErr = sqlite3_mprintf("%s: %s must not contain a NUL character", zFunc,
+                           zWhat);
+  }else if( n>MLREC_NAME_BYTES ){
+    zErr = sqlite3_mprintf("%s: %s is %d bytes long; at most %d are allowed",
+                           zFunc, zWhat, n, MLREC_NAME_BYTES);
+  }else{
+    zErr = sqlite3_mprintf("%s: %s must be non-empty text, not %s", zFunc,
+                           zWhat, z ? "''" : mlrecTypeName(eType));
+  }
   mlrecResultError(ctx, SQLITE_ERROR, zErr);
   sqlite3_free(zErr);
   return 0;

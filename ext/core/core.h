@@ -326,6 +326,7 @@ void mlrecOptionsClear(const MlrecOption*, int nOpt, void *p);
 char *mlrecOptionsJson(const MlrecOption*, int nOpt, const void *p);
 void mlrecJsonString(sqlite3_str*, const char *z);
 #define MLREC_ECHO_BYTES 60  /* most bytes of an input an error echoes */
+#define MLREC_NAME_BYTES 255 /* longest model or table name an argument takes */
 void mlrecAppendCut(sqlite3_str*, const char *z);
 
 /* config.c: the names of the tables and columns read */
