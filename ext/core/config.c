@@ -27,6 +27,7 @@ static const MlrecOption aConfigOption[] = {
   { "time_column",      's', 0, 0, CFG(zTime),       .zDefault="timestamp" },
   { "movies_table",     's', 0, 0, CFG(zMovies),     .zDefault="movies" },
   { "genres_column",    's', 0, 0, CFG(zGenres),     .zDefault="genres" },
+  { "title_column",     's', 0, 0, CFG(zTitle),      .zDefault="title" },
   { "tags_table",       's', 0, 0, CFG(zTags),       .zDefault="tags" },
   { "tag_column",       's', 0, 0, CFG(zTag),        .zDefault="tag" },
   { "embeddings_table", 's', 0, 0, CFG(zEmbeddings),

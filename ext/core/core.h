@@ -51,6 +51,7 @@ struct MlrecConfig {
   char *zTime;        /* time column of the ratings, default "timestamp" */
   char *zMovies;      /* movies table, default "movies" */
   char *zGenres;      /* genres column of the movies table, "genres" */
+  char *zTitle;       /* title column of the movies table, "title" */
   char *zTags;        /* tags table, default "tags" */
   char *zTag;         /* tag column of the tags table, default "tag" */
   char *zEmbeddings;  /* item embeddings table, "movie_embeddings" */

@@ -3,7 +3,9 @@
 ** content and hybrid methods.  Two sources:
 **
 **   TF-IDF   the genres of the movies table (mlrec_config's movies_table,
-**            genres_column; "Adventure|Sci-Fi" is two tokens) and, if the
+**            genres_column; "Adventure|Sci-Fi" is two tokens), the decade
+**            of the year that ends its title, if it has a title column
+**            (title_column; "Heat (1995)" gives decade:1990), and, if the
 **            tags table exists (tags_table, tag_column), the tags users
 **            gave each movie (lower case, trimmed; one token per distinct
 **            tag).  A token's weight in a movie is tf x idf with
@@ -135,7 +137,8 @@ static int readMovieIds(sqlite3 *db, const MlrecConfig *c, const char *zFunc,
 ** The SQL that lists (movie id, token, count) for every genre of the movies
 ** table and every tag of the tags table (if bTags), ordered by token.
 */
-static char *tokenSql(sqlite3 *db, const MlrecConfig *c, int bTags){
+static char *tokenSql(sqlite3 *db, const MlrecConfig *c, int bTitle,
+                      int bTags){
   sqlite3_str *pSql = sqlite3_str_new(0);
   char *zMovies = mlrecFromSql(db, c->zMovies);
   char *zTags = bTags ? mlrecFromSql(db, c->zTags) : 0;
@@ -150,6 +153,16 @@ static char *tokenSql(sqlite3 *db, const MlrecConfig *c, int bTags){
     " WHERE tok <> '' AND tok <> '(no genres listed)' GROUP BY 1, 2",
     c->zMovies, c->zMovie, c->zMovies, c->zGenres, zMovies,
     c->zMovies, c->zGenres);
+  if( bTitle ){
+    /* "Heat (1995)" -> decade:1990 */
+    sqlite3_str_appendf(pSql,
+      " UNION ALL SELECT \"%w\".\"%w\", 'decade:' ||"
+      " (CAST(substr(trim(\"%w\".\"%w\"), -5, 4) AS INTEGER) / 10 * 10),"
+      " 1 FROM %s WHERE trim(\"%w\".\"%w\") GLOB '*([0-9][0-9][0-9][0-9])'"
+      " GROUP BY 1, 2",
+      c->zMovies, c->zMovie, c->zMovies, c->zTitle, zMovies,
+      c->zMovies, c->zTitle);
+  }
   if( bTags ){
     sqlite3_str_appendf(pSql,
       " UNION ALL SELECT \"%w\".\"%w\", 'tag:' || lower(trim(\"%w\".\"%w\")),"
@@ -188,11 +201,12 @@ static int readPostings(sqlite3 *db, const MlrecConfig *c, const char *zFunc,
   char *zPrev = 0;
   i64 n = 0, nAlloc = 0;
   Posting *a = 0;
-  int bTags = 0;
+  int bTags = 0, bTitle = 0;
   int rc = mlrecTableHas(db, c->zTags, 0, &bTags);
+  if( rc==SQLITE_OK ) rc = mlrecTableHas(db, c->zMovies, c->zTitle, &bTitle);
   if( rc==SQLITE_OK ){
-    rc = prepareOwned(db, tokenSql(db, c, bTags), zFunc, "genres and tags",
-                      &pStmt, pzErr);
+    rc = prepareOwned(db, tokenSql(db, c, bTitle, bTags), zFunc,
+                      "genres and tags", &pStmt, pzErr);
   }
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     const char *zTok = (const char*)sqlite3_column_text(pStmt, 1);
@@ -207,6 +221,7 @@ static int readPostings(sqlite3 *db, const MlrecConfig *c, const char *zFunc,
       zPrev = sqlite3_mprintf("%s", zTok);
       if( zPrev==0 ){ rc = SQLITE_NOMEM; break; }
       p->nToken++;
+      if( strncmp(zTok, "tag:", 4)!=0 ) p->nPlainToken = p->nToken;
     }
     if( n==nAlloc ){
       Posting *aNew = sqlite3_realloc64(a, sizeof(Posting)*(2*nAlloc+1024));

@@ -126,7 +126,9 @@ struct MlrecVectors {
   int nItem;
   i64 *aItemId;          /* ascending */
   /* sparse (TF-IDF): */
-  int nToken;
+  int nToken;            /* decade:, genre:, then tag: tokens, by text */
+  int nPlainToken;       /* tokens before it are decades and genres: what
+                         ** a movie has before anyone tags it */
   i64 *aItemStart;       /* nItem+1 offsets into aItemToken/aItemWeight */
   int *aItemToken;
   float *aItemWeight;
