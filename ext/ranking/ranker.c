@@ -242,6 +242,7 @@ struct MlrecRankWork {
   double *aL, *aX, *aV;       /* fold-in: Cholesky factor, user, work */
   int *aItem;                 /* per rating: movie index, or -1 */
   double *aConf;              /* per rating: fold-in confidence minus one */
+  double *aBase;              /* per rating: the same before recency */
   double *aWeight;            /* per rating: sequence weight */
   double *aContrib;           /* per rating: share of an explained score */
   double rAls, rSeq;          /* weight/stddev of each part, 0 if unused */
@@ -283,7 +284,7 @@ static int workFor(const MlrecRanker *r, int nHist, MlrecRankWork **ppWork){
   if( nHist>w->nHist || w->aConf==0 ){
     int *aItem = sqlite3_realloc64(w->aItem, sizeof(int)*((i64)nHist+1));
     double *aConf = sqlite3_realloc64(w->aConf,
-                                      sizeof(double)*3*((i64)nHist+1));
+                                      sizeof(double)*4*((i64)nHist+1));
     if( aItem ) w->aItem = aItem;
     if( aConf ) w->aConf = aConf;
     if( !aItem || !aConf ) return SQLITE_NOMEM;
@@ -291,6 +292,7 @@ static int workFor(const MlrecRanker *r, int nHist, MlrecRankWork **ppWork){
   }
   w->aWeight = w->aConf + w->nHist;
   w->aContrib = w->aWeight + w->nHist;
+  w->aBase = w->aContrib + w->nHist;
   return SQLITE_OK;
 }
 
@@ -306,7 +308,8 @@ static void weighHistory(const MlrecRanker *r, const MlrecHistory *pHist,
   for(t=0; t<pHist->n; t++){
     double age = pHist->n-1-t;
     double rSeqDecay = pow(0.5, age/r->opt.sequenceRecency);
-    w->aConf[t] = mlrecIalsConfidence(r, pHist->aRating[t]);
+    w->aBase[t] = mlrecIalsConfidence(r, pHist->aRating[t]);
+    w->aConf[t] = w->aBase[t];
     if( r->bTimed ) w->aConf[t] *= pow(0.5, age/r->opt.recency);
     /* sequence weights below 1/1000 of the newest are not worth a walk */
     w->aWeight[t] = rSeqDecay<1e-3 ? 0.0
@@ -394,7 +397,9 @@ int mlrecRankerScore(const MlrecRanker *r, const MlrecHistory *pHist,
 /*
 ** Store in *piOut the rated movie (an id of pHist) that contributed most to
 ** the score of movie index iItem in the last mlrecRankerScore() call with
-** w, and return 1; return 0 if that score was not personal.
+** w, and return 1; return 0 if that score was not personal.  Each rating's
+** share is weighed by its rating but not by its age: the recency weights
+** would make the last movie rated the reason for almost everything.
 */
 int mlrecRankerBecause(const MlrecRanker *r, const MlrecHistory *pHist,
                        MlrecRankWork *w, int iItem, i64 *piOut){
@@ -402,14 +407,14 @@ int mlrecRankerBecause(const MlrecRanker *r, const MlrecHistory *pHist,
   if( !w->bPersonal ) return 0;
   memset(w->aContrib, 0, sizeof(double)*pHist->n);
   if( w->rAls>0.0 ){
-    mlrecIalsExplain(r, w->aL, iItem, pHist->n, w->aItem, w->aConf, w->aV,
+    mlrecIalsExplain(r, w->aL, iItem, pHist->n, w->aItem, w->aBase, w->aV,
                      w->aContrib);
     for(t=0; t<pHist->n; t++) w->aContrib[t] *= w->rAls;
   }
   for(t=0; t<pHist->n; t++){
     if( w->aItem[t]<0 ) continue;
     if( w->rSeq>0.0 && w->aWeight[t]>0.0 ){
-      w->aContrib[t] += w->rSeq*w->aWeight[t]
+      w->aContrib[t] += w->rSeq*scaledRating(r, pHist->aRating[t])
                         *mlrecSequencePair(r, w->aItem[t], iItem);
     }
     /* ties go to the more recent rating */
