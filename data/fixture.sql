@@ -18,7 +18,8 @@
 --    similar_movies(70, 5) = no rows              (movie 70 has no ratings)
 -- mean rating = (5+3+4+2+4 + 4+2+5 + 1+2+4)/11 = 36/11 = 3.272727...: predict() of an unknown
 -- user for an unknown movie.  Ratings range over [1, 5]: every prediction is clipped to it.
--- recommend(1, 10) can only return movie 40, the one movie user 1 has not rated.
+-- recommend(1, 10) can only return movie 40, the one movie user 1 has not rated, and movie 70,
+-- which has no ratings (placed by its content, just below 40: 40 is all there is to compare).
 CREATE TABLE movies(movieId INTEGER PRIMARY KEY, title TEXT, genres TEXT);
 INSERT INTO movies VALUES
   (10, 'Ten', 'Drama'), (20, 'Twenty', 'Comedy'), (30, 'Thirty', 'Drama|Comedy'),

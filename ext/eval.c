@@ -69,7 +69,13 @@ struct EvalOptions {
   i64 k;
   double threshold;
   i64 eModel;
+  i64 eContent;
+  i64 nColdBelow;
+  i64 eCandidates;
 };
+
+/* Option "candidates": the movies ranked for each user. */
+static const char *const azCandidates[] = { "all", "test", 0 };
 
 #define EV(F) .offset=offsetof(EvalOptions, F)
 static const MlrecOption aEvalOption[] = {
@@ -77,6 +83,11 @@ static const MlrecOption aEvalOption[] = {
   { "threshold", 'r', -1e30, 1e30, EV(threshold), 4 },
   { "model",     'e', 0, 0,        EV(eModel), MLREC_RANK_DEFAULT,
                                    .azChoice=mlrecRankModels },
+  { "content",   'e', 0, 0,        EV(eContent), MLREC_COLD_AUTO,
+                                   .azChoice=mlrecContentSources },
+  { "cold_below", 'i', 1, 1000000000, EV(nColdBelow), 0 },
+  { "candidates", 'e', 0, 0,       EV(eCandidates), 0,
+                                   .azChoice=azCandidates },
 };
 #define N_EVAL_OPTION (int)(sizeof(aEvalOption)/sizeof(aEvalOption[0]))
 
@@ -155,6 +166,7 @@ struct EvalSums {
   double rSq, rAbs;          /* rating errors */
   i64 nUser;                 /* users ranked */
   double rPrecision, rRecall, rNdcg;
+  double rNdcgRandom;        /* of the same candidates in random order */
   unsigned char *aShown;     /* per movie of the catalogue: recommended */
 };
 
@@ -237,6 +249,29 @@ static int ratingErrors(MlrecState *p, const MlrecRatings *pR,
   return rc;
 }
 
+/* True if movie iId is a candidate of the last ranking of pRec: in its
+** catalogue, allowed by the filter and not rated. */
+static int isCandidate(const MlrecRecommender *pRec, i64 iId){
+  int i = mlrecFindId(pRec->aItemId, pRec->nItem, iId);
+  if( i<0 ){
+    i = mlrecFindId(pRec->aItemId+pRec->nItem, pRec->nAll-pRec->nItem, iId);
+    if( i>=0 ) i += pRec->nItem;
+  }
+  return i>=0 && pRec->aAllow[i] && !pRec->aSeen[i];
+}
+
+/*
+** The expected DCG of the first k of nCand candidates in random order,
+** nRel of them relevant: each rank holds a relevant one with probability
+** nRel/nCand.
+*/
+static double randomDcg(i64 k, i64 nCand, i64 nRel){
+  double r = 0.0;
+  i64 i;
+  for(i=0; i<k && i<nCand; i++) r += 1.0/log2(i+2.0);
+  return nCand ? r*(double)nRel/(double)nCand : 0.0;
+}
+
 /*
 ** Rank for the user of the nRow test rows a (sorted by movie) and add the
 ** top-k metrics to pSum, if the user has a relevant test rating.
@@ -244,7 +279,7 @@ static int ratingErrors(MlrecState *p, const MlrecRatings *pR,
 static int rankOneUser(MlrecRecommender *pRec, const TestRow *a, i64 nRow,
                        const EvalOptions *pOpt, MlrecTopK *pTop,
                        EvalSums *pSum, char **pzErr){
-  i64 nRel = 0, t;
+  i64 nRel = 0, nRelCand = 0, nCand = 0, t;
   double rDcg = 0.0, rIdcg = 0.0;
   int i, nHit = 0, rc;
   for(t=0; t<nRow; t++) nRel += a[t].r>=pOpt->threshold;
@@ -261,11 +296,40 @@ static int rankOneUser(MlrecRecommender *pRec, const TestRow *a, i64 nRow,
       rDcg += 1.0/log2(i+2.0);
     }
   }
+  for(i=0; i<pRec->nAll; i++) nCand += pRec->aAllow[i] && !pRec->aSeen[i];
+  for(t=0; t<nRow; t++){
+    nRelCand += a[t].r>=pOpt->threshold && isCandidate(pRec, a[t].iItem);
+  }
   for(i=0; i<pOpt->k && i<nRel; i++) rIdcg += 1.0/log2(i+2.0);
   pSum->nUser++;
   pSum->rPrecision += (double)nHit/(double)pOpt->k;
   pSum->rRecall += (double)nHit/(double)nRel;
   pSum->rNdcg += rDcg/rIdcg;
+  pSum->rNdcgRandom += randomDcg(pOpt->k, nCand, nRelCand)/rIdcg;
+  return SQLITE_OK;
+}
+
+static int cmpId(const void *a, const void *b){
+  i64 x = *(const i64*)a, y = *(const i64*)b;
+  return (x>y) - (x<y);
+}
+
+/* The distinct movies of the n test rows, as the filter of option
+** "candidates": "test". */
+static int testMovies(const TestRow *a, i64 n, MlrecFilter *pFilter){
+  i64 k;
+  int m = 0;
+  pFilter->aAllow = sqlite3_malloc64(sizeof(i64)*(n+1));
+  if( pFilter->aAllow==0 ) return SQLITE_NOMEM;
+  for(k=0; k<n; k++) pFilter->aAllow[k] = a[k].iItem;
+  qsort(pFilter->aAllow, n, sizeof(i64), cmpId);
+  for(k=0; k<n; k++){
+    if( m==0 || pFilter->aAllow[m-1]!=pFilter->aAllow[k] ){
+      pFilter->aAllow[m++] = pFilter->aAllow[k];
+    }
+  }
+  pFilter->nAllow = m;
+  pFilter->bRestricted = 1;
   return SQLITE_OK;
 }
 
@@ -274,28 +338,36 @@ static int rankingMetrics(MlrecState *p, MlrecRatings *pR, const TestRow *a,
                           i64 n, const EvalOptions *pOpt, EvalSums *pSum,
                           int *pnItem, char **pzErr){
   MlrecRecommender rec;
-  MlrecFilter none;
+  MlrecRankSpec spec;
+  MlrecFilter filter;
   MlrecTopK top;
   MlrecInterrupt intr;
   i64 k, kEnd;
-  int rc;
+  int rc = SQLITE_OK;
   memset(&rec, 0, sizeof(rec));
-  memset(&none, 0, sizeof(none));
+  memset(&filter, 0, sizeof(filter));
   memset(&top, 0, sizeof(top));
   memset(&intr, 0, sizeof(intr));
-  rc = mlrecRecommenderOpen(p, pR, (int)pOpt->eModel, &none, 0, &rec, pzErr);
+  spec.zFunc = "mlrec_evaluate";
+  spec.eModel = pOpt->eModel;
+  spec.eContent = pOpt->eContent;
+  spec.nColdBelow = pOpt->nColdBelow;
+  spec.pFilter = &filter;
+  if( pOpt->eCandidates==1 ) rc = testMovies(a, n, &filter);
+  if( rc==SQLITE_OK ) rc = mlrecRankSpecCheck(p, &spec, pzErr);
+  if( rc==SQLITE_OK ) rc = mlrecRecommenderOpen(p, pR, &spec, 0, &rec, pzErr);
   if( rc==SQLITE_OK && rec.pRanker ){
     rc = checkFresh(pR, rec.pRanker->dataHash, rec.pRanker->nRating,
                     "train_ranker", pzErr);
   }
   if( rc==SQLITE_OK ){
-    *pnItem = rec.nItem;
-    pSum->aShown = sqlite3_malloc64((i64)rec.nItem+1);
+    *pnItem = rec.nAll;
+    pSum->aShown = sqlite3_malloc64((i64)rec.nAll+1);
     if( pSum->aShown==0 ) rc = SQLITE_NOMEM;
-    else memset(pSum->aShown, 0, (size_t)rec.nItem);
+    else memset(pSum->aShown, 0, (size_t)rec.nAll);
   }
   if( rc==SQLITE_OK ){
-    rc = mlrecTopKInit(&top, pOpt->k<rec.nItem ? (int)pOpt->k : rec.nItem);
+    rc = mlrecTopKInit(&top, pOpt->k<rec.nAll ? (int)pOpt->k : rec.nAll);
   }
   if( rc==SQLITE_OK ) rc = mlrecInterruptBegin(p->db, &intr);
   for(k=0; rc==SQLITE_OK && k<n; k=kEnd){
@@ -306,6 +378,7 @@ static int rankingMetrics(MlrecState *p, MlrecRatings *pR, const TestRow *a,
   mlrecInterruptEnd(&intr);
   mlrecTopKFree(&top);
   mlrecRecommenderClose(&rec);
+  sqlite3_free(filter.aAllow);
   return rc;
 }
 
@@ -320,11 +393,12 @@ static char *evalJson(const EvalOptions *pOpt, const char *zModel, i64 n,
   for(i=0; i<nItem; i++) nShown += s->aShown[i];
   zRanking = pOpt->k==0
     ? sqlite3_mprintf("\"precision\":null,\"recall\":null,\"ndcg\":null,"
-                      "\"coverage\":null")
+                      "\"ndcg_random\":null,\"coverage\":null")
     : sqlite3_mprintf("\"precision\":%!.15g,\"recall\":%!.15g,"
-                      "\"ndcg\":%!.15g,\"coverage\":%!.15g",
+                      "\"ndcg\":%!.15g,\"ndcg_random\":%!.15g,"
+                      "\"coverage\":%!.15g",
                       s->rPrecision/u, s->rRecall/u, s->rNdcg/u,
-                      nItem ? (double)nShown/nItem : 0.0);
+                      s->rNdcgRandom/u, nItem ? (double)nShown/nItem : 0.0);
   if( zRanking==0 ) return 0;
   zOut = sqlite3_mprintf("{\"model\":\"%s\",\"k\":%lld,\"threshold\":%!.15g,"
       "\"ratings\":%lld,\"rmse\":%!.15g,\"mae\":%!.15g,\"users\":%lld,%s}",

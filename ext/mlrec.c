@@ -23,7 +23,7 @@
 ** Models loaded from tables are the exception: the connections of a process
 ** share them (core/shared.c).
 */
-#include "surface.h"
+#include "recommend.h"
 SQLITE_EXTENSION_INIT1
 
 /* Free the models the wings keep in the state (its xFreeModels). */
@@ -32,6 +32,7 @@ static void freeModels(MlrecState *p){
   mlrecFoldFree(p->pFold);
   mlrecRankerUnref(p->pRanker);
   mlrecContentCacheFree(p->pContent);
+  mlrecColdCacheFree(p->pCold);
   mlrecNeighbourScratchFree(p->pNeighbourScratch);
 }
 

@@ -26,12 +26,22 @@
 **                  is predict(user_id, movieId).
 **                  "popular": the most rated movies; score is the number
 **                  of ratings.
+**   content        (ranking model only) where movies the model was not
+**                  trained on get their content, to be placed by it
+**                  (cold.c): "tfidf" (the default when the movies table
+**                  exists: genres and the title's decade), "embedding"
+**                  (the embeddings table), or "none" (the default
+**                  otherwise): the model's movies only.
+**   cold_below     (ranking model, with content) movies with fewer
+**                  ratings than this are placed by content too; default
+**                  1: only the movies without any
 **   genre, movies  keep only movies of that genre / in that JSON array of
 **                  ids (filter.c)
 **   include_rated  true: rated movies are candidates too
 **
 ** because (ranking model only, NULL otherwise) is the movie the user rated
-** that contributed most to the score.  Each model is loaded from the saved
+** that contributed most to the score, before recency weights; for a movie
+** placed by content, the rated movie most like it, weighed by rating.  Each model is loaded from the saved
 ** model 'default' on first use, if the database holds one, else trained
 ** with default options.  A user the ranking model cannot place (no rating
 ** of a movie it knows) gets the most rated movies.  The rating model folds
@@ -46,10 +56,15 @@
 /* The models recommend() and mlrec_evaluate() rank with (MLREC_RANK_*). */
 const char *const mlrecRankModels[] = { "ranking", "rating", "popular", 0 };
 
+/* The sources of option "content" (MLREC_COLD_*). */
+const char *const mlrecContentSources[] = { "tfidf", "embedding", "none", 0 };
+
 /* The options of recommend(). */
 typedef struct RecommendOptions RecommendOptions;
 struct RecommendOptions {
   i64 eModel;
+  i64 eContent;
+  i64 nColdBelow;
   MlrecFilter filter;
   i64 bIncludeRated;
 };
@@ -58,6 +73,9 @@ struct RecommendOptions {
 static const MlrecOption aRecommendOption[] = {
   { "model",         'e', 0, 0, REC(eModel), MLREC_RANK_DEFAULT,
                                 .azChoice=mlrecRankModels },
+  { "content",       'e', 0, 0, REC(eContent), MLREC_COLD_AUTO,
+                                .azChoice=mlrecContentSources },
+  { "cold_below",    'i', 1, 1000000000, REC(nColdBelow), 0 },
   { "genre",         's', 0, 0, REC(filter.zGenre) },
   { "movies",        'a', 0, 0, REC(filter.zMovies) },
   { "include_rated", 'b', 0, 1, REC(bIncludeRated), 0 },
@@ -85,18 +103,42 @@ int mlrecDefaultRankModel(MlrecState *p, i64 *peModel, char **pzErr){
 }
 
 /*
-** Get ready to rank for model eModel: take a reference to the model
-** (training it if needed, or the one in pPin if any, pinning it there
-** otherwise), prepare the history statement, allocate arrays and apply
-** the filter.  pR is the ratings snapshot whose counts the "popular" model
-** ranks by; the other models need none (NULL).
+** Check the content options of pSpec against its model (resolved) and
+** resolve "content" when absent: TF-IDF for the ranking model if the
+** movies table exists, else none.
 */
-int mlrecRecommenderOpen(MlrecState *p, MlrecRatings *pR, int eModel,
-                         const MlrecFilter *pFilter, MlrecRecommendPin *pPin,
-                         MlrecRecommender *pRec, char **pzErr){
+int mlrecRankSpecCheck(MlrecState *p, MlrecRankSpec *pSpec, char **pzErr){
+  int bMovies = 0, rc = SQLITE_OK;
+  if( pSpec->eModel!=MLREC_RANK_RANKING ){
+    if( pSpec->eContent!=MLREC_COLD_AUTO
+     && pSpec->eContent!=MLREC_COLD_NONE ){
+      mlrecSetError(pzErr, "%s: option \"content\" needs the ranking model "
+                    "(the %s model ranks only the movies it was trained on)",
+                    pSpec->zFunc, mlrecRankModels[pSpec->eModel]);
+      return SQLITE_ERROR;
+    }
+    pSpec->eContent = MLREC_COLD_NONE;
+  }else if( pSpec->eContent==MLREC_COLD_AUTO ){
+    rc = mlrecTableHas(p->db, p->cfg.zMovies, 0, &bMovies);
+    pSpec->eContent = bMovies ? MLREC_COLD_TFIDF : MLREC_COLD_NONE;
+  }
+  if( rc==SQLITE_OK && pSpec->nColdBelow>0
+   && pSpec->eContent==MLREC_COLD_NONE ){
+    mlrecSetError(pzErr, "%s: option \"cold_below\" needs the ranking model "
+                  "with content (\"content\": \"tfidf\" or \"embedding\")",
+                  pSpec->zFunc);
+    return SQLITE_ERROR;
+  }
+  if( pSpec->nColdBelow==0 ) pSpec->nColdBelow = 1;
+  return rc;
+}
+
+/* Take a reference to the model of pSpec, the one pinned in pPin if any
+** (pinning it there otherwise), training or loading it if needed. */
+static int takeModel(MlrecState *p, MlrecRatings *pR, int eModel,
+                     MlrecRecommendPin *pPin, MlrecRecommender *pRec,
+                     char **pzErr){
   int rc = SQLITE_OK;
-  memset(pRec, 0, sizeof(*pRec));
-  pRec->eModel = eModel;
   if( eModel==MLREC_RANK_RANKING ){
     if( pPin && pPin->pRanker ){
       mlrecRankerRef(pRec->pRanker = pPin->pRanker);
@@ -125,18 +167,69 @@ int mlrecRecommenderOpen(MlrecState *p, MlrecRatings *pR, int eModel,
     pRec->pRatings = pR;
     pR->nRef++;
   }
+  pRec->nAll = pRec->nItem;
+  return rc;
+}
+
+/* Read the content of pSpec and add the movies the ranking model lacks
+** after its own: the ids become a copy, model ids then new ids. */
+static int addColdMovies(MlrecState *p, const MlrecRankSpec *pSpec,
+                         MlrecRecommender *pRec, char **pzErr){
+  MlrecVectors *pVec = 0;
+  int nNew;
+  int rc = mlrecContentVectors(p, (int)pSpec->eContent, pSpec->zFunc, &pVec,
+                               pzErr);
+  if( rc==SQLITE_OK ){
+    rc = mlrecColdMapFor(p, pRec->pRanker, pVec, (int)pSpec->eContent,
+                         &pRec->pCold, pzErr);
+  }
+  mlrecVectorsUnref(pVec);
+  if( rc!=SQLITE_OK ) return rc;
+  pRec->nColdBelow = (int)pSpec->nColdBelow;
+  nNew = mlrecColdNewCount(pRec->pCold);
+  pRec->nAll = pRec->nItem + nNew;
+  pRec->aAllId = sqlite3_malloc64(sizeof(i64)*((i64)pRec->nAll+1));
+  if( pRec->aAllId==0 ) return SQLITE_NOMEM;
+  memcpy(pRec->aAllId, pRec->aItemId, sizeof(i64)*pRec->nItem);
+  memcpy(pRec->aAllId+pRec->nItem, mlrecColdNewIds(pRec->pCold),
+         sizeof(i64)*nNew);
+  pRec->aItemId = pRec->aAllId;
+  return SQLITE_OK;
+}
+
+/*
+** Get ready to rank as pSpec says (checked by mlrecRankSpecCheck()): take
+** a reference to the model, add the movies placed by content, prepare the
+** history statement, allocate arrays and apply the filter.  pR is the
+** ratings snapshot whose counts the "popular" model ranks by; the other
+** models need none (NULL).
+*/
+int mlrecRecommenderOpen(MlrecState *p, MlrecRatings *pR,
+                         const MlrecRankSpec *pSpec, MlrecRecommendPin *pPin,
+                         MlrecRecommender *pRec, char **pzErr){
+  int rc;
+  memset(pRec, 0, sizeof(*pRec));
+  pRec->eModel = (int)pSpec->eModel;
+  rc = takeModel(p, pR, pRec->eModel, pPin, pRec, pzErr);
+  if( rc==SQLITE_OK && pRec->pRanker && pSpec->eContent!=MLREC_COLD_NONE ){
+    rc = addColdMovies(p, pSpec, pRec, pzErr);
+  }
   if( rc==SQLITE_OK ){
     rc = mlrecHistoryOpen(p, pRec->pRanker && pRec->pRanker->bTimed,
                           &pRec->reader, pzErr);
   }
   if( rc==SQLITE_OK ){
-    pRec->aScore = sqlite3_malloc64(sizeof(double)*((i64)pRec->nItem+1));
-    pRec->aSeen = sqlite3_malloc64(2*(i64)pRec->nItem+1);
+    pRec->aScore = sqlite3_malloc64(sizeof(double)*((i64)pRec->nAll+1));
+    pRec->aSeen = sqlite3_malloc64(2*(i64)pRec->nAll+1);
     if( pRec->aScore==0 || pRec->aSeen==0 ) rc = SQLITE_NOMEM;
   }
   if( rc==SQLITE_OK ){
-    pRec->aAllow = pRec->aSeen + pRec->nItem;
-    mlrecFilterMask(pFilter, pRec->aItemId, pRec->nItem, pRec->aAllow);
+    /* each part of the ids is ascending */
+    pRec->aAllow = pRec->aSeen + pRec->nAll;
+    mlrecFilterMask(pSpec->pFilter, pRec->aItemId, pRec->nItem,
+                    pRec->aAllow);
+    mlrecFilterMask(pSpec->pFilter, pRec->aItemId+pRec->nItem,
+                    pRec->nAll-pRec->nItem, pRec->aAllow+pRec->nItem);
   }
   return rc;
 }
@@ -145,20 +238,28 @@ void mlrecRecommenderClose(MlrecRecommender *pRec){
   mlrecRankerUnref(pRec->pRanker);
   mlrecModelUnref(pRec->pModel);
   mlrecRatingsUnref(pRec->pRatings);
+  mlrecColdMapUnref(pRec->pCold);
   mlrecHistoryClose(&pRec->reader);
   mlrecHistoryFree(&pRec->hist);
   mlrecRankWorkFree(pRec->pWork);
+  mlrecColdWorkFree(pRec->pColdWork);
+  sqlite3_free(pRec->aAllId);
   sqlite3_free(pRec->aScore);
   sqlite3_free(pRec->aSeen);
   memset(pRec, 0, sizeof(*pRec));
 }
 
-/* Mark the movies of the last history in aSeen. */
-static void markHistory(MlrecRecommender *pRec){
-  int t;
+/* Mark the movies of the last history in aSeen: those of the model if
+** bModel, and those placed by content. */
+static void markHistory(MlrecRecommender *pRec, int bModel){
+  const i64 *aNew = pRec->aItemId + pRec->nItem;
+  int t, nNew = pRec->nAll - pRec->nItem;
   for(t=0; t<pRec->hist.n; t++){
-    int i = mlrecFindId(pRec->aItemId, pRec->nItem, pRec->hist.aId[t]);
+    int i = bModel ? mlrecFindId(pRec->aItemId, pRec->nItem, pRec->hist.aId[t])
+                   : -1;
     if( i>=0 ) pRec->aSeen[i] = 1;
+    i = mlrecFindId(aNew, nNew, pRec->hist.aId[t]);
+    if( i>=0 ) pRec->aSeen[pRec->nItem+i] = 1;
   }
 }
 
@@ -198,7 +299,7 @@ int mlrecRecommenderTop(MlrecRecommender *pRec, i64 iUser, int bIncludeRated,
                         MlrecTopK *pTop, char **pzErr){
   int i, rc = mlrecHistoryRead(&pRec->reader, iUser, &pRec->hist, pzErr);
   if( rc!=SQLITE_OK ) return rc;
-  memset(pRec->aSeen, 0, (size_t)pRec->nItem);
+  memset(pRec->aSeen, 0, (size_t)pRec->nAll);
   switch( pRec->eModel ){
     case MLREC_RANK_RANKING:
       rc = mlrecRankerScore(pRec->pRanker, &pRec->hist, &pRec->pWork,
@@ -206,13 +307,20 @@ int mlrecRecommenderTop(MlrecRecommender *pRec, i64 iUser, int bIncludeRated,
       if( rc==SQLITE_ERROR ){
         mlrecSetError(pzErr, "recommend: cannot fold user %lld in", iUser);
       }
+      if( rc==SQLITE_OK && pRec->pCold ){
+        markHistory(pRec, 0);
+        rc = mlrecColdScore(pRec->pCold,
+                            mlrecRankerUserFactors(pRec->pWork), &pRec->hist,
+                            pRec->nColdBelow, pRec->aSeen, pRec->aScore,
+                            &pRec->pColdWork);
+      }
       break;
     case MLREC_RANK_RATING:
-      markHistory(pRec);
+      markHistory(pRec, 1);
       rc = scoreByRating(pRec, iUser);
       break;
     default:
-      markHistory(pRec);
+      markHistory(pRec, 1);
       for(i=0; i<pRec->nItem; i++){
         pRec->aScore[i] = (double)(pRec->pRatings->aItemStart[i+1]
                                    - pRec->pRatings->aItemStart[i]);
@@ -221,7 +329,7 @@ int mlrecRecommenderTop(MlrecRecommender *pRec, i64 iUser, int bIncludeRated,
       break;
   }
   if( rc!=SQLITE_OK ) return rc;
-  for(i=0; i<pRec->nItem; i++){
+  for(i=0; i<pRec->nAll; i++){
     double r = pRec->aScore[i];
     if( !pRec->aAllow[i] || (pRec->aSeen[i] && !bIncludeRated) ) continue;
     if( !isfinite(r) ){
@@ -240,10 +348,13 @@ int mlrecRecommenderTop(MlrecRecommender *pRec, i64 iUser, int bIncludeRated,
   return SQLITE_OK;
 }
 
-/* The "because" movie of movie index iItem for the last user; 0 if none. */
-static int recommenderBecause(MlrecRecommender *pRec, int iItem, i64 *piOut){
+/* The "because" movie of movie index iAll for the last user; 0 if none. */
+int mlrecRecommenderBecause(MlrecRecommender *pRec, int iAll, i64 *piOut){
   if( pRec->eModel!=MLREC_RANK_RANKING ) return 0;
-  return mlrecRankerBecause(pRec->pRanker, &pRec->hist, pRec->pWork, iItem,
+  if( pRec->pCold && mlrecColdIs(pRec->pCold, pRec->nColdBelow, iAll) ){
+    return mlrecColdBecause(pRec->pCold, &pRec->hist, iAll, piOut);
+  }
+  return mlrecRankerBecause(pRec->pRanker, &pRec->hist, pRec->pWork, iAll,
                             piOut);
 }
 
@@ -251,6 +362,7 @@ static int recommendCompute(MlrecTvfCursor *pCur, char **pzErr){
   MlrecRecommendPin *pPin = (MlrecRecommendPin*)pCur->pWork;
   MlrecRatings *pR = 0;
   RecommendOptions opt;
+  MlrecRankSpec spec;
   MlrecRecommender rec;
   MlrecTopK top;
   int rc, i;
@@ -276,15 +388,20 @@ static int recommendCompute(MlrecTvfCursor *pCur, char **pzErr){
     rc = mlrecDefaultRankModel(pCur->pState, &pPin->eDefault, pzErr);
     opt.eModel = pPin->eDefault;
   }
+  spec.zFunc = "recommend";
+  spec.eModel = opt.eModel;
+  spec.eContent = opt.eContent;
+  spec.nColdBelow = opt.nColdBelow;
+  spec.pFilter = &opt.filter;
+  if( rc==SQLITE_OK ) rc = mlrecRankSpecCheck(pCur->pState, &spec, pzErr);
   if( rc==SQLITE_OK && opt.eModel==MLREC_RANK_POPULAR ){
     rc = mlrecTvfRatings(pCur, &pR, pzErr);
   }
   if( rc==SQLITE_OK ){
-    rc = mlrecRecommenderOpen(pCur->pState, pR, (int)opt.eModel, &opt.filter,
-                              pPin, &rec, pzErr);
+    rc = mlrecRecommenderOpen(pCur->pState, pR, &spec, pPin, &rec, pzErr);
   }
   if( rc==SQLITE_OK ){
-    rc = mlrecTopKInit(&top, pCur->k < rec.nItem ? (int)pCur->k : rec.nItem);
+    rc = mlrecTopKInit(&top, pCur->k < rec.nAll ? (int)pCur->k : rec.nAll);
   }
   if( rc==SQLITE_OK ){
     rc = mlrecRecommenderTop(&rec, pCur->iArg, (int)opt.bIncludeRated, &top,
@@ -294,7 +411,7 @@ static int recommendCompute(MlrecTvfCursor *pCur, char **pzErr){
   for(i=0; rc==SQLITE_OK && i<top.n; i++){
     MlrecTvfRow *pRow = &pCur->aRow[i];
     if( (pCur->mExtra & 1)
-     && recommenderBecause(&rec, top.a[i].idx, &pRow->aExtra[0]) ){
+     && mlrecRecommenderBecause(&rec, top.a[i].idx, &pRow->aExtra[0]) ){
       pRow->mExtra |= 1;
     }
     pRow->aExtra[1] = rec.bPersonal;

@@ -141,6 +141,7 @@ typedef struct MlrecModel MlrecModel;          /* rating/rating.h */
 typedef struct MlrecFold MlrecFold;            /* rating/rating.h */
 typedef struct MlrecRanker MlrecRanker;        /* ranking/ranking.h */
 typedef struct MlrecContentCache MlrecContentCache;  /* similar/similar.h */
+typedef struct MlrecColdCache MlrecColdCache;        /* recommend.h */
 typedef struct MlrecNeighbourScratch MlrecNeighbourScratch;  /* rating.h */
 
 /* The connection's threads (pool.c). */
@@ -162,9 +163,10 @@ struct MlrecState {
   MlrecRanker *pRanker;  /* the ranking model, or NULL */
   MlrecOrigin rankerOrigin;
   MlrecContentCache *pContent;  /* content vectors read, or NULL */
+  MlrecColdCache *pCold; /* maps of content to ranking factors, or NULL */
   MlrecNeighbourScratch *pNeighbourScratch;  /* scratch of predict()'s
                          ** neighbourhood half, or NULL */
-  void (*xFreeModels)(MlrecState*);  /* frees the five above */
+  void (*xFreeModels)(MlrecState*);  /* frees the six above */
   int (*xAutoLoad)(MlrecState*, char **pzErr);  /* loads the saved model
                          ** 'default' for a connection that lacks a model
                          ** (persist.c), before one is trained */

@@ -394,6 +394,12 @@ int mlrecRankerScore(const MlrecRanker *r, const MlrecHistory *pHist,
   return SQLITE_OK;
 }
 
+/* The folded-in factors of the last user scored with w, or NULL if the
+** ALS part did not score that user. */
+const double *mlrecRankerUserFactors(const MlrecRankWork *w){
+  return w && w->bPersonal && w->rAls>0.0 ? w->aX : 0;
+}
+
 /*
 ** Store in *piOut the rated movie (an id of pHist) that contributed most to
 ** the score of movie index iItem in the last mlrecRankerScore() call with

@@ -76,6 +76,7 @@ int mlrecRankerScore(const MlrecRanker*, const MlrecHistory*,
                      unsigned char *aSeen, int *pbPersonal);
 int mlrecRankerBecause(const MlrecRanker*, const MlrecHistory*,
                        MlrecRankWork*, int iItem, i64 *piOut);
+const double *mlrecRankerUserFactors(const MlrecRankWork*);
 void mlrecRankWorkFree(MlrecRankWork*);
 
 /* ials.c: implicit-feedback alternating least squares */

@@ -1,0 +1,497 @@
+/*
+** cold.c: movies the ranking model was not trained on (new movies, with no
+** ratings yet, or with fewer than "cold_below"), placed into recommend()'s
+** lists from what they are about: the content vectors of content.c.
+**
+**     SELECT * FROM recommend(1, 10);          -- new movies can appear
+**     SELECT * FROM recommend(1, 10, '{"content": "embedding"}');
+**     SELECT * FROM recommend(1, 10, '{"content": "none"}');
+**     SELECT * FROM recommend(1, 10, '{"cold_below": 3}');
+**
+** A movie's features are its "plain" content: with TF-IDF its decade and
+** genre tokens, scaled to length 1 again without the tags (a new movie has
+** none yet); with embeddings its vector.  A map, ridge regression from
+** the features (and a constant) to the ALS item factors, is fitted on at
+** most 4096 of the model's movies and predicts factors y'(c) for every
+** movie.  For a user with folded-in factors x and ratings r(m), a cold
+** movie c gets the taste
+**
+**     t(c) = z(x . y'(c)) + 0.5 z(p . f(c)),   p = sum of r(m) f(m)
+**
+** with z standardising over the cold movies and a reference sample of at
+** most 1024 model movies the user has not rated (their t computed the
+** same way, from their content).  A cold movie whose t ranks at quantile
+** q among the references gets a key just below the model score at
+** quantile q of the user's unrated model movies: cold movies are ranked
+** among themselves by t, and one enters the top of a list only when its
+** content beats nearly all the references (for a user the model cannot
+** place, whose list is the most rated movies, cold movies come after
+** them, in order of t).  Its "because" is the rated
+** movie m that maximises r(m) x the cosine of f(m) and f(c).
+**
+** Maps are cached per connection, one per content source, and hold
+** references to the ranker and the vectors they were fitted on: a
+** retrained model or changed content gives a new map.
+*/
+#include "recommend.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define COLD_FIT_MOVIES   4096   /* most model movies the map is fitted on */
+#define COLD_REFERENCES   1024   /* most reference movies per user */
+#define COLD_RIDGE        0.3    /* ridge penalty of the map */
+#define COLD_PROFILE      0.5    /* weight of the profile term of t */
+
+struct MlrecColdMap {
+  int nRef;
+  MlrecRanker *pRanker;  /* the model fitted on (a reference) */
+  MlrecVectors *pVec;    /* the content (a reference) */
+  int nDim;              /* features per movie, the constant left out */
+  float *aPlain;         /* nVec x nDim features, owned (TF-IDF), or NULL */
+  float *aPred;          /* nVec x nFactor predicted item factors */
+  int *aVecOfItem;       /* per model movie: its vector, or -1 */
+  int nNew;              /* movies with a vector that the model lacks */
+  i64 *aNewId;           /* their ids, ascending */
+  int *aNewVec;          /* their vectors */
+  int nSample;           /* reference candidates: model movies with a */
+  int *aSample;          /* vector, evenly spaced */
+};
+
+struct MlrecColdCache {
+  MlrecColdMap *apMap[2];  /* MLREC_CONTENT_TFIDF, MLREC_CONTENT_EMBEDDING */
+};
+
+/* A cold movie (an index of the recommender) and its t. */
+typedef struct ColdKey ColdKey;
+struct ColdKey {
+  double t;
+  int i;
+};
+
+/* Per-user work space of mlrecColdScore(). */
+struct MlrecColdWork {
+  int nAlloc;            /* movies it has room for */
+  ColdKey *aKey;         /* the cold movies */
+  int *aRef;             /* the reference movies */
+  double *aRefT;         /* their t */
+  double *aWarm;         /* scores of the unrated model movies */
+  double *aTaste, *aProf;  /* raw terms: cold movies, then references */
+  double *aProfile;      /* the user's profile p, nDim */
+};
+
+static const float *plainOf(const MlrecColdMap *m, int iVec){
+  const float *a = m->aPlain ? m->aPlain : m->pVec->aVec;
+  return a + (i64)iVec*m->nDim;
+}
+
+static double dotFD(const float *a, const double *b, int n){
+  double s = 0.0;
+  int i;
+  for(i=0; i<n; i++) s += a[i]*b[i];
+  return s;
+}
+
+void mlrecColdMapUnref(MlrecColdMap *m){
+  if( m==0 || --m->nRef>0 ) return;
+  mlrecRankerUnref(m->pRanker);
+  mlrecVectorsUnref(m->pVec);
+  sqlite3_free(m->aPlain);
+  sqlite3_free(m->aPred);
+  sqlite3_free(m->aVecOfItem);
+  sqlite3_free(m->aNewId);
+  sqlite3_free(m->aNewVec);
+  sqlite3_free(m->aSample);
+  sqlite3_free(m);
+}
+
+void mlrecColdCacheFree(MlrecColdCache *p){
+  if( p==0 ) return;
+  mlrecColdMapUnref(p->apMap[0]);
+  mlrecColdMapUnref(p->apMap[1]);
+  sqlite3_free(p);
+}
+
+/*
+** The TF-IDF features: the decade and genre tokens of each movie, scaled
+** to length 1 (all zero for a movie with neither).
+*/
+static int plainTfidf(MlrecColdMap *m){
+  const MlrecVectors *v = m->pVec;
+  int i;
+  m->nDim = v->nPlainToken;
+  m->aPlain = sqlite3_malloc64(sizeof(float)*((i64)v->nItem*m->nDim+1));
+  if( m->aPlain==0 ) return SQLITE_NOMEM;
+  memset(m->aPlain, 0, sizeof(float)*((i64)v->nItem*m->nDim));
+  for(i=0; i<v->nItem; i++){
+    float *a = m->aPlain + (i64)i*m->nDim;
+    double rSq = 0.0;
+    i64 k;
+    int d;
+    for(k=v->aItemStart[i]; k<v->aItemStart[i+1]; k++){
+      if( v->aItemToken[k]>=m->nDim ) continue;
+      a[v->aItemToken[k]] = v->aItemWeight[k];
+      rSq += (double)v->aItemWeight[k]*v->aItemWeight[k];
+    }
+    if( rSq>0.0 ){
+      for(d=0; d<m->nDim; d++) a[d] = (float)(a[d]/sqrt(rSq));
+    }
+  }
+  return SQLITE_OK;
+}
+
+/* Which vector each model movie has, the new movies, the sample. */
+static int matchMovies(MlrecColdMap *m){
+  const MlrecRanker *r = m->pRanker;
+  const MlrecVectors *v = m->pVec;
+  int i, nWith = 0, nStep;
+  m->aVecOfItem = sqlite3_malloc64(sizeof(int)*((i64)r->nItem+1));
+  m->aNewId = sqlite3_malloc64(sizeof(i64)*((i64)v->nItem+1));
+  m->aNewVec = sqlite3_malloc64(sizeof(int)*((i64)v->nItem+1));
+  m->aSample = sqlite3_malloc64(sizeof(int)*(COLD_FIT_MOVIES+1));
+  if( !m->aVecOfItem || !m->aNewId || !m->aNewVec || !m->aSample ){
+    return SQLITE_NOMEM;
+  }
+  for(i=0; i<r->nItem; i++){
+    m->aVecOfItem[i] = mlrecFindId(v->aItemId, v->nItem, r->aItemId[i]);
+    nWith += m->aVecOfItem[i]>=0;
+  }
+  for(i=0; i<v->nItem; i++){
+    if( mlrecFindId(r->aItemId, r->nItem, v->aItemId[i])>=0 ) continue;
+    m->aNewId[m->nNew] = v->aItemId[i];
+    m->aNewVec[m->nNew++] = i;
+  }
+  nStep = (nWith + COLD_FIT_MOVIES - 1)/COLD_FIT_MOVIES;
+  for(i=0, nWith=0; i<r->nItem; i++){
+    if( m->aVecOfItem[i]<0 ) continue;
+    if( nWith++ % nStep==0 ) m->aSample[m->nSample++] = i;
+  }
+  return SQLITE_OK;
+}
+
+/*
+** Fit the ridge regression from features (and a constant) to item factors
+** on the sample, and predict the factors of every vector.
+*/
+static int fitMap(MlrecColdMap *m){
+  const MlrecRanker *r = m->pRanker;
+  const int d = m->nDim+1, f = r->nFactor;
+  double *aA = sqlite3_malloc64(sizeof(double)*((i64)d*d + (i64)d*f + d));
+  double *aW, *aX;
+  int s, i, j, c;
+  if( aA==0 ) return SQLITE_NOMEM;
+  aW = aA + (i64)d*d;
+  aX = aW + (i64)d*f;
+  memset(aA, 0, sizeof(double)*((i64)d*d + (i64)d*f));
+  for(s=0; s<m->nSample; s++){
+    const float *y = r->aItemFactor + (i64)m->aSample[s]*f;
+    const float *x = plainOf(m, m->aVecOfItem[m->aSample[s]]);
+    for(i=0; i<d; i++) aX[i] = i<m->nDim ? x[i] : 1.0;
+    for(i=0; i<d; i++){
+      for(j=0; j<=i; j++) aA[(i64)i*d+j] += aX[i]*aX[j];
+      for(c=0; c<f; c++) aW[(i64)c*d+i] += aX[i]*y[c];
+    }
+  }
+  for(i=0; i<d; i++) aA[(i64)i*d+i] += COLD_RIDGE;
+  if( mlrecCholesky(aA, d)!=SQLITE_OK ){
+    sqlite3_free(aA);
+    return SQLITE_ERROR;
+  }
+  for(c=0; c<f; c++) mlrecCholeskySolve(aA, d, aW + (i64)c*d);
+  m->aPred = sqlite3_malloc64(sizeof(float)*((i64)m->pVec->nItem*f+1));
+  for(i=0; m->aPred && i<m->pVec->nItem; i++){
+    const float *x = plainOf(m, i);
+    for(c=0; c<f; c++){
+      const double *w = aW + (i64)c*d;
+      m->aPred[(i64)i*f+c] = (float)(dotFD(x, w, m->nDim) + w[m->nDim]);
+    }
+  }
+  sqlite3_free(aA);
+  return m->aPred ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+static int newMap(MlrecRanker *pRanker, MlrecVectors *pVec, int eSource,
+                  MlrecColdMap **ppOut){
+  MlrecColdMap *m = sqlite3_malloc64(sizeof(*m));
+  int rc;
+  *ppOut = 0;
+  if( m==0 ) return SQLITE_NOMEM;
+  memset(m, 0, sizeof(*m));
+  m->nRef = 1;
+  mlrecRankerRef(m->pRanker = pRanker);
+  m->pVec = pVec;
+  pVec->nRef++;
+  if( eSource==MLREC_CONTENT_TFIDF ){
+    rc = plainTfidf(m);
+  }else{
+    m->nDim = pVec->nDim;
+    rc = SQLITE_OK;
+  }
+  if( rc==SQLITE_OK ) rc = matchMovies(m);
+  if( rc==SQLITE_OK ) rc = fitMap(m);
+  if( rc!=SQLITE_OK ){
+    mlrecColdMapUnref(m);
+    return rc;
+  }
+  *ppOut = m;
+  return SQLITE_OK;
+}
+
+/*
+** Set *ppOut to a new reference to the map from the content vectors pVec
+** (of source eSource) to the factors of pRanker, fitting it unless the
+** connection's cache holds it.  Runs no SQL.
+*/
+int mlrecColdMapFor(MlrecState *p, MlrecRanker *pRanker, MlrecVectors *pVec,
+                    int eSource, MlrecColdMap **ppOut, char **pzErr){
+  MlrecColdMap *m;
+  int rc;
+  *ppOut = 0;
+  if( p->pCold==0 ){
+    p->pCold = sqlite3_malloc64(sizeof(MlrecColdCache));
+    if( p->pCold==0 ) return SQLITE_NOMEM;
+    memset(p->pCold, 0, sizeof(MlrecColdCache));
+  }
+  m = p->pCold->apMap[eSource];
+  if( m==0 || m->pRanker!=pRanker || m->pVec!=pVec ){
+    rc = newMap(pRanker, pVec, eSource, &m);
+    if( rc==SQLITE_ERROR ){
+      mlrecSetError(pzErr, "recommend: cannot fit the content of the movies "
+                    "to the ranking model's factors");
+    }
+    if( rc!=SQLITE_OK ) return rc;
+    mlrecColdMapUnref(p->pCold->apMap[eSource]);
+    p->pCold->apMap[eSource] = m;
+  }
+  m->nRef++;
+  *ppOut = m;
+  return SQLITE_OK;
+}
+
+int mlrecColdNewCount(const MlrecColdMap *m){ return m->nNew; }
+const i64 *mlrecColdNewIds(const MlrecColdMap *m){ return m->aNewId; }
+
+void mlrecColdWorkFree(MlrecColdWork *w){
+  if( w==0 ) return;
+  sqlite3_free(w->aKey);
+  sqlite3_free(w->aRef);
+  sqlite3_free(w->aRefT);
+  sqlite3_free(w);
+}
+
+/* Make *ppW big enough for map m and nAll movies. */
+static int coldWorkFor(const MlrecColdMap *m, int nAll, MlrecColdWork **ppW){
+  MlrecColdWork *w = *ppW;
+  i64 n = (i64)nAll + COLD_REFERENCES + 1;
+  if( w && w->nAlloc>=nAll ) return SQLITE_OK;
+  mlrecColdWorkFree(w);
+  *ppW = w = sqlite3_malloc64(sizeof(*w));
+  if( w==0 ) return SQLITE_NOMEM;
+  memset(w, 0, sizeof(*w));
+  w->aKey = sqlite3_malloc64(sizeof(ColdKey)*n);
+  w->aRef = sqlite3_malloc64(sizeof(int)*n);
+  w->aRefT = sqlite3_malloc64(sizeof(double)*(4*n + m->nDim + 1));
+  if( w->aKey==0 || w->aRef==0 || w->aRefT==0 ) return SQLITE_NOMEM;
+  w->aWarm = w->aRefT + n;
+  w->aTaste = w->aWarm + n;
+  w->aProf = w->aTaste + n;
+  w->aProfile = w->aProf + n;
+  w->nAlloc = nAll;
+  return SQLITE_OK;
+}
+
+/* The vector of recommender index i (model movies first, then new ones). */
+static int vecOf(const MlrecColdMap *m, int i){
+  int nItem = m->pRanker->nItem;
+  return i<nItem ? m->aVecOfItem[i] : m->aNewVec[i-nItem];
+}
+
+/* True if recommender index i is a cold movie: a new one, or a model movie
+** with content and fewer than nColdBelow ratings. */
+int mlrecColdIs(const MlrecColdMap *m, int nColdBelow, int i){
+  const MlrecRanker *r = m->pRanker;
+  return i>=r->nItem
+      || (r->aItemCount[i]<nColdBelow && m->aVecOfItem[i]>=0);
+}
+
+/* Mean and 1/standard deviation of a[0..n) (0 if constant). */
+static void meanScale(const double *a, int n, double *pMean, double *pScale){
+  double s = 0.0, q = 0.0;
+  int i;
+  for(i=0; i<n; i++) s += a[i];
+  *pMean = n ? s/n : 0.0;
+  for(i=0; i<n; i++) q += (a[i]-*pMean)*(a[i]-*pMean);
+  *pScale = n && q>0.0 ? 1.0/sqrt(q/n) : 0.0;
+}
+
+static int cmpDoubleDesc(const void *a, const void *b){
+  double x = *(const double*)a, y = *(const double*)b;
+  return (x<y) - (x>y);
+}
+
+/* By t descending, then index ascending. */
+static int cmpKeyDesc(const void *a, const void *b){
+  const ColdKey *x = (const ColdKey*)a, *y = (const ColdKey*)b;
+  if( x->t!=y->t ) return x->t<y->t ? 1 : -1;
+  return (x->i>y->i) - (x->i<y->i);
+}
+
+/* Quantile in (0, 1) of t among the n references aRefT (descending): the
+** middle of the run of those equal to it. */
+static double quantileOf(const double *aRefT, int n, double t){
+  int lo = 0, hi = n, nAbove;
+  while( lo<hi ){
+    int mid = (lo+hi)/2;
+    if( aRefT[mid]>t ) lo = mid+1; else hi = mid;
+  }
+  nAbove = lo;
+  hi = n;
+  while( lo<hi ){
+    int mid = (lo+hi)/2;
+    if( aRefT[mid]>=t ) lo = mid+1; else hi = mid;
+  }
+  return (0.5*(nAbove + lo) + 0.5)/(n + 1.0);
+}
+
+/* p = sum over the user's ratings of rating x features. */
+static void userProfile(const MlrecColdMap *m, const MlrecHistory *pHist,
+                        double *aProfile){
+  int t, d;
+  memset(aProfile, 0, sizeof(double)*m->nDim);
+  for(t=0; t<pHist->n; t++){
+    int v = mlrecFindId(m->pVec->aItemId, m->pVec->nItem, pHist->aId[t]);
+    const float *x;
+    if( v<0 ) continue;
+    x = plainOf(m, v);
+    for(d=0; d<m->nDim; d++) aProfile[d] += pHist->aRating[t]*x[d];
+  }
+}
+
+/* The two raw terms of t for the movie of vector v. */
+static void rawTerms(const MlrecColdMap *m, const double *aX,
+                     const double *aProfile, int v, double *pTaste,
+                     double *pProf){
+  int f = m->pRanker->nFactor;
+  *pTaste = aX ? dotFD(m->aPred + (i64)v*f, aX, f) : 0.0;
+  *pProf = dotFD(plainOf(m, v), aProfile, m->nDim);
+}
+
+/* Gather the cold movies, the references and the warm scores. */
+static void splitMovies(const MlrecColdMap *m, int nColdBelow,
+                        const unsigned char *aSeen, const double *aScore,
+                        MlrecColdWork *w, int *pnCold, int *pnRef,
+                        int *pnWarm){
+  const MlrecRanker *r = m->pRanker;
+  int i, s, nCold = 0, nRef = 0, nWarm = 0;
+  int nStep = (m->nSample + COLD_REFERENCES - 1)/COLD_REFERENCES;
+  for(i=0; i<r->nItem+m->nNew; i++){
+    if( mlrecColdIs(m, nColdBelow, i) ) w->aKey[nCold++].i = i;
+    else if( !aSeen[i] ) w->aWarm[nWarm++] = aScore[i];
+  }
+  for(s=0; s<m->nSample; s+=nStep){
+    int j = m->aSample[s];
+    if( !aSeen[j] && r->aItemCount[j]>=nColdBelow ) w->aRef[nRef++] = j;
+  }
+  *pnCold = nCold;
+  *pnRef = nRef;
+  *pnWarm = nWarm;
+}
+
+/*
+** Compute t for the nCold cold movies (into aKey) and the nRef references
+** (into aRefT), standardising each term over the references and the cold
+** movies not rated.
+*/
+static void tastes(const MlrecColdMap *m, const double *aX,
+                   const unsigned char *aSeen, MlrecColdWork *w, int nCold,
+                   int nRef){
+  double m1, s1, m2, s2;
+  int c, n = 0;
+  for(c=0; c<nCold; c++){
+    if( aSeen[w->aKey[c].i] ) continue;
+    rawTerms(m, aX, w->aProfile, vecOf(m, w->aKey[c].i), &w->aTaste[n],
+             &w->aProf[n]);
+    n++;
+  }
+  for(c=0; c<nRef; c++, n++){
+    rawTerms(m, aX, w->aProfile, vecOf(m, w->aRef[c]), &w->aTaste[n],
+             &w->aProf[n]);
+  }
+  meanScale(w->aTaste, n, &m1, &s1);
+  meanScale(w->aProf, n, &m2, &s2);
+  for(c=0; c<nCold+nRef; c++){
+    double rTaste, rProf;
+    int i = c<nCold ? w->aKey[c].i : w->aRef[c-nCold];
+    rawTerms(m, aX, w->aProfile, vecOf(m, i), &rTaste, &rProf);
+    rTaste = (rTaste-m1)*s1 + COLD_PROFILE*(rProf-m2)*s2;
+    if( c<nCold ) w->aKey[c].t = rTaste;
+    else w->aRefT[c-nCold] = rTaste;
+  }
+}
+
+/*
+** Set the keys of the cold movies in aScore (the ranker's nItem movies,
+** then the map's new movies; aSeen marks those the user rated): for the
+** user with folded-in factors aX (NULL if the model cannot place the user)
+** and ratings pHist.  The model movies' keys must be in aScore already.
+*/
+int mlrecColdScore(const MlrecColdMap *m, const double *aX,
+                   const MlrecHistory *pHist, int nColdBelow,
+                   const unsigned char *aSeen, double *aScore,
+                   MlrecColdWork **ppWork){
+  MlrecColdWork *w;
+  double rPrev = INFINITY;
+  int c, nCold, nRef, nWarm;
+  int rc = coldWorkFor(m, m->pRanker->nItem + m->nNew, ppWork);
+  if( rc!=SQLITE_OK ) return rc;
+  w = *ppWork;
+  userProfile(m, pHist, w->aProfile);
+  splitMovies(m, nColdBelow, aSeen, aScore, w, &nCold, &nRef, &nWarm);
+  tastes(m, aX, aSeen, w, nCold, nRef);
+  qsort(w->aRefT, nRef, sizeof(double), cmpDoubleDesc);
+  qsort(w->aWarm, nWarm, sizeof(double), cmpDoubleDesc);
+  qsort(w->aKey, nCold, sizeof(ColdKey), cmpKeyDesc);
+  for(c=0; c<nCold; c++){
+    double rKey = w->aKey[c].t;
+    if( nWarm>0 ){
+      /* just below the warm score at the same quantile, in order of t; a
+      ** user the model cannot place gets the most rated movies, and the
+      ** cold ones after them */
+      int iAt = (int)(quantileOf(w->aRefT, nRef, rKey)*nWarm);
+      if( aX==0 || nRef==0 || iAt>=nWarm ) iAt = nWarm-1;
+      rKey = nextafter(fmin(w->aWarm[iAt], rPrev), -INFINITY);
+      rPrev = rKey;
+    }
+    aScore[w->aKey[c].i] = rKey;
+  }
+  return SQLITE_OK;
+}
+
+/*
+** Store in *piOut the rated movie (an id of pHist) m that maximises
+** rating x cosine of its features with those of cold movie iAll, and
+** return 1; 0 if none is positive.  Ties go to the later rating.
+*/
+int mlrecColdBecause(const MlrecColdMap *m, const MlrecHistory *pHist,
+                     int iAll, i64 *piOut){
+  const float *x = plainOf(m, vecOf(m, iAll));
+  double rBest = 0.0;
+  int t, iBest = -1;
+  for(t=0; t<pHist->n; t++){
+    int v = mlrecFindId(m->pVec->aItemId, m->pVec->nItem, pHist->aId[t]);
+    const float *y;
+    double s = 0.0;
+    int d;
+    if( v<0 ) continue;
+    y = plainOf(m, v);
+    for(d=0; d<m->nDim; d++) s += (double)x[d]*y[d];
+    s *= pHist->aRating[t];
+    if( s>0.0 && s>=rBest ){
+      rBest = s;
+      iBest = t;
+    }
+  }
+  if( iBest<0 ) return 0;
+  *piOut = pHist->aId[iBest];
+  return 1;
+}
