@@ -22,7 +22,7 @@
 ** most 1024 model movies the user has not rated (their t computed the
 ** same way, from their content).  A cold movie whose t ranks at quantile
 ** q among the references gets a key just below the model score at
-** quantile q of the user's unrated model movies: cold movies are ranked
+** quantile 2q of the user's unrated model movies: cold movies are ranked
 ** among themselves by t, and one enters the top of a list only when its
 ** content beats nearly all the references (for a user the model cannot
 ** place, whose list is the most rated movies, cold movies come after
@@ -42,6 +42,7 @@
 #define COLD_REFERENCES   1024   /* most reference movies per user */
 #define COLD_RIDGE        0.3    /* ridge penalty of the map */
 #define COLD_PROFILE      0.5    /* weight of the profile term of t */
+#define COLD_SCALE        2.0    /* quantile of warm scores per quantile of t */
 
 struct MlrecColdMap {
   int nRef;
@@ -74,7 +75,7 @@ struct MlrecColdWork {
   int nAlloc;            /* movies it has room for */
   ColdKey *aKey;         /* the cold movies */
   int *aRef;             /* the reference movies */
-  double *aRefT;         /* their t */
+  ColdKey *aRefKey;      /* their t, and index */
   double *aWarm;         /* scores of the unrated model movies */
   double *aTaste, *aProf;  /* raw terms: cold movies, then references */
   double *aProfile;      /* the user's profile p, nDim */
@@ -275,7 +276,8 @@ void mlrecColdWorkFree(MlrecColdWork *w){
   if( w==0 ) return;
   sqlite3_free(w->aKey);
   sqlite3_free(w->aRef);
-  sqlite3_free(w->aRefT);
+  sqlite3_free(w->aRefKey);
+  sqlite3_free(w->aWarm);
   sqlite3_free(w);
 }
 
@@ -290,9 +292,9 @@ static int coldWorkFor(const MlrecColdMap *m, int nAll, MlrecColdWork **ppW){
   memset(w, 0, sizeof(*w));
   w->aKey = sqlite3_malloc64(sizeof(ColdKey)*n);
   w->aRef = sqlite3_malloc64(sizeof(int)*n);
-  w->aRefT = sqlite3_malloc64(sizeof(double)*(4*n + m->nDim + 1));
-  if( w->aKey==0 || w->aRef==0 || w->aRefT==0 ) return SQLITE_NOMEM;
-  w->aWarm = w->aRefT + n;
+  w->aRefKey = sqlite3_malloc64(sizeof(ColdKey)*n);
+  w->aWarm = sqlite3_malloc64(sizeof(double)*(3*n + m->nDim + 1));
+  if( !w->aKey || !w->aRef || !w->aRefKey || !w->aWarm ) return SQLITE_NOMEM;
   w->aTaste = w->aWarm + n;
   w->aProf = w->aTaste + n;
   w->aProfile = w->aProf + n;
@@ -336,21 +338,34 @@ static int cmpKeyDesc(const void *a, const void *b){
   return (x->i>y->i) - (x->i<y->i);
 }
 
-/* Quantile in (0, 1) of t among the n references aRefT (descending): the
-** middle of the run of those equal to it. */
-static double quantileOf(const double *aRefT, int n, double t){
+/* Where t falls among the n references a (by t descending): the middle
+** of the run of those equal to it. */
+static int positionOf(const ColdKey *a, int n, double t){
   int lo = 0, hi = n, nAbove;
   while( lo<hi ){
     int mid = (lo+hi)/2;
-    if( aRefT[mid]>t ) lo = mid+1; else hi = mid;
+    if( a[mid].t>t ) lo = mid+1; else hi = mid;
   }
   nAbove = lo;
   hi = n;
   while( lo<hi ){
     int mid = (lo+hi)/2;
-    if( aRefT[mid]>=t ) lo = mid+1; else hi = mid;
+    if( a[mid].t>=t ) lo = mid+1; else hi = mid;
   }
-  return (0.5*(nAbove + lo) + 0.5)/(n + 1.0);
+  return (nAbove + lo)/2;
+}
+
+/*
+** The score of the unrated model movies a (n of them, descending) that a
+** cold movie at position iAt of the nRef references (by t descending)
+** gets: the one at twice its quantile.  Content foretells taste less
+** surely than ratings do, so a cold movie must beat twice as many
+** references to reach the same place.
+*/
+static double placedScore(const double *a, int n, int iAt, int nRef){
+  double q = COLD_SCALE*(iAt + 0.5)/(nRef + 1.0);
+  int i = (int)(q*n);
+  return a[i<n ? i : n-1];
 }
 
 /* p = sum over the user's ratings of rating x features. */
@@ -385,8 +400,11 @@ static void splitMovies(const MlrecColdMap *m, int nColdBelow,
   int i, s, nCold = 0, nRef = 0, nWarm = 0;
   int nStep = (m->nSample + COLD_REFERENCES - 1)/COLD_REFERENCES;
   for(i=0; i<r->nItem+m->nNew; i++){
-    if( mlrecColdIs(m, nColdBelow, i) ) w->aKey[nCold++].i = i;
-    else if( !aSeen[i] ) w->aWarm[nWarm++] = aScore[i];
+    if( mlrecColdIs(m, nColdBelow, i) ){
+      w->aKey[nCold++].i = i;
+    }else if( !aSeen[i] ){
+      w->aWarm[nWarm++] = aScore[i];
+    }
   }
   for(s=0; s<m->nSample; s+=nStep){
     int j = m->aSample[s];
@@ -399,7 +417,7 @@ static void splitMovies(const MlrecColdMap *m, int nColdBelow,
 
 /*
 ** Compute t for the nCold cold movies (into aKey) and the nRef references
-** (into aRefT), standardising each term over the references and the cold
+** (into aRefKey), standardising each term over the references and the cold
 ** movies not rated.
 */
 static void tastes(const MlrecColdMap *m, const double *aX,
@@ -424,8 +442,12 @@ static void tastes(const MlrecColdMap *m, const double *aX,
     int i = c<nCold ? w->aKey[c].i : w->aRef[c-nCold];
     rawTerms(m, aX, w->aProfile, vecOf(m, i), &rTaste, &rProf);
     rTaste = (rTaste-m1)*s1 + COLD_PROFILE*(rProf-m2)*s2;
-    if( c<nCold ) w->aKey[c].t = rTaste;
-    else w->aRefT[c-nCold] = rTaste;
+    if( c<nCold ){
+      w->aKey[c].t = rTaste;
+    }else{
+      w->aRefKey[c-nCold].t = rTaste;
+      w->aRefKey[c-nCold].i = i;
+    }
   }
 }
 
@@ -448,18 +470,19 @@ int mlrecColdScore(const MlrecColdMap *m, const double *aX,
   userProfile(m, pHist, w->aProfile);
   splitMovies(m, nColdBelow, aSeen, aScore, w, &nCold, &nRef, &nWarm);
   tastes(m, aX, aSeen, w, nCold, nRef);
-  qsort(w->aRefT, nRef, sizeof(double), cmpDoubleDesc);
-  qsort(w->aWarm, nWarm, sizeof(double), cmpDoubleDesc);
+  qsort(w->aRefKey, nRef, sizeof(ColdKey), cmpKeyDesc);
   qsort(w->aKey, nCold, sizeof(ColdKey), cmpKeyDesc);
+  qsort(w->aWarm, nWarm, sizeof(double), cmpDoubleDesc);
   for(c=0; c<nCold; c++){
     double rKey = w->aKey[c].t;
     if( nWarm>0 ){
-      /* just below the warm score at the same quantile, in order of t; a
-      ** user the model cannot place gets the most rated movies, and the
-      ** cold ones after them */
-      int iAt = (int)(quantileOf(w->aRefT, nRef, rKey)*nWarm);
-      if( aX==0 || nRef==0 || iAt>=nWarm ) iAt = nWarm-1;
-      rKey = nextafter(fmin(w->aWarm[iAt], rPrev), -INFINITY);
+      /* a user the model cannot place gets the most rated movies, and the
+      ** cold ones after them; the others, the score of their place; both
+      ** in order of t, just below */
+      rKey = aX==0 || nRef==0 ? w->aWarm[nWarm-1]
+           : placedScore(w->aWarm, nWarm, positionOf(w->aRefKey, nRef, rKey),
+                         nRef);
+      rKey = nextafter(fmin(rKey, rPrev), -INFINITY);
       rPrev = rKey;
     }
     aScore[w->aKey[c].i] = rKey;
