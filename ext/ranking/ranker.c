@@ -403,9 +403,12 @@ const double *mlrecRankerUserFactors(const MlrecRankWork *w){
 /*
 ** Store in *piOut the rated movie (an id of pHist) that contributed most to
 ** the score of movie index iItem in the last mlrecRankerScore() call with
-** w, and return 1; return 0 if that score was not personal.  Each rating's
-** share is weighed by its rating but not by its age: the recency weights
-** would make the last movie rated the reason for almost everything.
+** w, and return 1; return 0 if that score was not personal.  The reason
+** is a likeness: the share of each rating in the ALS part (movies liked by
+** the same people), weighed by its rating but not by its age, since the
+** recency weights and the sequences (what people rated next, which are
+** about time, not likeness) made the last movie rated the reason for
+** almost everything.  Only without the ALS part do sequences explain.
 */
 int mlrecRankerBecause(const MlrecRanker *r, const MlrecHistory *pHist,
                        MlrecRankWork *w, int iItem, i64 *piOut){
@@ -419,7 +422,7 @@ int mlrecRankerBecause(const MlrecRanker *r, const MlrecHistory *pHist,
   }
   for(t=0; t<pHist->n; t++){
     if( w->aItem[t]<0 ) continue;
-    if( w->rSeq>0.0 && w->aWeight[t]>0.0 ){
+    if( w->rAls==0.0 && w->rSeq>0.0 && w->aWeight[t]>0.0 ){
       w->aContrib[t] += w->rSeq*scaledRating(r, pHist->aRating[t])
                         *mlrecSequencePair(r, w->aItem[t], iItem);
     }
