@@ -114,8 +114,9 @@ void mlrecColdCacheFree(MlrecColdCache *p){
 }
 
 /*
-** The TF-IDF features: the decade and genre tokens of each movie, scaled
-** to length 1 (all zero for a movie with neither).
+** The TF-IDF features: the decade and genre tokens of each movie that
+** another movie has too, scaled to length 1 (all zero for a movie with
+** none).
 */
 static int plainTfidf(MlrecColdMap *m){
   const MlrecVectors *v = m->pVec;
@@ -130,7 +131,11 @@ static int plainTfidf(MlrecColdMap *m){
     i64 k;
     int d;
     for(k=v->aItemStart[i]; k<v->aItemStart[i+1]; k++){
-      if( v->aItemToken[k]>=m->nDim ) continue;
+      int iTok = v->aItemToken[k];
+      /* a token of one movie alone tells nothing, and would drown the rest */
+      if( iTok>=m->nDim || v->aTokenStart[iTok+1]-v->aTokenStart[iTok]<2 ){
+        continue;
+      }
       a[v->aItemToken[k]] = v->aItemWeight[k];
       rSq += (double)v->aItemWeight[k]*v->aItemWeight[k];
     }
@@ -257,8 +262,9 @@ int mlrecColdMapFor(MlrecState *p, MlrecRanker *pRanker, MlrecVectors *pVec,
   if( m==0 || m->pRanker!=pRanker || m->pVec!=pVec ){
     rc = newMap(pRanker, pVec, eSource, &m);
     if( rc==SQLITE_ERROR ){
-      mlrecSetError(pzErr, "recommend: cannot fit the content of the movies "
-                    "to the ranking model's factors");
+      mlrecSetError(pzErr, "mlrec: cannot fit the content of the movies to "
+                    "the ranking model's factors (they are not finite "
+                    "numbers)");
     }
     if( rc!=SQLITE_OK ) return rc;
     mlrecColdMapUnref(p->pCold->apMap[eSource]);
