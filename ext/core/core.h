@@ -141,6 +141,7 @@ typedef struct MlrecFold MlrecFold;            /* rating/rating.h */
 typedef struct MlrecRanker MlrecRanker;        /* ranking/ranking.h */
 typedef struct MlrecContentCache MlrecContentCache;  /* similar/similar.h */
 typedef struct MlrecNeighbourScratch MlrecNeighbourScratch;  /* rating.h */
+typedef struct MlrecAudience MlrecAudience;    /* audience.c (top floor) */
 
 /* The connection's threads (pool.c). */
 typedef struct MlrecPool MlrecPool;
@@ -163,7 +164,8 @@ struct MlrecState {
   MlrecContentCache *pContent;  /* content vectors read, or NULL */
   MlrecNeighbourScratch *pNeighbourScratch;  /* scratch of predict()'s
                          ** neighbourhood half, or NULL */
-  void (*xFreeModels)(MlrecState*);  /* frees the five above */
+  MlrecAudience *pAudience;  /* audience()'s user factors, or NULL */
+  void (*xFreeModels)(MlrecState*);  /* frees the six above */
   int (*xAutoLoad)(MlrecState*, char **pzErr);  /* loads the saved model
                          ** 'default' for a connection that lacks a model
                          ** (persist.c), before one is trained */
@@ -464,6 +466,7 @@ struct MlrecTvf {
   void (*xFreeWork)(void*);  /* destructor of pWork */
 };
 int mlrecRegisterTvf(sqlite3*, MlrecState*, const MlrecTvf*);
+int mlrecRegisterTvfK(sqlite3*, MlrecState*, const MlrecTvf*, i64 kMax);
 int mlrecTvfRatings(MlrecTvfCursor*, MlrecRatings **ppOut, char **pzErr);
 int mlrecTvfSetRows(MlrecTvfCursor*, const MlrecTopK*, const i64 *aId);
 
