@@ -17,14 +17,16 @@
 **
 ** where y(i) is the movie's factor vector in the implicit ALS part of the
 ** ranking model (train_ranker(), ranking.h), x(u) the user's, folded in
-** from all the user's ratings alike (exactly the user side of an ALS
-** iteration, ials.c), and n(u) the user's number of ratings: the model's
-** preference of the user for the movie, weighted by how much the user
-** rates.  Ties (zero scores, most often) go to the smaller userId.  It was
-** chosen by measurement on a temporal hold-out (sql/eval.sql,
-** docs/audience.md): it finds more of the movie's next raters than the most
-** active users do, and more than the dot product alone or than n(u) to
-** other powers.  Options, one JSON object:
+** from all the user's ratings as recommend() folds a user in (the user side
+** of an ALS iteration, ials.c; for a model trained with times, a rating's
+** confidence halves for every "recency" ratings the user made after it),
+** and n(u) the user's number of ratings: the model's preference of the user
+** for the movie, weighted by how much the user rates.  Ties (zero scores,
+** most often) go to the smaller userId.  It was chosen by measurement on a
+** temporal hold-out (sql/eval.sql, docs/audience.md): it finds 1.2 times
+** the movie's next raters the most active users do, more than the dot
+** product alone, than n(u) to other powers, or than all ratings alike.
+** Options, one JSON object:
 **
 **   min_ratings   only users with at least this many ratings (default 1)
 **
@@ -35,9 +37,12 @@
 **
 ** HOW IT WORKS.  The matrix of every user's factors (users x factors
 ** floats) and its Gram matrix depend only on the ranking model and the
-** ratings snapshot: they are computed once, on the connection's threads
-** (pool.c), and kept in the connection's state (MlrecState.pAudience),
-** holding a reference to both, until either changes.  A query then costs
+** ratings snapshot (and, for a timed model, the times, read in one scan in
+** (user, time, movie) order under the same read transaction as the
+** snapshot): they are computed once, on the connection's threads (pool.c),
+** and kept in the connection's state (MlrecState.pAudience), holding a
+** reference to both, until either changes (or, for a timed model, the data
+** version: a snapshot is kept when only times change).  A query then costs
 ** one dot product per user.  Nothing is stale: the snapshot is the current
 ** one (its data version is checked at each statement, ratings.c), so a
 ** rating inserted since makes the next statement fold the users in again,
@@ -56,6 +61,8 @@ struct MlrecAudience {
   int nRef;
   MlrecRanker *pRanker;    /* a reference: keeps the pointer unique */
   MlrecRatings *pRatings;  /* a reference, likewise */
+  MlrecStamp stamp;        /* the data version read, for a timed model:
+                           ** times are not part of the snapshot */
   int nUser, nFactor;      /* those of pRatings and pRanker */
   float *aX;               /* nUser x nFactor user factors */
   double *aGram;           /* X'X, nFactor^2 (lower triangle) */
@@ -73,6 +80,19 @@ static void audienceUnref(MlrecAudience *a){
 /* The state's destructor of its audience cache (mlrec.c). */
 void mlrecAudienceFree(MlrecAudience *a){
   audienceUnref(a);
+}
+
+/*
+** True if a holds the user factors of model r on snapshot pR now.  The
+** snapshot is kept when only the times change (its content is users,
+** movies and ratings), so for a model that weighs ratings by their age the
+** data version must also be the one a was built at.
+*/
+static int audienceHolds(const MlrecAudience *a, const MlrecState *p,
+                         const MlrecRanker *r, const MlrecRatings *pR){
+  if( a==0 || a->pRanker!=r || a->pRatings!=pR ) return 0;
+  return !r->bTimed || (a->stamp.bValid && p->ratingsStamp.bValid
+                        && a->stamp.version==p->ratingsStamp.version);
 }
 
 /* The options of audience(). */
@@ -94,6 +114,8 @@ struct FoldJob {
   const MlrecRanker *r;
   const MlrecRatings *pR;
   const int *aItemOf;     /* snapshot movie index -> model index, or -1 */
+  const int *aAge;        /* by user as in the snapshot: ratings the user
+                          ** made after each one, or NULL (untimed) */
   float *aX;              /* the output, nUser x nFactor */
   double *aWork;          /* per worker: Cholesky factor and solution */
   int *aItem;             /* per worker: nMaxHist movie indexes ... */
@@ -121,6 +143,7 @@ static int foldTask(void *pCtx, MlrecWorker *pWorker, i64 iTask){
     for(t=0; t<n; t++){
       aItem[t] = j->aItemOf[pR->aUserItem[k0+t]];
       aConf[t] = mlrecIalsConfidence(j->r, pR->aUserValue[k0+t]);
+      if( j->aAge ) aConf[t] *= pow(0.5, j->aAge[k0+t]/j->r->opt.recency);
     }
     if( mlrecIalsFoldIn(j->r, n, aItem, aConf, aL, aSol) ) return SQLITE_ERROR;
     for(d=0; d<f; d++) j->aX[u*f+d] = (float)aSol[d];
@@ -129,9 +152,75 @@ static int foldTask(void *pCtx, MlrecWorker *pWorker, i64 iTask){
 }
 
 /*
+** Fill aAge (by user, as the snapshot pR lays ratings out) with the number
+** of ratings each user made after each rating: the table read in the order
+** of (user, time, movie), as recommend() reads one user (history.c).
+** SQLITE_ABORT if the rows are not those of the snapshot.
+*/
+static int readAges(MlrecState *p, const MlrecRatings *pR, int *aAge,
+                    char **pzErr){
+  const MlrecConfig *c = &p->cfg;
+  sqlite3_stmt *pStmt = 0;
+  char *zFrom = mlrecFromSql(p->db, c->zRatings);
+  char *zSql = zFrom==0 ? 0 : sqlite3_mprintf("SELECT \"%w\".\"%w\", "
+      "\"%w\".\"%w\" FROM %s ORDER BY 1, \"%w\".\"%w\", 2", c->zRatings,
+      c->zUser, c->zRatings, c->zMovie, zFrom, c->zRatings, c->zTime);
+  const char *zPrev;
+  i64 nRow = 0, k;
+  int rc = zSql ? SQLITE_OK : SQLITE_NOMEM;
+  int uPrev = -1, iPos = 0;
+  sqlite3_free(zFrom);
+  if( rc==SQLITE_OK ) rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
+  sqlite3_free(zSql);
+  for(k=0; k<pR->nRating; k++) aAge[k] = -1;
+  zPrev = mlrecReading(p, "the ratings table");
+  while( rc==SQLITE_OK && (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
+    int u = mlrecFindId(pR->aUserId, pR->nUser,
+                        sqlite3_column_int64(pStmt, 0));
+    int i = mlrecFindId(pR->aItemId, pR->nItem,
+                        sqlite3_column_int64(pStmt, 1));
+    i64 lo, hi;
+    rc = SQLITE_OK;
+    if( u<0 || i<0 ){
+      rc = SQLITE_ABORT;
+      break;
+    }
+    if( u!=uPrev ){
+      uPrev = u;
+      iPos = 0;
+    }
+    /* the user's ratings are sorted by movie: a binary search */
+    lo = pR->aUserStart[u];
+    hi = pR->aUserStart[u+1];
+    while( lo<hi ){
+      i64 mid = (lo+hi)/2;
+      if( pR->aUserItem[mid]<i ) lo = mid+1; else hi = mid;
+    }
+    if( lo>=pR->aUserStart[u+1] || pR->aUserItem[lo]!=i || aAge[lo]>=0 ){
+      rc = SQLITE_ABORT;
+      break;
+    }
+    aAge[lo] = (int)(pR->aUserStart[u+1] - pR->aUserStart[u]) - 1 - iPos++;
+    nRow++;
+  }
+  mlrecReading(p, zPrev);
+  if( rc==SQLITE_DONE ) rc = nRow==pR->nRating ? SQLITE_OK : SQLITE_ABORT;
+  if( rc==SQLITE_ABORT ){
+    mlrecSetError(pzErr, "audience: the ratings table changed while it was "
+                  "read; try again");
+  }else if( rc!=SQLITE_OK && rc!=SQLITE_NOMEM && rc!=SQLITE_INTERRUPT ){
+    mlrecSetError(pzErr, "audience: reading the ratings in time order: %s",
+                  sqlite3_errmsg(p->db));
+  }
+  sqlite3_finalize(pStmt);
+  return rc;
+}
+
+/*
 ** Build into *ppOut the user factors of every user of snapshot pR under
 ** ranking model r: each user folded in from all the user's ratings, on the
-** connection's threads.
+** connection's threads, with recent ratings weighing more as in
+** recommend() if r was trained with times.
 */
 static int audienceBuild(MlrecState *p, MlrecRanker *r, MlrecRatings *pR,
                          MlrecAudience **ppOut, char **pzErr){
@@ -148,6 +237,7 @@ static int audienceBuild(MlrecState *p, MlrecRanker *r, MlrecRatings *pR,
   mlrecRankerRef(a->pRanker = r);
   a->pRatings = pR;
   pR->nRef++;
+  a->stamp = p->ratingsStamp;
   a->nUser = pR->nUser;
   a->nFactor = f;
   for(u=0; u<pR->nUser; u++){
@@ -161,9 +251,16 @@ static int audienceBuild(MlrecState *p, MlrecRanker *r, MlrecRatings *pR,
   job.aWork = sqlite3_malloc64(sizeof(double)*(i64)nWorker*((i64)f*f+f));
   job.aItem = sqlite3_malloc64(sizeof(int)*(i64)nWorker*nMax);
   job.aConf = sqlite3_malloc64(sizeof(double)*(i64)nWorker*nMax);
+  if( r->bTimed ){
+    job.aAge = sqlite3_malloc64(sizeof(int)*(pR->nRating+1));
+    if( job.aAge==0 ) rc = SQLITE_NOMEM;
+  }
   if( !a->aX || !a->aGram || !job.aItemOf || !job.aWork || !job.aItem
    || !job.aConf ){
     rc = SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK && job.aAge ){
+    rc = readAges(p, pR, (int*)job.aAge, pzErr);
   }
   if( rc==SQLITE_OK ){
     for(i=0; i<pR->nItem; i++){
@@ -194,6 +291,7 @@ static int audienceBuild(MlrecState *p, MlrecRanker *r, MlrecRatings *pR,
   sqlite3_free(job.aWork);
   sqlite3_free(job.aItem);
   sqlite3_free(job.aConf);
+  sqlite3_free((int*)job.aAge);
   if( rc!=SQLITE_OK ){
     audienceUnref(a);
     return rc;
@@ -257,15 +355,21 @@ static int audienceOpen(MlrecTvfCursor *pCur, AudienceWork *w, char **pzErr){
   MlrecRanker *r = 0;
   MlrecRatings *pR = 0;
   MlrecAudience *a;
-  int f, rc = mlrecCurrentRanker(p, &r, pzErr);
+  int f, bPin = 0, rc = mlrecCurrentRanker(p, &r, pzErr);
+  /* the snapshot and the times of the ratings from one read transaction */
+  if( rc==SQLITE_OK ){
+    rc = mlrecReadPin(p, pzErr);
+    bPin = rc==SQLITE_OK;
+  }
   if( rc==SQLITE_OK ) rc = mlrecTvfRatings(pCur, &pR, pzErr);
   if( rc!=SQLITE_OK ){
+    if( bPin ) mlrecReadUnpin(p);
     mlrecRankerUnref(r);
     return rc;
   }
   /* the state's cache is read only now, after every call that ran SQL */
   a = p->pAudience;
-  if( a && a->pRanker==r && a->pRatings==pR ){
+  if( audienceHolds(a, p, r, pR) ){
     a->nRef++;
   }else{
     rc = audienceBuild(p, r, pR, &a, pzErr);
@@ -275,6 +379,7 @@ static int audienceOpen(MlrecTvfCursor *pCur, AudienceWork *w, char **pzErr){
       a->nRef++;
     }
   }
+  mlrecReadUnpin(p);
   mlrecRankerUnref(r);
   if( rc!=SQLITE_OK ) return rc;
   w->pAud = a;
