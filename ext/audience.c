@@ -382,13 +382,23 @@ static int audienceOpen(MlrecTvfCursor *pCur, AudienceWork *w, char **pzErr){
   mlrecReadUnpin(p);
   mlrecRankerUnref(r);
   if( rc!=SQLITE_OK ) return rc;
-  w->pAud = a;
+  /* w takes a only with its work space: a failure leaves w as it was */
   f = a->nFactor;
   w->aL = sqlite3_malloc64(sizeof(double)*((i64)f*f+f));
   w->aYf = sqlite3_malloc64(sizeof(float)*(i64)f);
   w->aRater = sqlite3_malloc64((i64)a->nUser+1);
-  if( !w->aL || !w->aYf || !w->aRater ) return SQLITE_NOMEM;
+  if( !w->aL || !w->aYf || !w->aRater ){
+    sqlite3_free(w->aL);
+    sqlite3_free(w->aYf);
+    sqlite3_free(w->aRater);
+    w->aL = 0;
+    w->aYf = 0;
+    w->aRater = 0;
+    audienceUnref(a);
+    return SQLITE_NOMEM;
+  }
   w->aY = w->aL + (i64)f*f;
+  w->pAud = a;
   return SQLITE_OK;
 }
 
