@@ -7,6 +7,7 @@
 **     SELECT train_mf('{"factors": 64}');         -- biased matrix factorisation
 **     SELECT predict(1, 260);                     -- predicted rating
 **     SELECT * FROM recommend(1, 10);             -- top-k unseen movies
+**     SELECT * FROM audience(260, 10);            -- users likeliest to want it
 **     SELECT train_ranker();                      -- the ranking model of recommend
 **     SELECT mlrec_evaluate('test');              -- RMSE, NDCG@10, ... on a test set
 **     SELECT * FROM mlrec_models;                 -- what is in memory
@@ -34,6 +35,7 @@ static void freeModels(MlrecState *p){
   mlrecContentCacheFree(p->pContent);
   mlrecColdCacheFree(p->pCold);
   mlrecNeighbourScratchFree(p->pNeighbourScratch);
+  mlrecAudienceFree(p->pAudience);
 }
 
 static int registerAll(sqlite3 *db, MlrecState *p){
@@ -43,6 +45,7 @@ static int registerAll(sqlite3 *db, MlrecState *p){
   if( rc==SQLITE_OK ) rc = mlrecRegisterSimilarMovies(db, p);
   if( rc==SQLITE_OK ) rc = mlrecRegisterSimilarUsers(db, p);
   if( rc==SQLITE_OK ) rc = mlrecRegisterRecommend(db, p);
+  if( rc==SQLITE_OK ) rc = mlrecRegisterAudience(db, p);
   if( rc==SQLITE_OK ) rc = mlrecRegisterModels(db, p);
   if( rc==SQLITE_OK ) rc = mlrecRegisterPersist(db, p);
   if( rc==SQLITE_OK ) rc = mlrecRegisterImport(db, p);

@@ -9,6 +9,7 @@
 **   ranking/  train_ranker(): the ranking model behind recommend()
 **
 **   recommend.c  recommend(), over the three models
+**   audience.c   audience(): the users likeliest to want a movie
 **   eval.c       mlrec_evaluate() and mlrec_split_hash()
 **   models.c     the virtual tables mlrec_models and mlrec_training_log
 **   persist.c    mlrec_save_model(), mlrec_load_model(), auto-load
@@ -32,6 +33,8 @@
 
 /* The registrations of the top floor */
 int mlrecRegisterRecommend(sqlite3*, MlrecState*);
+int mlrecRegisterAudience(sqlite3*, MlrecState*);
+void mlrecAudienceFree(MlrecAudience*);
 int mlrecRegisterEval(sqlite3*, MlrecState*);
 int mlrecRegisterModels(sqlite3*, MlrecState*);
 int mlrecRegisterPersist(sqlite3*, MlrecState*);

@@ -47,6 +47,25 @@ INSERT INTO results SELECT 'temporal', 'ranking model, its own movies only', * F
 INSERT INTO evaluation SELECT mlrec_evaluate('test');
 INSERT INTO results SELECT 'temporal', 'ranking model, the default ("ranking")', * FROM last; DELETE FROM evaluation;
 
+-- 1b. Audiences, on the same split and the same default ranking model: for each movie rated in
+--     both periods, how many of the users who rated it in the test period are in its
+--     audience(movie, 50) computed on training, against the 50 most active training users who
+--     had not rated it (ties by userId; a user's rank among them is their rank by activity minus
+--     the raters ahead of them).
+CREATE INDEX temp.train_movie ON train(movieId, userId);
+CREATE TEMP TABLE amovies AS SELECT DISTINCT movieId FROM test WHERE movieId IN (SELECT movieId FROM train);
+CREATE TEMP TABLE aresults(model TEXT, movies INT, raters INT, hits INT);
+CREATE TEMP TABLE active AS SELECT userId, row_number() OVER (ORDER BY count(*) DESC, userId) - 1 AS pos
+  FROM train GROUP BY userId;
+INSERT INTO aresults SELECT 'audience(movie_id, 50)', (SELECT count(*) FROM amovies),
+       (SELECT count(*) FROM test JOIN amovies USING (movieId)), count(*)
+  FROM (SELECT m.movieId, a.userId FROM amovies m, audience(m.movieId, 50) a) JOIN test USING (movieId, userId);
+INSERT INTO aresults SELECT 'the 50 most active users who had not rated it', (SELECT count(*) FROM amovies),
+       (SELECT count(*) FROM test JOIN amovies USING (movieId)), count(*)
+  FROM test t JOIN amovies USING (movieId) JOIN active a USING (userId)
+ WHERE a.pos - (SELECT count(*) FROM train r JOIN active b USING (userId)
+                 WHERE r.movieId = t.movieId AND b.pos < a.pos) < 50;
+
 -- 2. Rating error of predict() on random 80/20 splits made with mlrec_split_hash(), five seeds.
 CREATE TEMP TABLE rtrain(userId INTEGER, movieId INTEGER, rating REAL, PRIMARY KEY (userId, movieId));
 CREATE TEMP TABLE rtest(userId INTEGER, movieId INTEGER, rating REAL);
@@ -149,6 +168,9 @@ SELECT CASE WHEN b.known = 1000000 THEN 'all (' || round(b.per_user) || ' on ave
  WHERE b.phase = 'before' ORDER BY b.known;
 SELECT 'predict() retrained with all of their ratings: RMSE ' || round(rmse, 4) AS "for reference"
   FROM fresults WHERE phase = 'retrained';
+SELECT model AS "audience of a movie (temporal hold-out)", movies, raters AS "next raters",
+       hits AS "found in top 50", round(100.0 * hits / raters, 1) AS "% found"
+  FROM aresults ORDER BY rowid;
 .headers off
 .mode list
 SELECT CASE WHEN ndcg >= 0.118 THEN 'PASS' ELSE 'FAIL' END
@@ -168,3 +190,8 @@ SELECT CASE WHEN max(rmse) <= 0.850 THEN 'PASS' ELSE 'FAIL' END
        || ': held-out RMSE of predict() on random 80/20 splits is at most ' || round(max(rmse), 4)
        || ' over ' || count(*) || ' seeds (target <= 0.850)'
   FROM results WHERE model LIKE 'predict(), the default%';
+SELECT CASE WHEN a.hits > b.hits THEN 'PASS' ELSE 'FAIL' END
+       || ': audience(movie, 50) finds ' || a.hits || ' of the ' || a.raters || ' next raters of '
+       || a.movies || ' movies, the 50 most active users ' || b.hits || ': ratio '
+       || round(1.0 * a.hits / b.hits, 3) || ' (target > 1)'
+  FROM aresults a, aresults b WHERE a.rowid = 1 AND b.rowid = 2;

@@ -256,6 +256,16 @@ static const Scenario aScenario[] = {
   { "similar_users", "", "SELECT userId, round(score, 9), corated FROM "
     "similar_users(1, 3); SELECT count(*) FROM (SELECT DISTINCT userId FROM "
     "ratings) u, similar_users(u.userId, 2);" },
+  { "audience", "INSERT INTO ratings VALUES (2, 80, 5), (3, 80, 4);",
+    "SELECT userId, round(score, 15) FROM audience(50, 3);"
+    "SELECT userId FROM audience(80, 2, '{\"min_ratings\": 2}');"
+    "SELECT count(*) FROM (SELECT DISTINCT movieId FROM ratings) m, "
+    "audience(m.movieId, 2);" },
+  { "audience_timed", TIMED,
+    "UPDATE timed SET timestamp = 1000 - movieId * 10 - userId;"
+    "SELECT userId, round(score, 12) FROM audience(40, 3);"
+    "UPDATE timed SET timestamp = movieId * 10 + userId;"
+    "SELECT userId, round(score, 12) FROM audience(40, 3);" },
   { "similar_corated", "", "SELECT movieId, corated FROM similar_movies(10, 3, "
     "'{\"genre\": \"Drama\"}');" },
   { "similar_content", "CREATE TABLE tags(userId, movieId, tag);"

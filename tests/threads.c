@@ -10,7 +10,8 @@
 **               this build) and the all-movies sweep (similar_movies() joined
 **               to every movie, computed ahead in chunks on the pool); and
 **               the index build (the first similar_movies() of a connection,
-**               which reads the ratings table); at P moments (default 12)
+**               which reads the ratings table) and audience()'s users'
+**               factors, built again after a change; at P moments (default 12)
 **               spread over the work.  Fails if the CPU time the process
 **               spends from sqlite3_interrupt() to the return exceeds
 **               -max-ms (default 1000), and prints it with the wall-clock
@@ -440,7 +441,7 @@ static double timeSql(sqlite3 *db, const char *zSql){
 static void testInterrupt(const char *zFile){
   sqlite3 *db = openDb(zFile);
   double tBuild = timeSql(db, "SELECT count(*) FROM similar_movies(1)");
-  double tTrain, tValid, tRanker, tRebuild, tSweep, tQueries;
+  double tTrain, tValid, tRanker, tRebuild, tSweep, tQueries, tAudience;
   char *zRef;
   tTrain = timeSql(db, TRAIN_MF);
   tValid = timeSql(db, TRAIN_MF_VALID);
@@ -482,6 +483,15 @@ static void testInterrupt(const char *zFile){
   execCheck(db, "interrupt index rebuild",
             "SELECT movieId, round(score, 12) FROM similar_movies(1, 3)", zRef);
   sqlite3_free(zRef);
+  /* audience(): the users' factors of a timed model are built again after
+  ** any change (the snapshot, the times in order, a fold-in per user on the
+  ** pool); an interrupted build leaves the answers as they were */
+  tAudience = timeSql(db, "INSERT INTO temp.t VALUES(1);"
+                      "SELECT count(*) FROM audience(1, 10)");
+  printf("  audience() rebuild %.3f s\n", tAudience);
+  interruptSeries(zFile, db, "interrupt audience",
+      "INSERT INTO temp.t VALUES(1)", "SELECT count(*) FROM audience(1, 10)",
+      "SELECT userId, round(score, 12) FROM audience(1, 3)", tAudience);
   sqlite3_close(db);
 }
 

@@ -143,6 +143,7 @@ typedef struct MlrecRanker MlrecRanker;        /* ranking/ranking.h */
 typedef struct MlrecContentCache MlrecContentCache;  /* similar/similar.h */
 typedef struct MlrecColdCache MlrecColdCache;        /* recommend.h */
 typedef struct MlrecNeighbourScratch MlrecNeighbourScratch;  /* rating.h */
+typedef struct MlrecAudience MlrecAudience;    /* audience.c (top floor) */
 
 /* The connection's threads (pool.c). */
 typedef struct MlrecPool MlrecPool;
@@ -166,6 +167,7 @@ struct MlrecState {
   MlrecColdCache *pCold; /* maps of content to ranking factors, or NULL */
   MlrecNeighbourScratch *pNeighbourScratch;  /* scratch of predict()'s
                          ** neighbourhood half, or NULL */
+  MlrecAudience *pAudience;  /* audience()'s user factors, or NULL */
   void (*xFreeModels)(MlrecState*);  /* frees the six above */
   int (*xAutoLoad)(MlrecState*, char **pzErr);  /* loads the saved model
                          ** 'default' for a connection that lacks a model
@@ -468,6 +470,7 @@ struct MlrecTvf {
   void (*xFreeWork)(void*);  /* destructor of pWork */
 };
 int mlrecRegisterTvf(sqlite3*, MlrecState*, const MlrecTvf*);
+int mlrecRegisterTvfK(sqlite3*, MlrecState*, const MlrecTvf*, i64 kMax);
 int mlrecTvfRatings(MlrecTvfCursor*, MlrecRatings **ppOut, char **pzErr);
 int mlrecTvfSetRows(MlrecTvfCursor*, const MlrecTopK*, const i64 *aId);
 

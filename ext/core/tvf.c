@@ -18,7 +18,8 @@
 ** k defaults to 10; options is a JSON object (NULL or absent: defaults)
 ** that each function reads.  A NULL id or k gives no rows (as
 ** generate_series does); a non-integer id, a negative or non-integer k is
-** an error.  Rows come out in rank order, so ORDER BY rank costs nothing.
+** an error, and so is a k out of [1, kMax] for a function that sets kMax
+** (audience()).  Rows come out in rank order, so ORDER BY rank costs nothing.
 **
 ** xBestIndex passes the hidden arguments to xFilter in order (argv[0] the
 ** id, then k if bit 0 of idxNum is set, then options if bit 1 is); bits 2
@@ -56,6 +57,7 @@ typedef struct TvfModule TvfModule;
 struct TvfModule {
   MlrecState *pState;
   const MlrecTvf *pDef;
+  i64 kMax;                /* 0: k >= 0; else k in [1, kMax] */
 };
 
 typedef struct TvfVtab TvfVtab;
@@ -63,6 +65,7 @@ struct TvfVtab {
   sqlite3_vtab base;
   MlrecState *pState;
   const MlrecTvf *pDef;
+  i64 kMax;                /* that of its module */
   int nExtra;              /* extra columns */
 };
 
@@ -104,6 +107,7 @@ static int tvfConnect(sqlite3 *db, void *pAux, int argc,
   memset(pTab, 0, sizeof(*pTab));
   pTab->pState = pMod->pState;
   pTab->pDef = pDef;
+  pTab->kMax = pMod->kMax;
   pTab->nExtra = e;
   mlrecStateRef(pTab->pState);
   /* Reads the user's tables and the connection's model: never from
@@ -188,8 +192,17 @@ static int tvfError(MlrecTvfCursor *pCur, int rc, char *zErr){
   return rc==SQLITE_ERROR && zErr==0 ? SQLITE_NOMEM : rc;
 }
 
-/* The error for a bad k argument pK of function zFunc. */
-static char *badKMessage(const char *zFunc, sqlite3_value *pK){
+/* The error for a bad k argument pK of function zFunc, whose k must be in
+** [1, kMax] if kMax>0. */
+static char *badKMessage(const char *zFunc, sqlite3_value *pK, i64 kMax){
+  if( kMax>0 ){
+    return sqlite3_value_type(pK)==SQLITE_INTEGER
+        ? sqlite3_mprintf("%s: k must be an integer in [1, %lld], not %lld",
+                          zFunc, kMax, sqlite3_value_int64(pK))
+        : sqlite3_mprintf("%s: k must be an integer in [1, %lld], not %s",
+                          zFunc, kMax,
+                          mlrecTypeName(sqlite3_value_type(pK)));
+  }
   return sqlite3_value_type(pK)==SQLITE_INTEGER
       ? sqlite3_mprintf("%s: k must be >= 0, not %lld", zFunc,
                         sqlite3_value_int64(pK))
@@ -201,9 +214,10 @@ static char *badKMessage(const char *zFunc, sqlite3_value *pK){
 ** Read the arguments into pCur; SQLITE_DONE means "no rows" (a NULL id or
 ** k).  The options value is kept for xCompute and for the hidden column.
 */
-static int tvfReadArgs(MlrecTvfCursor *pCur, const char *zFunc,
-                       const char *zArg, int idxNum, int argc,
-                       sqlite3_value **argv){
+static int tvfReadArgs(MlrecTvfCursor *pCur, const TvfVtab *pTab,
+                       int idxNum, int argc, sqlite3_value **argv){
+  const MlrecTvf *pDef = pTab->pDef;
+  const char *zFunc = pDef->zName;
   int iK = (idxNum & TVF_HAS_K) ? 1 : -1;
   int iOpt = (idxNum & TVF_HAS_OPTIONS) ? 1 + (iK>0) : -1;
   (void)argc;
@@ -214,11 +228,14 @@ static int tvfReadArgs(MlrecTvfCursor *pCur, const char *zFunc,
     return SQLITE_DONE;
   }
   if( mlrecArgToId(argv[0], &pCur->iArg)!=SQLITE_OK ){
-    return tvfError(pCur, SQLITE_ERROR, mlrecBadIdMessage(zFunc, zArg, argv[0]));
+    return tvfError(pCur, SQLITE_ERROR,
+                    mlrecBadIdMessage(zFunc, pDef->zArg, argv[0]));
   }
   pCur->k = TVF_DEFAULT_K;
-  if( iK>0 && mlrecArgToK(argv[iK], &pCur->k)!=SQLITE_OK ){
-    return tvfError(pCur, SQLITE_ERROR, badKMessage(zFunc, argv[iK]));
+  if( iK>0 && (mlrecArgToK(argv[iK], &pCur->k)!=SQLITE_OK
+               || (pTab->kMax>0 && (pCur->k<1 || pCur->k>pTab->kMax))) ){
+    return tvfError(pCur, SQLITE_ERROR,
+                    badKMessage(zFunc, argv[iK], pTab->kMax));
   }
   if( iOpt>0 && sqlite3_value_type(argv[iOpt])!=SQLITE_NULL ){
     pCur->pOptions = sqlite3_value_dup(argv[iOpt]);
@@ -238,7 +255,7 @@ static int tvfFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   pCur->iRow = 0;
   pCur->nRow = 0;
   pCur->mExtra = (unsigned)idxNum >> TVF_EXTRA_SHIFT;
-  rc = tvfReadArgs(pCur, pDef->zName, pDef->zArg, idxNum, argc, argv);
+  rc = tvfReadArgs(pCur, (TvfVtab*)cur->pVtab, idxNum, argc, argv);
   if( rc==SQLITE_DONE ) return SQLITE_OK;
   if( rc!=SQLITE_OK ) return rc;
   sqlite3_snprintf(sizeof(zCall), zCall, "%s()", pDef->zName);
@@ -311,15 +328,23 @@ static const sqlite3_module tvfModule = {
   .xRowid = tvfRowid,
 };
 
-/* Register table-valued function pDef on db, with state p. */
-int mlrecRegisterTvf(sqlite3 *db, MlrecState *p, const MlrecTvf *pDef){
+/* Register table-valued function pDef on db, with state p; k must be in
+** [1, kMax] if kMax>0, else k >= 0 (0 gives no rows). */
+int mlrecRegisterTvfK(sqlite3 *db, MlrecState *p, const MlrecTvf *pDef,
+                      i64 kMax){
   TvfModule *pMod = sqlite3_malloc64(sizeof(*pMod));
   if( pMod==0 ) return SQLITE_NOMEM;
   pMod->pState = p;
   pMod->pDef = pDef;
+  pMod->kMax = kMax;
   mlrecStateRef(p);
   return sqlite3_create_module_v2(db, pDef->zName, &tvfModule, pMod,
                                   tvfModuleFree);
+}
+
+/* Register table-valued function pDef on db, with state p. */
+int mlrecRegisterTvf(sqlite3 *db, MlrecState *p, const MlrecTvf *pDef){
+  return mlrecRegisterTvfK(db, p, pDef, 0);
 }
 
 /*

@@ -15,7 +15,7 @@
 ** back into mlrec (azCallback), which mlrec must refuse cleanly while it
 ** reads them.  The rest is a sequence of operations, each one SQL
 ** statement calling a function of mlrec (similar_movies, recommend, with
-** and without options, similar_users, predict, train_mf, train_ranker, mlrec_config,
+** and without options, similar_users, audience, predict, train_mf, train_ranker, mlrec_config,
 ** mlrec_models, mlrec_evaluate, mlrec_split_hash, mlrec_save_model,
 ** mlrec_load_model, mlrec_import_factors) or changing the data (insert,
 ** delete, update, damage a saved model, transactions).  Arguments are
@@ -29,7 +29,9 @@
 ** an error; similar_movies() returns at most k distinct movies with finite
 ** scores, never the query movie, and without options ranked by scores that
 ** equal the cosines computed independently in SQL; recommend() at most k
-** distinct movies, and without options none the user has rated; predict()
+** distinct movies, and without options none the user has rated; audience()
+** at most k distinct users with finite scores >= 0 in decreasing order,
+** none who rated the movie; predict()
 ** a finite number, NULL only for a NULL argument; the connection closes
 ** cleanly.  A violation aborts.
 **
@@ -186,7 +188,7 @@ static char *optionsText(Input *p){
     "shrinkage", "iterations", "alpha", "recency", "window", "als_weight",
     "sequence_weight", "model", "genre", "movies", "include_rated", "method",
     "content", "content_weight", "k", "threshold", "time_column",
-    "movies_table", "tags_table", "embeddings_table"
+    "movies_table", "tags_table", "embeddings_table", "min_ratings"
   };
   sqlite3_str *pStr = sqlite3_str_new(0);
   unsigned int k = nextByte(p);
@@ -485,6 +487,54 @@ static void opTopK(Run *pRun, Input *p, int bSimilar, int nArg){
   argsFree(&a);
 }
 
+/*
+** audience(movie, k [, options]): a NULL argument gives no rows, a bad one
+** (k outside [1, 1000000]) an error; else at most k distinct users, ranks
+** 1, 2, ..., finite scores >= 0 in decreasing order, none who rated it.
+*/
+static void opAudience(Run *pRun, Input *p){
+  static Row aRow[MAX_ROWS];
+  int bOpt = nextByte(p)%2;
+  sqlite3_stmt *pStmt = prepare(pRun, bOpt
+      ? "SELECT userId, score, rank FROM audience(?1, ?2, ?3)"
+      : "SELECT userId, score, rank FROM audience(?1, ?2)");
+  sqlite3_int64 iMovie = 0, k = 10;
+  Args a;
+  int bNull, bBad, n, i, j;
+  if( pStmt==0 ) return;
+  argsDecode(pRun, p, &a, 2);
+  argsBind(&a, pStmt, 2);
+  if( bOpt ) sqlite3_bind_text(pStmt, 3, optionsText(p), -1, sqlite3_free);
+  bNull = sqlite3_value_type(arg(&a, 0))==SQLITE_NULL
+       || sqlite3_value_type(arg(&a, 1))==SQLITE_NULL;
+  bBad = !asId(arg(&a, 0), &iMovie) || !asId(arg(&a, 1), &k)
+       || k<1 || k>1000000;
+  n = stepAll(pRun, pStmt, aRow);
+  if( bNull ){
+    if( n!=0 ) fail("a NULL argument must give no rows", 0);
+  }else if( bBad ){
+    if( n!=-1 ) fail("a bad argument must be an error", 0);
+  }else if( n>=0 ){
+    if( n>k ) fail("more rows than k", 0);
+    for(i=0; i<n; i++){
+      if( aRow[i].iRank!=i+1 ) fail("ranks are not 1, 2, ...", 0);
+      if( !isfinite(aRow[i].rScore) || aRow[i].rScore<0.0 ){
+        fail("audience() score is not a finite number >= 0", 0);
+      }
+      if( i>0 && aRow[i].rScore>aRow[i-1].rScore ){
+        fail("audience() scores are not in decreasing order", 0);
+      }
+      for(j=0; j<i; j++){
+        if( aRow[j].iMovie==aRow[i].iMovie ) fail("a user appears twice", 0);
+      }
+      if( sqlRated(pRun, aRow[i].iMovie, iMovie)==1 ){
+        fail("audience() returned a user who rated the movie", 0);
+      }
+    }
+  }
+  argsFree(&a);
+}
+
 /* predict(a, b): NULL for a NULL argument, an error for a bad one. */
 static void opPredict(Run *pRun, Input *p){
   sqlite3_stmt *pStmt = prepare(pRun, "SELECT predict(?1, ?2)");
@@ -666,11 +716,21 @@ static void runOps(Run *pRun, Input *p){
       case 22: opOptions(pRun, p, "train_ranker"); break;
       case 23: opEvaluate(pRun, p); break;
       case 25:
-        if( nextByte(p)%2 ){
-          opWithArgs(pRun, p, "SELECT * FROM similar_users(?1, ?2)", 2);
-        }else{
-          execSql(pRun, "SELECT count(*) FROM (SELECT DISTINCT userId FROM"
-                        " ratings) u, similar_users(u.userId, 3)");
+        switch( nextByte(p)%4 ){
+          case 1:
+            opWithArgs(pRun, p, "SELECT * FROM similar_users(?1, ?2)", 2);
+            break;
+          case 0:
+            execSql(pRun, "SELECT count(*) FROM (SELECT DISTINCT userId FROM"
+                          " ratings) u, similar_users(u.userId, 3)");
+            break;
+          case 2:
+            opAudience(pRun, p);
+            break;
+          default:
+            execSql(pRun, "SELECT count(*) FROM (SELECT DISTINCT movieId FROM"
+                          " ratings) m, audience(m.movieId, 3)");
+            break;
         }
         break;
       default:
@@ -702,6 +762,7 @@ static const char *azCallback[] = {
   "mlrec_save_model('cb')",
   "mlrec_load_model('cb')",
   "(SELECT count(*) FROM mlrec_training_log)",
+  "(SELECT count(*) FROM audience(1, 2))",
 };
 #define VIEW_RATINGS 1     /* bits of the byte that says which tables are */
 #define VIEW_MOVIES 2      /* TEMP views calling back */

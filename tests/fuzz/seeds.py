@@ -41,7 +41,7 @@ KEYS = ["factors", "epochs", "learning_rate", "regularization", "bias_regulariza
         "shrinkage", "iterations", "alpha", "recency", "window", "als_weight",
         "sequence_weight", "model", "genre", "movies", "include_rated", "method",
         "content", "content_weight", "k", "threshold", "time_column",
-        "movies_table", "tags_table", "embeddings_table"]
+        "movies_table", "tags_table", "embeddings_table", "min_ratings"]
 
 def options(*pairs):
     """A JSON object of at most 3 (key, json value) pairs."""
@@ -90,12 +90,15 @@ def evaluate(table, opts):       return bytes([23, table]) + opts   # ratings r0
 def split_hash(a, b):            return bytes([24, 1]) + a + b
 def similar_users(u, k):         return bytes([25, 1]) + u + k
 def similar_users_all():         return bytes([25, 0])
+def audience(v, k):              return bytes([25, 2, 0]) + v + k
+def audience_opts(v, k, opts):   return bytes([25, 2, 1]) + v + k + opts
+def audience_all():              return bytes([25, 3])
 
 GENRES = ["Drama", "Comedy|Drama", "Horror", "", "(no genres listed)", "Comedy"]
 
 CALLBACKS = ["predict", "similar_movies", "recommend", "mlrec_config", "train_mf",
              "mlrec_evaluate", "mlrec_models", "mlrec_split_hash", "train_ranker",
-             "mlrec_save_model", "mlrec_load_model", "mlrec_training_log"]
+             "mlrec_save_model", "mlrec_load_model", "mlrec_training_log", "audience"]
 VIEWS = {"ratings": 1, "movies": 2, "tags": 4, "embeddings": 8}
 
 def tables(rows, typed=True, view=False, factors=(), genres=None, tags=(), callback=None,
@@ -175,6 +178,12 @@ SEEDS = {
     "similar_users": tables(FIXTURE) + similar_users(small(1), small(5))
         + similar_users(text("1"), small(2)) + similar_users(small(2), neg(1))
         + similar_users_all() + insert(small(4), small(1), half(6)) + similar_users_all(),
+    "audience": tables(FIXTURE) + audience(small(5), small(3)) + audience(small(2), small(0))
+        + audience(text("5"), small(2)) + audience(small(5), neg(1)) + audience(null(), small(2))
+        + audience_opts(small(4), small(5), options(("min_ratings", j_int(3))))
+        + audience_opts(small(4), small(5), options(("min_ratings", j_int(0))))
+        + audience_all() + insert(small(3), small(5), half(6)) + audience(small(5), small(5))
+        + insert(small(1), small(11), half(4)) + audience(small(11), small(5)) + audience_all(),
     "spark": tables(FIXTURE, factors=SPARK + [(True, small(1), [j_int(3), j_int(3)]),
                                               (False, text("9"), [j_int(1)])])
         + import_m() + load_m() + predict(small(1), small(2)) + recommend(small(2)),
