@@ -473,8 +473,9 @@ int mlrecColdScore(const MlrecColdMap *m, const double *aX,
   int rc = coldWorkFor(m, m->pRanker->nItem + m->nNew, ppWork);
   if( rc!=SQLITE_OK ) return rc;
   w = *ppWork;
-  userProfile(m, pHist, w->aProfile);
   splitMovies(m, nColdBelow, aSeen, aScore, w, &nCold, &nRef, &nWarm);
+  if( nCold==0 ) return SQLITE_OK;
+  userProfile(m, pHist, w->aProfile);
   tastes(m, aX, aSeen, w, nCold, nRef);
   qsort(w->aRefKey, nRef, sizeof(ColdKey), cmpKeyDesc);
   qsort(w->aKey, nCold, sizeof(ColdKey), cmpKeyDesc);

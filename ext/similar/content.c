@@ -133,54 +133,158 @@ static int readMovieIds(sqlite3 *db, const MlrecConfig *c, const char *zFunc,
   return rc;
 }
 
-/*
-** The SQL that lists (movie id, token, count) for every genre of the movies
-** table and every tag of the tags table (if bTags), ordered by token.
-*/
-static char *tokenSql(sqlite3 *db, const MlrecConfig *c, int bTitle,
-                      int bTags){
-  sqlite3_str *pSql = sqlite3_str_new(0);
-  char *zMovies = mlrecFromSql(db, c->zMovies);
-  char *zTags = bTags ? mlrecFromSql(db, c->zTags) : 0;
-  char *zSql;
-  sqlite3_str_appendf(pSql,
-    "WITH RECURSIVE g(id, rest, tok) AS ("
-    " SELECT \"%w\".\"%w\", \"%w\".\"%w\" || '|', NULL FROM %s"
-    " WHERE typeof(\"%w\".\"%w\") = 'text'"
-    " UNION ALL SELECT id, substr(rest, instr(rest, '|') + 1),"
-    " trim(substr(rest, 1, instr(rest, '|') - 1)) FROM g WHERE rest <> '')"
-    " SELECT id, 'genre:' || lower(tok) AS token, count(*) FROM g"
-    " WHERE tok <> '' AND tok <> '(no genres listed)' GROUP BY 1, 2",
-    c->zMovies, c->zMovie, c->zMovies, c->zGenres, zMovies,
-    c->zMovies, c->zGenres);
-  if( bTitle ){
-    /* "Heat (1995)" -> decade:1990 */
-    sqlite3_str_appendf(pSql,
-      " UNION ALL SELECT \"%w\".\"%w\", 'decade:' ||"
-      " (CAST(substr(trim(\"%w\".\"%w\"), -5, 4) AS INTEGER) / 10 * 10),"
-      " 1 FROM %s WHERE trim(\"%w\".\"%w\") GLOB '*([0-9][0-9][0-9][0-9])'"
-      " GROUP BY 1, 2",
-      c->zMovies, c->zMovie, c->zMovies, c->zTitle, zMovies,
-      c->zMovies, c->zTitle);
+/* One token of one movie, with the times the movie got it, before tokens
+** are numbered: its text is at offset off of the token text. */
+typedef struct RawToken RawToken;
+struct RawToken {
+  i64 off;
+  const char *z;         /* set once all text is read */
+  int iItem, nCount;
+};
+
+/* The tokens read so far and their text. */
+typedef struct TokenList TokenList;
+struct TokenList {
+  RawToken *a;
+  i64 n, nAlloc;
+  sqlite3_str *pText;    /* every token's text, each ending in a NUL */
+};
+
+/* Add token zPrefix + z[0..n) (lower case if bLower) of movie iItem, got
+** nCount times. */
+static int addToken(TokenList *p, int iItem, const char *zPrefix,
+                    const char *z, int n, int bLower, int nCount){
+  int k;
+  if( p->n==p->nAlloc ){
+    i64 nNew = 2*p->nAlloc + 1024;
+    RawToken *aNew = sqlite3_realloc64(p->a, sizeof(RawToken)*nNew);
+    if( aNew==0 ) return SQLITE_NOMEM;
+    p->a = aNew;
+    p->nAlloc = nNew;
   }
-  if( bTags ){
-    sqlite3_str_appendf(pSql,
-      " UNION ALL SELECT \"%w\".\"%w\", 'tag:' || lower(trim(\"%w\".\"%w\")),"
-      " count(*) FROM %s WHERE trim(\"%w\".\"%w\") <> '' GROUP BY 1, 2",
-      c->zTags, c->zMovie, c->zTags, c->zTag, zTags, c->zTags, c->zTag);
+  p->a[p->n].off = sqlite3_str_length(p->pText);
+  p->a[p->n].iItem = iItem;
+  p->a[p->n].nCount = nCount;
+  p->n++;
+  sqlite3_str_appendall(p->pText, zPrefix);
+  for(k=0; k<n; k++){
+    char c = z[k];
+    /* SQLite's lower() folds ASCII alone */
+    sqlite3_str_appendchar(p->pText, 1, bLower && c>='A' && c<='Z'
+                                        ? (char)(c - 'A' + 'a') : c);
   }
-  sqlite3_str_appendall(pSql, " ORDER BY 2, 1");
-  zSql = sqlite3_str_finish(pSql);
-  if( zMovies==0 || (bTags && zTags==0) ){
-    sqlite3_free(zSql);   /* out of memory */
-    zSql = 0;
-  }
-  sqlite3_free(zMovies);
-  sqlite3_free(zTags);
-  return zSql;
+  sqlite3_str_appendchar(p->pText, 1, 0);
+  return sqlite3_str_errcode(p->pText);
 }
 
-/* One (movie, token, count) of the token query. */
+/* The genres of "Adventure|Sci-Fi" (each trimmed of spaces, lower case;
+** none for "(no genres listed)"). */
+static int addGenres(TokenList *p, int iItem, const char *z){
+  int rc = SQLITE_OK;
+  while( rc==SQLITE_OK && z ){
+    const char *zEnd = strchr(z, '|');
+    int n = zEnd ? (int)(zEnd - z) : (int)strlen(z);
+    const char *zTok = z;
+    while( n>0 && zTok[0]==' ' ){ zTok++; n--; }
+    while( n>0 && zTok[n-1]==' ' ) n--;
+    if( n>0 && !(n==18 && memcmp(zTok, "(no genres listed)", 18)==0) ){
+      rc = addToken(p, iItem, "genre:", zTok, n, 1, 1);
+    }
+    z = zEnd ? zEnd+1 : 0;
+  }
+  return rc;
+}
+
+/* The decade of the year that ends a title, "Heat (1995)" -> decade:1990;
+** none if the title does not end in a year in parentheses. */
+static int addDecade(TokenList *p, int iItem, const char *z){
+  int n = (int)strlen(z), k;
+  char zDecade[8];
+  while( n>0 && z[n-1]==' ' ) n--;
+  if( n<6 || z[n-1]!=')' || z[n-6]!='(' ) return SQLITE_OK;
+  for(k=n-5; k<n-1; k++){
+    if( z[k]<'0' || z[k]>'9' ) return SQLITE_OK;
+  }
+  memcpy(zDecade, &z[n-5], 3);
+  zDecade[3] = '0';
+  zDecade[4] = 0;
+  /* "0995" would be decade:990, as an integer */
+  for(k=0; k<3 && zDecade[k]=='0'; k++){}
+  return addToken(p, iItem, "decade:", zDecade+k, 4-k, 0, 1);
+}
+
+/* The genres and decades of every movie of the movies table. */
+static int readMovieTokens(sqlite3 *db, const MlrecConfig *c, int bTitle,
+                           const char *zFunc, const MlrecVectors *pVec,
+                           TokenList *p, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  char *zFrom = mlrecFromSql(db, c->zMovies);
+  char *zTitle = bTitle ? sqlite3_mprintf("\"%w\".\"%w\"", c->zMovies,
+                                          c->zTitle) : 0;
+  int rc = prepareOwned(db, zFrom && (zTitle || !bTitle)
+      ? sqlite3_mprintf("SELECT \"%w\".\"%w\", \"%w\".\"%w\", %s FROM %s",
+                        c->zMovies, c->zMovie, c->zMovies, c->zGenres,
+                        zTitle ? zTitle : "NULL", zFrom) : 0,
+      zFunc, "genres and tags", &pStmt, pzErr);
+  sqlite3_free(zTitle);
+  sqlite3_free(zFrom);
+  while( rc==SQLITE_OK && (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
+    i64 iId;
+    int i;
+    rc = SQLITE_OK;
+    if( mlrecArgToId(sqlite3_column_value(pStmt, 0), &iId)!=SQLITE_OK ) continue;
+    i = mlrecFindId(pVec->aItemId, pVec->nItem, iId);
+    if( i<0 ) continue;
+    if( sqlite3_column_type(pStmt, 1)==SQLITE_TEXT ){
+      const char *z = (const char*)sqlite3_column_text(pStmt, 1);
+      rc = z ? addGenres(p, i, z) : SQLITE_NOMEM;
+    }
+    if( rc==SQLITE_OK && sqlite3_column_type(pStmt, 2)==SQLITE_TEXT ){
+      const char *z = (const char*)sqlite3_column_text(pStmt, 2);
+      rc = z ? addDecade(p, i, z) : SQLITE_NOMEM;
+    }
+  }
+  if( rc==SQLITE_DONE ) rc = SQLITE_OK;
+  sqlite3_finalize(pStmt);
+  return rc;
+}
+
+/* The tags users gave each movie (lower case, trimmed), with their counts. */
+static int readTagTokens(sqlite3 *db, const MlrecConfig *c,
+                         const char *zFunc, const MlrecVectors *pVec,
+                         TokenList *p, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  char *zFrom = mlrecFromSql(db, c->zTags);
+  int rc = prepareOwned(db, zFrom ? sqlite3_mprintf("SELECT \"%w\".\"%w\", "
+      "lower(trim(\"%w\".\"%w\")), count(*) FROM %s WHERE trim(\"%w\".\"%w\")"
+      " <> '' GROUP BY 1, 2", c->zTags, c->zMovie, c->zTags, c->zTag, zFrom,
+      c->zTags, c->zTag) : 0, zFunc, "genres and tags", &pStmt, pzErr);
+  sqlite3_free(zFrom);
+  while( rc==SQLITE_OK && (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
+    const char *z = (const char*)sqlite3_column_text(pStmt, 1);
+    i64 iId;
+    int i;
+    rc = z ? SQLITE_OK : SQLITE_NOMEM;
+    if( rc!=SQLITE_OK ) break;
+    if( mlrecArgToId(sqlite3_column_value(pStmt, 0), &iId)!=SQLITE_OK ) continue;
+    i = mlrecFindId(pVec->aItemId, pVec->nItem, iId);
+    if( i<0 ) continue;   /* a tag of a movie that is not in the movies table */
+    rc = addToken(p, i, "tag:", z, sqlite3_column_bytes(pStmt, 1), 0,
+                  (int)sqlite3_column_int64(pStmt, 2));
+  }
+  if( rc==SQLITE_DONE ) rc = SQLITE_OK;
+  sqlite3_finalize(pStmt);
+  return rc;
+}
+
+static int cmpRawToken(const void *a, const void *b){
+  const RawToken *x = (const RawToken*)a, *y = (const RawToken*)b;
+  int c = strcmp(x->z, y->z);
+  if( c ) return c;
+  return (x->iItem>y->iItem) - (x->iItem<y->iItem);
+}
+
+/* One (movie, token, count) of the tokens read. */
 typedef struct Posting Posting;
 struct Posting {
   int iItem, iToken;
@@ -193,61 +297,65 @@ static int cmpPostingByItem(const void *a, const void *b){
   return (x->iToken>y->iToken) - (x->iToken<y->iToken);
 }
 
+/*
+** Number the tokens of p in order of text (decade:, genre:, tag:) and make
+** the postings (raw tf in w): a movie that got a token twice ("Drama|Drama")
+** has one posting of count 2.
+*/
+static int numberTokens(TokenList *p, const char *zText, MlrecVectors *pVec,
+                        Posting **paPost, i64 *pnPost){
+  Posting *a = sqlite3_malloc64(sizeof(Posting)*(p->n+1));
+  i64 k, n = 0;
+  if( a==0 ) return SQLITE_NOMEM;
+  for(k=0; k<p->n; k++) p->a[k].z = zText + p->a[k].off;
+  if( p->n>1 ) qsort(p->a, p->n, sizeof(RawToken), cmpRawToken);
+  for(k=0; k<p->n; k++){
+    const RawToken *t = &p->a[k];
+    if( k==0 || strcmp(t->z, p->a[k-1].z)!=0 ){
+      pVec->nToken++;
+      if( strncmp(t->z, "tag:", 4)!=0 ) pVec->nPlainToken = pVec->nToken;
+    }else if( t->iItem==p->a[k-1].iItem ){
+      a[n-1].w += (float)t->nCount;
+      continue;
+    }
+    a[n].iItem = t->iItem;
+    a[n].iToken = pVec->nToken-1;
+    a[n].w = (float)t->nCount;
+    n++;
+  }
+  for(k=0; k<n; k++) a[k].w = (float)(1.0 + log((double)a[k].w));
+  *paPost = a;
+  *pnPost = n;
+  return SQLITE_OK;
+}
+
 /* Read the postings (raw tf in w), numbering tokens in order of text. */
 static int readPostings(sqlite3 *db, const MlrecConfig *c, const char *zFunc,
                         MlrecVectors *p, Posting **paPost, i64 *pnPost,
                         char **pzErr){
-  sqlite3_stmt *pStmt = 0;
-  char *zPrev = 0;
-  i64 n = 0, nAlloc = 0;
-  Posting *a = 0;
+  TokenList list;
+  char *zText;
   int bTags = 0, bTitle = 0;
   int rc = mlrecTableHas(db, c->zTags, 0, &bTags);
+  memset(&list, 0, sizeof(list));
   if( rc==SQLITE_OK ) rc = mlrecTableHas(db, c->zMovies, c->zTitle, &bTitle);
+  list.pText = sqlite3_str_new(0);
   if( rc==SQLITE_OK ){
-    rc = prepareOwned(db, tokenSql(db, c, bTitle, bTags), zFunc,
-                      "genres and tags", &pStmt, pzErr);
+    rc = readMovieTokens(db, c, bTitle, zFunc, p, &list, pzErr);
   }
-  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-    const char *zTok = (const char*)sqlite3_column_text(pStmt, 1);
-    i64 iId;
-    int i;
-    if( zTok==0 ){ rc = SQLITE_NOMEM; break; }
-    if( mlrecArgToId(sqlite3_column_value(pStmt, 0), &iId)!=SQLITE_OK ) continue;
-    i = mlrecFindId(p->aItemId, p->nItem, iId);
-    if( i<0 ) continue;   /* a tag of a movie that is not in the movies table */
-    if( zPrev==0 || strcmp(zPrev, zTok)!=0 ){
-      sqlite3_free(zPrev);
-      zPrev = sqlite3_mprintf("%s", zTok);
-      if( zPrev==0 ){ rc = SQLITE_NOMEM; break; }
-      p->nToken++;
-      if( strncmp(zTok, "tag:", 4)!=0 ) p->nPlainToken = p->nToken;
-    }
-    if( n==nAlloc ){
-      Posting *aNew = sqlite3_realloc64(a, sizeof(Posting)*(2*nAlloc+1024));
-      if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
-      a = aNew;
-      nAlloc = 2*nAlloc+1024;
-    }
-    a[n].iItem = i;
-    a[n].iToken = p->nToken-1;
-    a[n].w = (float)(1.0 + log((double)sqlite3_column_int64(pStmt, 2)));
-    n++;
+  if( rc==SQLITE_OK && bTags ){
+    rc = readTagTokens(db, c, zFunc, p, &list, pzErr);
   }
-  sqlite3_free(zPrev);
-  if( rc==SQLITE_OK ) rc = sqlite3_finalize(pStmt);
-  else sqlite3_finalize(pStmt);
-  if( rc!=SQLITE_OK ){
-    if( *pzErr==0 && rc!=SQLITE_NOMEM ){
-      mlrecSetError(pzErr, "%s: reading genres and tags: %s", zFunc,
-                    sqlite3_errmsg(db));
-    }
-    sqlite3_free(a);
-    return rc;
+  if( rc!=SQLITE_OK && rc!=SQLITE_NOMEM && *pzErr==0 ){
+    mlrecSetError(pzErr, "%s: reading genres and tags: %s", zFunc,
+                  sqlite3_errmsg(db));
   }
-  *paPost = a;
-  *pnPost = n;
-  return SQLITE_OK;
+  zText = sqlite3_str_finish(list.pText);
+  if( rc==SQLITE_OK && zText==0 && list.n>0 ) rc = SQLITE_NOMEM;
+  if( rc==SQLITE_OK ) rc = numberTokens(&list, zText, p, paPost, pnPost);
+  sqlite3_free(zText);
+  sqlite3_free(list.a);
+  return rc;
 }
 
 /*
