@@ -86,9 +86,22 @@ static int solveOne(const double *aG, const float *aY, int f, double lambda,
 ** solution.  The Gram matrix G + lambda I is held in floats, full square.
 */
 #define CG_STEPS 3
+#define CG_AHEAD 8      /* rows fetched ahead of the one used, in a pass */
+
+/* Ask for the row of the rating CG_AHEAD after t, of the n rows aIdx of
+** aOther (f floats each): the rows are scattered, and each pass over them
+** would otherwise wait for memory at every one. */
+static void prefetchRow(const float *aOther, int f, int n, const int *aIdx,
+                        int t){
+  if( t+CG_AHEAD<n ){
+    const char *z = (const char*)(aOther + (i64)aIdx[t+CG_AHEAD]*f);
+    int b;
+    for(b=0; b<f*(int)sizeof(float); b+=64) __builtin_prefetch(z+b);
+  }
+}
 
 /* y += a x over n floats, four lanes at a time. */
-static void axpy(float *y, float a, const float *x, int n){
+static inline void axpy(float *y, float a, const float *x, int n){
   MlrecVec4 va = {a, a, a, a}, vx, vy;
   int d;
   for(d=0; d+MLREC_LANES<=n; d+=MLREC_LANES){
@@ -135,6 +148,7 @@ static void ratedTimes(const SolveJob *j, int n, const int *aIdx,
     const float *y = j->aOther + (i64)aIdx[t]*f;
     float v = aVal[t] - j->rMin;
     float c = j->rConfFlat + j->rConfScale*v*v;
+    prefetchRow(j->aOther, f, n, aIdx, t);
     axpy(aAp, c*mlrecDot(y, p, f), y, f);
   }
 }
@@ -157,6 +171,7 @@ static int solveRow(const SolveJob *j, int n, const int *aIdx,
     const float *y = j->aOther + (i64)aIdx[t]*f;
     float v = aVal[t] - j->rMin;
     float c = j->rConfFlat + j->rConfScale*v*v;
+    prefetchRow(j->aOther, f, n, aIdx, t);
     axpy(r, 1.0f + c - c*mlrecDot(y, x, f), y, f);
   }
   memcpy(p, r, sizeof(float)*f);

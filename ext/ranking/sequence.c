@@ -40,39 +40,145 @@ struct SeqIndex {
   double *aDecay;          /* window+1 weights of a distance */
 };
 
+/* A rating's time as SQL orders it (NULL, numbers, text, blobs; text and
+** blobs by their bytes), and its movie, which breaks ties. */
+typedef struct SeqKey SeqKey;
+struct SeqKey {
+  int eClass;              /* 0 NULL, 1 number, 2 text, 3 blob */
+  int bInt;                /* a number: iVal if an integer, else rVal */
+  i64 iVal;
+  double rVal;
+  i64 iByte;               /* text or blob: nByte bytes at iByte of the */
+  int nByte;               /* user's arena, then at z */
+  const unsigned char *z;
+  int iItem;
+};
+
+static int cmpNumber(const SeqKey *a, const SeqKey *b){
+  if( a->bInt && b->bInt ) return (a->iVal>b->iVal) - (a->iVal<b->iVal);
+  {
+    double x = a->bInt ? (double)a->iVal : a->rVal;
+    double y = b->bInt ? (double)b->iVal : b->rVal;
+    return (x>y) - (x<y);
+  }
+}
+
+static int cmpSeqKey(const void *pA, const void *pB){
+  const SeqKey *a = (const SeqKey*)pA, *b = (const SeqKey*)pB;
+  int c = (a->eClass>b->eClass) - (a->eClass<b->eClass);
+  if( c==0 && a->eClass==1 ) c = cmpNumber(a, b);
+  if( c==0 && a->eClass>=2 ){
+    c = memcmp(a->z, b->z, (size_t)(a->nByte<b->nByte ? a->nByte : b->nByte));
+    if( c==0 ) c = (a->nByte>b->nByte) - (a->nByte<b->nByte);
+  }
+  return c ? c : (a->iItem>b->iItem) - (a->iItem<b->iItem);
+}
+
+/* One user's ratings as they are read: time keys, and the bytes of text
+** or blob times. */
+typedef struct SeqUser SeqUser;
+struct SeqUser {
+  SeqKey *aKey;
+  int nKey, nKeyAlloc;
+  unsigned char *aByte;
+  i64 nByte, nByteAlloc;
+};
+
+/* Append the time in column iCol of pStmt, of a rating of movie iItem. */
+static int seqUserAdd(SeqUser *pU, sqlite3_stmt *pStmt, int iCol, int iItem){
+  SeqKey *k;
+  int eType = sqlite3_column_type(pStmt, iCol);
+  if( pU->nKey==pU->nKeyAlloc ){
+    int nNew = pU->nKeyAlloc ? 2*pU->nKeyAlloc : 256;
+    SeqKey *aNew = sqlite3_realloc64(pU->aKey, sizeof(SeqKey)*(i64)nNew);
+    if( aNew==0 ) return SQLITE_NOMEM;
+    pU->aKey = aNew;
+    pU->nKeyAlloc = nNew;
+  }
+  k = &pU->aKey[pU->nKey++];
+  memset(k, 0, sizeof(*k));
+  k->iItem = iItem;
+  if( eType==SQLITE_INTEGER || eType==SQLITE_FLOAT ){
+    k->eClass = 1;
+    k->bInt = eType==SQLITE_INTEGER;
+    k->iVal = sqlite3_column_int64(pStmt, iCol);
+    k->rVal = sqlite3_column_double(pStmt, iCol);
+  }else if( eType==SQLITE_TEXT || eType==SQLITE_BLOB ){
+    const void *z = eType==SQLITE_TEXT
+                    ? (const void*)sqlite3_column_text(pStmt, iCol)
+                    : sqlite3_column_blob(pStmt, iCol);
+    int n = sqlite3_column_bytes(pStmt, iCol);
+    if( z==0 && n>0 ) return SQLITE_NOMEM;
+    if( pU->nByte+n>pU->nByteAlloc ){
+      i64 nNew = 2*(pU->nByte+n) + 256;
+      unsigned char *aNew = sqlite3_realloc64(pU->aByte, nNew);
+      if( aNew==0 ) return SQLITE_NOMEM;
+      pU->aByte = aNew;
+      pU->nByteAlloc = nNew;
+    }
+    k->eClass = eType==SQLITE_TEXT ? 2 : 3;
+    k->iByte = pU->nByte;
+    k->nByte = n;
+    if( n>0 ) memcpy(pU->aByte + pU->nByte, z, (size_t)n);
+    pU->nByte += n;
+  }
+  return SQLITE_OK;
+}
+
+/* Sort the ratings of pU by time and movie into aSeq; empty pU. */
+static void seqUserFlush(SeqUser *pU, int *aSeq){
+  int t;
+  for(t=0; t<pU->nKey; t++) pU->aKey[t].z = pU->aByte + pU->aKey[t].iByte;
+  qsort(pU->aKey, (size_t)pU->nKey, sizeof(SeqKey), cmpSeqKey);
+  for(t=0; t<pU->nKey; t++) aSeq[t] = pU->aKey[t].iItem;
+  pU->nKey = 0;
+  pU->nByte = 0;
+}
+
 /*
-** Fill x->aSeqItem with every user's movies in time order, reading the
-** table sorted by (user, time, movie).  Errors if the rows differ from the
+** Fill x->aSeqItem with every user's movies in time order (ties by movie).
+** The table is read in the order of the snapshot's rows by user, which an
+** index on (user, movie) gives without sorting, and each user's ratings
+** are sorted by time here.  SQLITE_ABORT if the rows differ from the
 ** snapshot (the table changed in between).
 */
 static int readSequences(sqlite3 *db, const MlrecConfig *pCfg, SeqIndex *x,
                          char **pzErr){
   const MlrecRatings *pR = x->pR;
   sqlite3_stmt *pStmt = 0;
-  i64 *aNext = sqlite3_malloc64(sizeof(i64)*((i64)pR->nUser+1));
+  SeqUser user;
   char *zFrom = mlrecFromSql(db, pCfg->zRatings);
   char *zSql = zFrom==0 ? 0 : sqlite3_mprintf("SELECT \"%w\".\"%w\", "
-      "\"%w\".\"%w\" FROM %s ORDER BY 1, \"%w\".\"%w\", 2", pCfg->zRatings,
-      pCfg->zUser, pCfg->zRatings, pCfg->zMovie, zFrom, pCfg->zRatings,
-      pCfg->zTime);
-  i64 nRow = 0;
-  int rc = aNext && zSql ? SQLITE_OK : SQLITE_NOMEM;
+      "\"%w\".\"%w\", \"%w\".\"%w\" FROM %s ORDER BY 1, 2", pCfg->zRatings,
+      pCfg->zUser, pCfg->zRatings, pCfg->zMovie, pCfg->zRatings, pCfg->zTime,
+      zFrom);
+  i64 k = 0;
+  int u = 0;
+  int rc = zSql ? SQLITE_OK : SQLITE_NOMEM;
+  memset(&user, 0, sizeof(user));
   sqlite3_free(zFrom);
   if( rc==SQLITE_OK ) rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
   sqlite3_free(zSql);
-  if( rc==SQLITE_OK ){
-    memcpy(aNext, pR->aUserStart, sizeof(i64)*pR->nUser);
-    while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
-      int u = mlrecFindId(pR->aUserId, pR->nUser,
-                          sqlite3_column_int64(pStmt, 0));
-      int i = mlrecFindId(pR->aItemId, pR->nItem,
-                          sqlite3_column_int64(pStmt, 1));
-      if( u<0 || i<0 || aNext[u]>=pR->aUserStart[u+1] ) break;
-      x->aSeqItem[aNext[u]++] = i;
-      nRow++;
+  while( rc==SQLITE_OK && (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
+    /* row k is rating k of the snapshot by user */
+    while( u<pR->nUser && k==pR->aUserStart[u+1] ){
+      seqUserFlush(&user, x->aSeqItem + pR->aUserStart[u]);
+      u++;
     }
-    rc = rc==SQLITE_DONE || rc==SQLITE_ROW ? SQLITE_OK : rc;
-    if( rc==SQLITE_OK && nRow!=pR->nRating ) rc = SQLITE_ABORT;
+    if( k>=pR->nRating
+     || sqlite3_column_int64(pStmt, 0)!=pR->aUserId[u]
+     || sqlite3_column_int64(pStmt, 1)!=pR->aItemId[pR->aUserItem[k]] ){
+      rc = SQLITE_ABORT;
+      break;
+    }
+    rc = seqUserAdd(&user, pStmt, 2, pR->aUserItem[k]);
+    k++;
+  }
+  if( rc==SQLITE_DONE ){
+    rc = k==pR->nRating ? SQLITE_OK : SQLITE_ABORT;
+    if( rc==SQLITE_OK && u<pR->nUser ){
+      seqUserFlush(&user, x->aSeqItem + pR->aUserStart[u]);
+    }
   }
   if( rc!=SQLITE_OK && rc!=SQLITE_NOMEM && rc!=SQLITE_ABORT
    && rc!=SQLITE_INTERRUPT ){
@@ -80,7 +186,8 @@ static int readSequences(sqlite3 *db, const MlrecConfig *pCfg, SeqIndex *x,
                   "%s", sqlite3_errmsg(db));
   }
   sqlite3_finalize(pStmt);
-  sqlite3_free(aNext);
+  sqlite3_free(user.aKey);
+  sqlite3_free(user.aByte);
   return rc;
 }
 
@@ -131,6 +238,23 @@ struct LinkJob {
   LinkWork *aWork;  /* one per worker */
 };
 
+#define SEQ_AHEAD 4     /* raters whose windows are fetched ahead */
+
+/* Ask for the window of the rating at place k of the movies' rows: the
+** windows are scattered over the sequences, and each would otherwise wait
+** for memory. */
+static void prefetchWindow(const SeqIndex *x, int L, i64 k){
+  const MlrecRatings *pR = x->pR;
+  int v = pR->aItemUser[k];
+  i64 lo = pR->aUserStart[v] + x->aItemPos[k] - L;
+  i64 hi = pR->aUserStart[v] + x->aItemPos[k] + L;
+  const char *z, *zEnd;
+  if( lo<pR->aUserStart[v] ) lo = pR->aUserStart[v];
+  if( hi>=pR->aUserStart[v+1] ) hi = pR->aUserStart[v+1]-1;
+  zEnd = (const char*)(x->aSeqItem + hi);
+  for(z=(const char*)(x->aSeqItem + lo); z<=zEnd; z+=64) __builtin_prefetch(z);
+}
+
 /*
 ** Add up in w->aSum the window weights of the movies rated near movie i,
 ** over its raters; *pn gets the number of movies touched.  Returns
@@ -149,6 +273,7 @@ static int sumWindows(const SeqIndex *x, int L, int i, LinkWork *w, int *pn,
     int dLo = p<L ? p : L;
     int dHi = nSeq-1-p<L ? nSeq-1-p : L;
     if( mlrecWorkerStop(pWorker, 1) ) return SQLITE_INTERRUPT;
+    if( k+SEQ_AHEAD<pR->aItemStart[i+1] ) prefetchWindow(x, L, k+SEQ_AHEAD);
     for(d=-dLo; d<=dHi; d++){
       int j = aSeq[p+d];
       if( d==0 ) continue;
