@@ -127,9 +127,33 @@ struct SolveJob {
   const float *aOther;       /* ... against these fixed factors */
   const float *aG;           /* their Gram matrix plus lambda I, full */
   float *aOut;               /* nRow x factors, the previous iteration's */
-  float *aWork;              /* per worker: 3 x factors */
+  int nGather;               /* rated rows a solve gathers, at most */
+  float *aWork;              /* per worker: 3 x factors, then nGather
+                             ** confidences and nGather x factors */
 };
 #define SOLVE_ROWS 64
+#define CG_GATHER_BYTES (4<<20)   /* most work space of a worker's gather */
+
+/* Floats of a worker's work space, for f factors and nGather rows. */
+static i64 workFloats(int f, int nGather){
+  return 3*(i64)f + (i64)nGather*(f+1);
+}
+
+/* Rows a solve gathers: the longest row of either side, within
+** CG_GATHER_BYTES. */
+static int gatherRows(const MlrecRatings *pR, int f){
+  i64 nMost = CG_GATHER_BYTES/(sizeof(float)*(f+1)), nLong = 1;
+  int u;
+  for(u=0; u<pR->nUser; u++){
+    i64 n = pR->aUserStart[u+1] - pR->aUserStart[u];
+    if( n>nLong ) nLong = n;
+  }
+  for(u=0; u<pR->nItem; u++){
+    i64 n = pR->aItemStart[u+1] - pR->aItemStart[u];
+    if( n>nLong ) nLong = n;
+  }
+  return (int)(nLong<nMost ? nLong : nMost);
+}
 
 /* aOut = aG x, aG the f x f matrix of the job. */
 static void gramTimes(const SolveJob *j, const float *x, float *aOut){
@@ -138,48 +162,100 @@ static void gramTimes(const SolveJob *j, const float *x, float *aOut){
 }
 
 /*
-** aAp += sum over the n ratings of c y (y . p): the rated part of A p, with
-** the job's confidences c of the ratings aVal of rows aIdx of aOther.
+** The rated rows of one solve, and their confidences minus one: the first
+** nGather gathered into work space by the first pass over them, so that the
+** passes of the CG steps read them in a row, not scattered over the other
+** side's factors.
 */
-static void ratedTimes(const SolveJob *j, int n, const int *aIdx,
-                       const float *aVal, const float *p, float *aAp){
+typedef struct RatedRows RatedRows;
+struct RatedRows {
+  int n;
+  const int *aIdx;           /* rows of the job's aOther */
+  const float *aVal;         /* ratings */
+  int nGather;               /* rows gathered in aRow, and aConf */
+  float *aRow;               /* nGather x factors */
+  float *aConf;
+};
+
+/* Row t of p and its confidence minus one into *pc, in a later pass. */
+static const float *ratedRow(const SolveJob *j, const RatedRows *p, int t,
+                             float *pc){
+  int f = j->nFactor;
+  if( t<p->nGather ){
+    *pc = p->aConf[t];
+    return p->aRow + (i64)t*f;
+  }else{
+    float v = p->aVal[t] - j->rMin;
+    *pc = j->rConfFlat + j->rConfScale*v*v;
+    prefetchRow(j->aOther, f, p->n, p->aIdx, t);
+    return j->aOther + (i64)p->aIdx[t]*f;
+  }
+}
+
+/* aAp += sum over the rated rows y of c y (y . p): the rated part of A p. */
+static void ratedTimes(const SolveJob *j, const RatedRows *pRated,
+                       const float *p, float *aAp){
   int f = j->nFactor, t;
-  for(t=0; t<n; t++){
-    const float *y = j->aOther + (i64)aIdx[t]*f;
-    float v = aVal[t] - j->rMin;
-    float c = j->rConfFlat + j->rConfScale*v*v;
-    prefetchRow(j->aOther, f, n, aIdx, t);
+  if( pRated->nGather<pRated->n ){
+    prefetchRow(j->aOther, f, pRated->n, pRated->aIdx,
+                pRated->nGather - CG_AHEAD);
+  }
+  for(t=0; t<pRated->n; t++){
+    float c;
+    const float *y = ratedRow(j, pRated, t, &c);
     axpy(aAp, c*mlrecDot(y, p, f), y, f);
+  }
+}
+
+/*
+** r = b - A x for a row whose rated rows are pRated: the first pass over
+** them, which gathers the first pRated->nGather.
+*/
+static void residual(const SolveJob *j, RatedRows *pRated, const float *x,
+                     float *r){
+  int f = j->nFactor, t, d;
+  gramTimes(j, x, r);
+  for(d=0; d<f; d++) r[d] = -r[d];
+  for(t=0; t<pRated->n; t++){
+    const float *y = j->aOther + (i64)pRated->aIdx[t]*f;
+    float v = pRated->aVal[t] - j->rMin;
+    float c = j->rConfFlat + j->rConfScale*v*v;
+    prefetchRow(j->aOther, f, pRated->n, pRated->aIdx, t);
+    if( t<pRated->nGather ){
+      float *g = pRated->aRow + (i64)t*f;
+      memcpy(g, y, sizeof(float)*f);
+      pRated->aConf[t] = c;
+      y = g;
+    }
+    axpy(r, 1.0f + c - c*mlrecDot(y, x, f), y, f);
   }
 }
 
 /*
 ** Improve x, the factors of a row that rated the n rows aIdx of aOther
 ** with ratings aVal, by CG_STEPS steps of conjugate gradient towards the
-** solution of (G + lambda I + sum c y y') x = sum (1 + c) y.  aWork holds
-** 3 x factors floats.  Returns SQLITE_ERROR if x is not finite.
+** solution of (G + lambda I + sum c y y') x = sum (1 + c) y.  aWork is the
+** worker's work space (SolveJob).  Returns SQLITE_ERROR if x is not finite.
 */
 static int solveRow(const SolveJob *j, int n, const int *aIdx,
                     const float *aVal, float *x, float *aWork){
-  int f = j->nFactor, t, d, s;
+  int f = j->nFactor, d, s;
   float *r = aWork, *p = r + f, *ap = p + f;
   float rsOld, rsNew;
-  /* r = b - A x */
-  gramTimes(j, x, r);
-  for(d=0; d<f; d++) r[d] = -r[d];
-  for(t=0; t<n; t++){
-    const float *y = j->aOther + (i64)aIdx[t]*f;
-    float v = aVal[t] - j->rMin;
-    float c = j->rConfFlat + j->rConfScale*v*v;
-    prefetchRow(j->aOther, f, n, aIdx, t);
-    axpy(r, 1.0f + c - c*mlrecDot(y, x, f), y, f);
-  }
+  RatedRows rated;
+  rated.n = n;
+  rated.aIdx = aIdx;
+  rated.aVal = aVal;
+  rated.nGather = n<j->nGather ? n : j->nGather;
+  rated.aConf = ap + f;
+  rated.aRow = rated.aConf + j->nGather;
+  residual(j, &rated, x, r);
   memcpy(p, r, sizeof(float)*f);
   rsOld = mlrecDot(r, r, f);
   for(s=0; s<CG_STEPS && rsOld>1e-20f; s++){
     float pAp, a;
     gramTimes(j, p, ap);
-    ratedTimes(j, n, aIdx, aVal, p, ap);
+    ratedTimes(j, &rated, p, ap);
     pAp = mlrecDot(p, ap, f);
     if( !(pAp>0.0f) ) break;
     a = rsOld/pAp;
@@ -198,7 +274,7 @@ static int solveRow(const SolveJob *j, int n, const int *aIdx,
 static int solveTask(void *pCtx, MlrecWorker *pWorker, i64 iTask){
   const SolveJob *j = (const SolveJob*)pCtx;
   int f = j->nFactor;
-  float *aWork = j->aWork + (i64)pWorker->iWorker*3*f;
+  float *aWork = j->aWork + (i64)pWorker->iWorker*workFloats(f, j->nGather);
   i64 u, uEnd = (iTask+1)*SOLVE_ROWS < j->nRow ? (iTask+1)*SOLVE_ROWS : j->nRow;
   for(u=iTask*SOLVE_ROWS; u<uEnd; u++){
     i64 k0 = j->aStart[u];
@@ -225,7 +301,8 @@ struct IalsRun {
   const MlrecRanker *r;
   double *aGram;             /* a Gram matrix, lower triangle */
   float *aG;                 /* the same plus lambda I, full, in floats */
-  float *aWork;              /* nWorker x 3 x factors */
+  int nGather;               /* rated rows a solve gathers */
+  float *aWork;              /* nWorker x workFloats() */
 };
 
 /*
@@ -259,6 +336,7 @@ static int solveSide(IalsRun *pRun, int nRow, const i64 *aStart,
   job.aOther = aOther;
   job.aG = pRun->aG;
   job.aOut = aOut;
+  job.nGather = pRun->nGather;
   job.aWork = pRun->aWork;
   if( rc==SQLITE_OK ){
     rc = mlrecParallelRun(pRun->p, &pRun->intr, pRun->nWorker,
@@ -290,7 +368,9 @@ int mlrecIalsTrain(MlrecState *p, const MlrecRatings *pR, MlrecRanker *r,
   run.nWorker = mlrecPoolReserve(p, nThread);
   run.aGram = sqlite3_malloc64(sizeof(double)*(i64)f*f);
   run.aG = sqlite3_malloc64(sizeof(float)*(i64)f*f);
-  run.aWork = sqlite3_malloc64(sizeof(float)*3*(i64)run.nWorker*f);
+  run.nGather = gatherRows(pR, f);
+  run.aWork = sqlite3_malloc64(sizeof(float)*run.nWorker
+                               *workFloats(f, run.nGather));
   r->aItemFactor = sqlite3_malloc64(sizeof(float)*((i64)pR->nItem*f+1));
   r->aGram = sqlite3_malloc64(sizeof(double)*(i64)f*f);
   if( !aUser || !run.aGram || !run.aG || !run.aWork || !r->aItemFactor
