@@ -34,14 +34,18 @@
 ** The users' sequences and where each rating sits in them: what building
 ** the links needs, freed once they are built.  The movies are done in
 ** chunks of about 1/SEQ_CHUNKS of the ratings and of the movies, and the
-** places are kept for one chunk at a time: a copy of the sequences is 4
-** bytes a rating, the places of all ratings would be 4 more.
+** places are kept for one chunk at a time: the places of all ratings would
+** be 4 bytes a rating.  A sequence is kept as the places of its movies in
+** the user's row of the snapshot, 2 bytes each, when no user has more than
+** 65536 ratings; else as the movies, 4 bytes each.
 */
 #define SEQ_CHUNKS 8
 typedef struct SeqIndex SeqIndex;
 struct SeqIndex {
   const MlrecRatings *pR;  /* users' rows (aUserStart), movies' (aItem...) */
-  int *aSeqItem;           /* each user's movies, oldest first */
+  unsigned short *aSeqOff; /* each user's movies, oldest first, as places in
+                           ** the user's row of aUserItem, or NULL and */
+  int *aSeqItem;           /* the movies themselves */
   int *aItemPos;           /* per rating of the chunk's movies: its place in
                            ** the sequence; entry 0 is rating iPos0 by movie */
   i64 iPos0;
@@ -49,6 +53,12 @@ struct SeqIndex {
   i64 *aCursor;            /* nItem: the next rater of each movie */
   float *aDecay;           /* window+1 weights of a distance */
 };
+
+/* The movie at place k of the sequences, in the user's whose row starts at
+** place k0. */
+static int seqItem(const SeqIndex *x, i64 k0, i64 k){
+  return x->aSeqOff ? x->pR->aUserItem[k0 + x->aSeqOff[k]] : x->aSeqItem[k];
+}
 
 /* A rating's time as SQL orders it (NULL, numbers, text, blobs; text and
 ** blobs by their bytes), and its movie, which breaks ties. */
@@ -62,6 +72,7 @@ struct SeqKey {
   int nByte;               /* user's arena, then at z */
   const unsigned char *z;
   int iItem;
+  int iOff;                /* its place in the user's row of the snapshot */
 };
 
 static int cmpNumber(const SeqKey *a, const SeqKey *b){
@@ -96,6 +107,7 @@ struct SeqUser {
 
 /* Append the time in column iCol of pStmt, of a rating of movie iItem. */
 static int seqUserAdd(SeqUser *pU, sqlite3_stmt *pStmt, int iCol, int iItem){
+  int iOff = pU->nKey;
   SeqKey *k;
   int eType = sqlite3_column_type(pStmt, iCol);
   if( pU->nKey==pU->nKeyAlloc ){
@@ -108,6 +120,7 @@ static int seqUserAdd(SeqUser *pU, sqlite3_stmt *pStmt, int iCol, int iItem){
   k = &pU->aKey[pU->nKey++];
   memset(k, 0, sizeof(*k));
   k->iItem = iItem;
+  k->iOff = iOff;
   if( eType==SQLITE_INTEGER || eType==SQLITE_FLOAT ){
     k->eClass = 1;
     k->bInt = eType==SQLITE_INTEGER;
@@ -136,17 +149,23 @@ static int seqUserAdd(SeqUser *pU, sqlite3_stmt *pStmt, int iCol, int iItem){
 }
 
 /* Sort the ratings of pU by time and movie into aSeq; empty pU. */
-static void seqUserFlush(SeqUser *pU, int *aSeq){
+static void seqUserFlush(SeqUser *pU, SeqIndex *x, i64 k0){
   int t;
   for(t=0; t<pU->nKey; t++) pU->aKey[t].z = pU->aByte + pU->aKey[t].iByte;
   qsort(pU->aKey, (size_t)pU->nKey, sizeof(SeqKey), cmpSeqKey);
-  for(t=0; t<pU->nKey; t++) aSeq[t] = pU->aKey[t].iItem;
+  for(t=0; t<pU->nKey; t++){
+    if( x->aSeqOff ){
+      x->aSeqOff[k0+t] = (unsigned short)pU->aKey[t].iOff;
+    }else{
+      x->aSeqItem[k0+t] = pU->aKey[t].iItem;
+    }
+  }
   pU->nKey = 0;
   pU->nByte = 0;
 }
 
 /*
-** Fill x->aSeqItem with every user's movies in time order (ties by movie).
+** Fill x->aSeqOff or aSeqItem with every user's movies in time order (ties by movie).
 ** The table is read in the order of the snapshot's rows by user, which an
 ** index on (user, movie) gives without sorting, and each user's ratings
 ** are sorted by time here.  SQLITE_ABORT if the rows differ from the
@@ -172,7 +191,7 @@ static int readSequences(sqlite3 *db, const MlrecConfig *pCfg, SeqIndex *x,
   while( rc==SQLITE_OK && (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
     /* row k is rating k of the snapshot by user */
     while( u<pR->nUser && k==pR->aUserStart[u+1] ){
-      seqUserFlush(&user, x->aSeqItem + pR->aUserStart[u]);
+      seqUserFlush(&user, x, pR->aUserStart[u]);
       u++;
     }
     if( k>=pR->nRating
@@ -187,7 +206,7 @@ static int readSequences(sqlite3 *db, const MlrecConfig *pCfg, SeqIndex *x,
   if( rc==SQLITE_DONE ){
     rc = k==pR->nRating ? SQLITE_OK : SQLITE_ABORT;
     if( rc==SQLITE_OK && u<pR->nUser ){
-      seqUserFlush(&user, x->aSeqItem + pR->aUserStart[u]);
+      seqUserFlush(&user, x, pR->aUserStart[u]);
     }
   }
   if( rc!=SQLITE_OK && rc!=SQLITE_NOMEM && rc!=SQLITE_ABORT
@@ -223,7 +242,7 @@ static int indexPositions(SeqIndex *x, int iFirst, int iLast,
          sizeof(i64)*(iLast - iFirst));
   for(v=0; rc==SQLITE_OK && v<pR->nUser; v++){
     for(k=pR->aUserStart[v]; rc==SQLITE_OK && k<pR->aUserStart[v+1]; k++){
-      int i = x->aSeqItem[k];
+      int i = seqItem(x, pR->aUserStart[v], k);
       i64 m;
       if( i<iFirst || i>=iLast ) continue;
       m = x->aCursor[i]++;
@@ -275,8 +294,14 @@ static void prefetchWindow(const SeqIndex *x, int L, i64 k){
   const char *z, *zEnd;
   if( lo<pR->aUserStart[v] ) lo = pR->aUserStart[v];
   if( hi>=pR->aUserStart[v+1] ) hi = pR->aUserStart[v+1]-1;
-  zEnd = (const char*)(x->aSeqItem + hi);
-  for(z=(const char*)(x->aSeqItem + lo); z<=zEnd; z+=64) __builtin_prefetch(z);
+  if( x->aSeqOff ){
+    z = (const char*)(x->aSeqOff + lo);
+    zEnd = (const char*)(x->aSeqOff + hi);
+  }else{
+    z = (const char*)(x->aSeqItem + lo);
+    zEnd = (const char*)(x->aSeqItem + hi);
+  }
+  for(; z<=zEnd; z+=64) __builtin_prefetch(z);
 }
 
 /*
@@ -293,15 +318,15 @@ static int sumWindows(const SeqIndex *x, int L, int i, LinkWork *w, int *pn,
   int n = 0;
   for(k=pR->aItemStart[i]; k<pR->aItemStart[i+1]; k++){
     int v = pR->aItemUser[k];
-    const int *aSeq = x->aSeqItem + pR->aUserStart[v];
-    int nSeq = (int)(pR->aUserStart[v+1] - pR->aUserStart[v]);
+    i64 k0 = pR->aUserStart[v];
+    int nSeq = (int)(pR->aUserStart[v+1] - k0);
     int p = x->aItemPos[k - x->iPos0], d;
     int dLo = p<L ? p : L;
     int dHi = nSeq-1-p<L ? nSeq-1-p : L;
     if( mlrecWorkerStop(pWorker, 1) ) return SQLITE_INTERRUPT;
     if( k+SEQ_AHEAD<pR->aItemStart[i+1] ) prefetchWindow(x, L, k+SEQ_AHEAD);
     for(d=-dLo; d<=dHi; d++){
-      int j = aSeq[p+d];
+      int j = seqItem(x, k0, k0+p+d);
       if( d==0 ) continue;
       if( aSum[j]==0.0f ) aTouched[n++] = j;
       aSum[j] += x->aDecay[d<0 ? -d : d];
@@ -464,6 +489,18 @@ static int linkMovies(MlrecState *p, SeqIndex *x, MlrecRanker *r,
   return rc;
 }
 
+/* Ratings of the user who has the most. */
+static i64 longestRow(const MlrecRatings *pR){
+  i64 nMost = 0;
+  int u;
+  for(u=0; u<pR->nUser; u++){
+    if( pR->aUserStart[u+1] - pR->aUserStart[u] > nMost ){
+      nMost = pR->aUserStart[u+1] - pR->aUserStart[u];
+    }
+  }
+  return nMost;
+}
+
 /*
 ** Build the sequence links of r from the ratings table of p (pR is its
 ** snapshot) on up to nThread threads of its pool if the table has the
@@ -480,10 +517,14 @@ int mlrecSequenceBuild(MlrecState *p, const MlrecRatings *pR,
   if( rc!=SQLITE_OK || !r->bTimed ) return rc;
   memset(&x, 0, sizeof(x));
   x.pR = pR;
-  x.aSeqItem = sqlite3_malloc64(sizeof(int)*(n+1));
+  if( longestRow(pR)<=65536 ){
+    x.aSeqOff = sqlite3_malloc64(sizeof(unsigned short)*(n+1));
+  }else{
+    x.aSeqItem = sqlite3_malloc64(sizeof(int)*(n+1));
+  }
   x.aDecay = sqlite3_malloc64(sizeof(float)*(r->opt.window+1));
   rc = mlrecInterruptBegin(db, &intr);
-  if( rc==SQLITE_OK && (!x.aSeqItem || !x.aDecay) ){
+  if( rc==SQLITE_OK && ((!x.aSeqOff && !x.aSeqItem) || !x.aDecay) ){
     rc = SQLITE_NOMEM;
   }
   if( rc==SQLITE_OK ){
@@ -500,6 +541,7 @@ int mlrecSequenceBuild(MlrecState *p, const MlrecRatings *pR,
     rc = SQLITE_ERROR;
   }
   mlrecInterruptEnd(&intr);
+  sqlite3_free(x.aSeqOff);
   sqlite3_free(x.aSeqItem);
   sqlite3_free(x.aItemPos);
   sqlite3_free(x.aCursor);
