@@ -61,25 +61,28 @@ static int seqItem(const SeqIndex *x, i64 k0, i64 k){
 }
 
 /* A rating's time as SQL orders it (NULL, numbers, text, blobs; text and
-** blobs by their bytes), and its movie, which breaks ties. */
+** blobs by their bytes), and its movie, which breaks ties: 24 bytes, as
+** the sort moves them around. */
 typedef struct SeqKey SeqKey;
 struct SeqKey {
-  int eClass;              /* 0 NULL, 1 number, 2 text, 3 blob */
-  int bInt;                /* a number: iVal if an integer, else rVal */
-  i64 iVal;
-  double rVal;
-  i64 iByte;               /* text or blob: nByte bytes at iByte of the */
-  int nByte;               /* user's arena, then at z */
-  const unsigned char *z;
+  union {
+    i64 i;                 /* an integer */
+    double r;              /* a real */
+    i64 iByte;             /* text or blob: nByte bytes at iByte of the */
+    const unsigned char *z;  /* user's arena, then at z */
+  } u;
+  int nByte;
   int iItem;
   int iOff;                /* its place in the user's row of the snapshot */
+  unsigned char eClass;    /* 0 NULL, 1 number, 2 text, 3 blob */
+  unsigned char bInt;      /* a number: u.i if an integer, else u.r */
 };
 
 static int cmpNumber(const SeqKey *a, const SeqKey *b){
-  if( a->bInt && b->bInt ) return (a->iVal>b->iVal) - (a->iVal<b->iVal);
+  if( a->bInt && b->bInt ) return (a->u.i>b->u.i) - (a->u.i<b->u.i);
   {
-    double x = a->bInt ? (double)a->iVal : a->rVal;
-    double y = b->bInt ? (double)b->iVal : b->rVal;
+    double x = a->bInt ? (double)a->u.i : a->u.r;
+    double y = b->bInt ? (double)b->u.i : b->u.r;
     return (x>y) - (x<y);
   }
 }
@@ -89,7 +92,8 @@ static int cmpSeqKey(const void *pA, const void *pB){
   int c = (a->eClass>b->eClass) - (a->eClass<b->eClass);
   if( c==0 && a->eClass==1 ) c = cmpNumber(a, b);
   if( c==0 && a->eClass>=2 ){
-    c = memcmp(a->z, b->z, (size_t)(a->nByte<b->nByte ? a->nByte : b->nByte));
+    c = memcmp(a->u.z, b->u.z,
+               (size_t)(a->nByte<b->nByte ? a->nByte : b->nByte));
     if( c==0 ) c = (a->nByte>b->nByte) - (a->nByte<b->nByte);
   }
   return c ? c : (a->iItem>b->iItem) - (a->iItem<b->iItem);
@@ -124,8 +128,11 @@ static int seqUserAdd(SeqUser *pU, sqlite3_stmt *pStmt, int iCol, int iItem){
   if( eType==SQLITE_INTEGER || eType==SQLITE_FLOAT ){
     k->eClass = 1;
     k->bInt = eType==SQLITE_INTEGER;
-    k->iVal = sqlite3_column_int64(pStmt, iCol);
-    k->rVal = sqlite3_column_double(pStmt, iCol);
+    if( k->bInt ){
+      k->u.i = sqlite3_column_int64(pStmt, iCol);
+    }else{
+      k->u.r = sqlite3_column_double(pStmt, iCol);
+    }
   }else if( eType==SQLITE_TEXT || eType==SQLITE_BLOB ){
     const void *z = eType==SQLITE_TEXT
                     ? (const void*)sqlite3_column_text(pStmt, iCol)
@@ -140,7 +147,7 @@ static int seqUserAdd(SeqUser *pU, sqlite3_stmt *pStmt, int iCol, int iItem){
       pU->nByteAlloc = nNew;
     }
     k->eClass = eType==SQLITE_TEXT ? 2 : 3;
-    k->iByte = pU->nByte;
+    k->u.iByte = pU->nByte;
     k->nByte = n;
     if( n>0 ) memcpy(pU->aByte + pU->nByte, z, (size_t)n);
     pU->nByte += n;
@@ -151,7 +158,10 @@ static int seqUserAdd(SeqUser *pU, sqlite3_stmt *pStmt, int iCol, int iItem){
 /* Sort the ratings of pU by time and movie into aSeq; empty pU. */
 static void seqUserFlush(SeqUser *pU, SeqIndex *x, i64 k0){
   int t;
-  for(t=0; t<pU->nKey; t++) pU->aKey[t].z = pU->aByte + pU->aKey[t].iByte;
+  for(t=0; t<pU->nKey; t++){
+    SeqKey *k = &pU->aKey[t];
+    if( k->eClass>=2 ) k->u.z = pU->aByte + k->u.iByte;
+  }
   qsort(pU->aKey, (size_t)pU->nKey, sizeof(SeqKey), cmpSeqKey);
   for(t=0; t<pU->nKey; t++){
     if( x->aSeqOff ){
@@ -304,6 +314,32 @@ static void prefetchWindow(const SeqIndex *x, int L, i64 k){
   for(; z<=zEnd; z+=64) __builtin_prefetch(z);
 }
 
+/* Add weight r of movie j to w, noting j if it is new. */
+static inline void addLink(LinkWork *w, int *pn, int j, float r){
+  if( w->aSum[j]==0.0f ) w->aTouched[(*pn)++] = j;
+  w->aSum[j] += r;
+}
+
+/*
+** Add to w the window weights of the movies at the places p-dLo to p+dHi
+** but p of the sequence of the user whose row starts at place k0, in order.
+*/
+static void addWindow(const SeqIndex *x, i64 k0, int p, int dLo, int dHi,
+                      LinkWork *w, int *pn){
+  const float *aDecay = x->aDecay;
+  int d;
+  if( x->aSeqOff ){
+    const int *aRow = x->pR->aUserItem + k0;
+    const unsigned short *aOff = x->aSeqOff + k0 + p;
+    for(d=dLo; d>=1; d--) addLink(w, pn, aRow[aOff[-d]], aDecay[d]);
+    for(d=1; d<=dHi; d++) addLink(w, pn, aRow[aOff[d]], aDecay[d]);
+  }else{
+    const int *aSeq = x->aSeqItem + k0 + p;
+    for(d=dLo; d>=1; d--) addLink(w, pn, aSeq[-d], aDecay[d]);
+    for(d=1; d<=dHi; d++) addLink(w, pn, aSeq[d], aDecay[d]);
+  }
+}
+
 /*
 ** Add up in w->aSum the window weights of the movies rated near movie i,
 ** over its raters; *pn gets the number of movies touched.  Returns
@@ -312,25 +348,18 @@ static void prefetchWindow(const SeqIndex *x, int L, i64 k){
 static int sumWindows(const SeqIndex *x, int L, int i, LinkWork *w, int *pn,
                       MlrecWorker *pWorker){
   const MlrecRatings *pR = x->pR;
-  float *aSum = w->aSum;
-  int *aTouched = w->aTouched;
   i64 k;
   int n = 0;
   for(k=pR->aItemStart[i]; k<pR->aItemStart[i+1]; k++){
     int v = pR->aItemUser[k];
     i64 k0 = pR->aUserStart[v];
     int nSeq = (int)(pR->aUserStart[v+1] - k0);
-    int p = x->aItemPos[k - x->iPos0], d;
+    int p = x->aItemPos[k - x->iPos0];
     int dLo = p<L ? p : L;
     int dHi = nSeq-1-p<L ? nSeq-1-p : L;
     if( mlrecWorkerStop(pWorker, 1) ) return SQLITE_INTERRUPT;
     if( k+SEQ_AHEAD<pR->aItemStart[i+1] ) prefetchWindow(x, L, k+SEQ_AHEAD);
-    for(d=-dLo; d<=dHi; d++){
-      int j = seqItem(x, k0, k0+p+d);
-      if( d==0 ) continue;
-      if( aSum[j]==0.0f ) aTouched[n++] = j;
-      aSum[j] += x->aDecay[d<0 ? -d : d];
-    }
+    addWindow(x, k0, p, dLo, dHi, w, &n);
   }
   *pn = n;
   return SQLITE_OK;
