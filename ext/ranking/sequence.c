@@ -35,17 +35,15 @@
 ** the links needs, freed once they are built.  The movies are done in
 ** chunks of about 1/SEQ_CHUNKS of the ratings and of the movies, and the
 ** places are kept for one chunk at a time: the places of all ratings would
-** be 4 bytes a rating.  A sequence is kept as the places of its movies in
-** the user's row of the snapshot, 2 bytes each, when no user has more than
-** 65536 ratings; else as the movies, 4 bytes each.
+** be 4 bytes a rating, as the sequences are.  (Sequences kept as 2-byte
+** places in the users' rows of the snapshot took 20% longer at 25 million
+** ratings: one more scattered read per place of a window.)
 */
 #define SEQ_CHUNKS 8
 typedef struct SeqIndex SeqIndex;
 struct SeqIndex {
   const MlrecRatings *pR;  /* users' rows (aUserStart), movies' (aItem...) */
-  unsigned short *aSeqOff; /* each user's movies, oldest first, as places in
-                           ** the user's row of aUserItem, or NULL and */
-  int *aSeqItem;           /* the movies themselves */
+  int *aSeqItem;           /* each user's movies, oldest first */
   int *aItemPos;           /* per rating of the chunk's movies: its place in
                            ** the sequence; entry 0 is rating iPos0 by movie */
   i64 iPos0;
@@ -53,12 +51,6 @@ struct SeqIndex {
   i64 *aCursor;            /* nItem: the next rater of each movie */
   float *aDecay;           /* window+1 weights of a distance */
 };
-
-/* The movie at place k of the sequences, in the user's whose row starts at
-** place k0. */
-static int seqItem(const SeqIndex *x, i64 k0, i64 k){
-  return x->aSeqOff ? x->pR->aUserItem[k0 + x->aSeqOff[k]] : x->aSeqItem[k];
-}
 
 /* A rating's time as SQL orders it (NULL, numbers, text, blobs; text and
 ** blobs by their bytes), and its movie, which breaks ties: 24 bytes, as
@@ -73,7 +65,6 @@ struct SeqKey {
   } u;
   int nByte;
   int iItem;
-  int iOff;                /* its place in the user's row of the snapshot */
   unsigned char eClass;    /* 0 NULL, 1 number, 2 text, 3 blob */
   unsigned char bInt;      /* a number: u.i if an integer, else u.r */
 };
@@ -111,7 +102,6 @@ struct SeqUser {
 
 /* Append the time in column iCol of pStmt, of a rating of movie iItem. */
 static int seqUserAdd(SeqUser *pU, sqlite3_stmt *pStmt, int iCol, int iItem){
-  int iOff = pU->nKey;
   SeqKey *k;
   int eType = sqlite3_column_type(pStmt, iCol);
   if( pU->nKey==pU->nKeyAlloc ){
@@ -124,7 +114,6 @@ static int seqUserAdd(SeqUser *pU, sqlite3_stmt *pStmt, int iCol, int iItem){
   k = &pU->aKey[pU->nKey++];
   memset(k, 0, sizeof(*k));
   k->iItem = iItem;
-  k->iOff = iOff;
   if( eType==SQLITE_INTEGER || eType==SQLITE_FLOAT ){
     k->eClass = 1;
     k->bInt = eType==SQLITE_INTEGER;
@@ -163,19 +152,13 @@ static void seqUserFlush(SeqUser *pU, SeqIndex *x, i64 k0){
     if( k->eClass>=2 ) k->u.z = pU->aByte + k->u.iByte;
   }
   qsort(pU->aKey, (size_t)pU->nKey, sizeof(SeqKey), cmpSeqKey);
-  for(t=0; t<pU->nKey; t++){
-    if( x->aSeqOff ){
-      x->aSeqOff[k0+t] = (unsigned short)pU->aKey[t].iOff;
-    }else{
-      x->aSeqItem[k0+t] = pU->aKey[t].iItem;
-    }
-  }
+  for(t=0; t<pU->nKey; t++) x->aSeqItem[k0+t] = pU->aKey[t].iItem;
   pU->nKey = 0;
   pU->nByte = 0;
 }
 
 /*
-** Fill x->aSeqOff or aSeqItem with every user's movies in time order (ties by movie).
+** Fill x->aSeqItem with every user's movies in time order (ties by movie).
 ** The table is read in the order of the snapshot's rows by user, which an
 ** index on (user, movie) gives without sorting, and each user's ratings
 ** are sorted by time here.  SQLITE_ABORT if the rows differ from the
@@ -252,7 +235,7 @@ static int indexPositions(SeqIndex *x, int iFirst, int iLast,
          sizeof(i64)*(iLast - iFirst));
   for(v=0; rc==SQLITE_OK && v<pR->nUser; v++){
     for(k=pR->aUserStart[v]; rc==SQLITE_OK && k<pR->aUserStart[v+1]; k++){
-      int i = seqItem(x, pR->aUserStart[v], k);
+      int i = x->aSeqItem[k];
       i64 m;
       if( i<iFirst || i>=iLast ) continue;
       m = x->aCursor[i]++;
@@ -304,14 +287,8 @@ static void prefetchWindow(const SeqIndex *x, int L, i64 k){
   const char *z, *zEnd;
   if( lo<pR->aUserStart[v] ) lo = pR->aUserStart[v];
   if( hi>=pR->aUserStart[v+1] ) hi = pR->aUserStart[v+1]-1;
-  if( x->aSeqOff ){
-    z = (const char*)(x->aSeqOff + lo);
-    zEnd = (const char*)(x->aSeqOff + hi);
-  }else{
-    z = (const char*)(x->aSeqItem + lo);
-    zEnd = (const char*)(x->aSeqItem + hi);
-  }
-  for(; z<=zEnd; z+=64) __builtin_prefetch(z);
+  zEnd = (const char*)(x->aSeqItem + hi);
+  for(z=(const char*)(x->aSeqItem + lo); z<=zEnd; z+=64) __builtin_prefetch(z);
 }
 
 /* Add weight r of movie j to w, noting j if it is new. */
@@ -327,17 +304,10 @@ static inline void addLink(LinkWork *w, int *pn, int j, float r){
 static void addWindow(const SeqIndex *x, i64 k0, int p, int dLo, int dHi,
                       LinkWork *w, int *pn){
   const float *aDecay = x->aDecay;
+  const int *aSeq = x->aSeqItem + k0 + p;
   int d;
-  if( x->aSeqOff ){
-    const int *aRow = x->pR->aUserItem + k0;
-    const unsigned short *aOff = x->aSeqOff + k0 + p;
-    for(d=dLo; d>=1; d--) addLink(w, pn, aRow[aOff[-d]], aDecay[d]);
-    for(d=1; d<=dHi; d++) addLink(w, pn, aRow[aOff[d]], aDecay[d]);
-  }else{
-    const int *aSeq = x->aSeqItem + k0 + p;
-    for(d=dLo; d>=1; d--) addLink(w, pn, aSeq[-d], aDecay[d]);
-    for(d=1; d<=dHi; d++) addLink(w, pn, aSeq[d], aDecay[d]);
-  }
+  for(d=dLo; d>=1; d--) addLink(w, pn, aSeq[-d], aDecay[d]);
+  for(d=1; d<=dHi; d++) addLink(w, pn, aSeq[d], aDecay[d]);
 }
 
 /*
@@ -518,18 +488,6 @@ static int linkMovies(MlrecState *p, SeqIndex *x, MlrecRanker *r,
   return rc;
 }
 
-/* Ratings of the user who has the most. */
-static i64 longestRow(const MlrecRatings *pR){
-  i64 nMost = 0;
-  int u;
-  for(u=0; u<pR->nUser; u++){
-    if( pR->aUserStart[u+1] - pR->aUserStart[u] > nMost ){
-      nMost = pR->aUserStart[u+1] - pR->aUserStart[u];
-    }
-  }
-  return nMost;
-}
-
 /*
 ** Build the sequence links of r from the ratings table of p (pR is its
 ** snapshot) on up to nThread threads of its pool if the table has the
@@ -546,14 +504,10 @@ int mlrecSequenceBuild(MlrecState *p, const MlrecRatings *pR,
   if( rc!=SQLITE_OK || !r->bTimed ) return rc;
   memset(&x, 0, sizeof(x));
   x.pR = pR;
-  if( longestRow(pR)<=65536 ){
-    x.aSeqOff = sqlite3_malloc64(sizeof(unsigned short)*(n+1));
-  }else{
-    x.aSeqItem = sqlite3_malloc64(sizeof(int)*(n+1));
-  }
+  x.aSeqItem = sqlite3_malloc64(sizeof(int)*(n+1));
   x.aDecay = sqlite3_malloc64(sizeof(float)*(r->opt.window+1));
   rc = mlrecInterruptBegin(db, &intr);
-  if( rc==SQLITE_OK && ((!x.aSeqOff && !x.aSeqItem) || !x.aDecay) ){
+  if( rc==SQLITE_OK && (!x.aSeqItem || !x.aDecay) ){
     rc = SQLITE_NOMEM;
   }
   if( rc==SQLITE_OK ){
@@ -570,7 +524,6 @@ int mlrecSequenceBuild(MlrecState *p, const MlrecRatings *pR,
     rc = SQLITE_ERROR;
   }
   mlrecInterruptEnd(&intr);
-  sqlite3_free(x.aSeqOff);
   sqlite3_free(x.aSeqItem);
   sqlite3_free(x.aItemPos);
   sqlite3_free(x.aCursor);
