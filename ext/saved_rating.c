@@ -212,6 +212,15 @@ static int insertVectors(sqlite3 *db, const char *zName, const Side *p){
   return rc;
 }
 
+/* The residuals of row p as floats at a, in the saved byte order. */
+static void putResiduals(unsigned char *a, const MlrecKnnRow *p){
+  int k;
+  for(k=0; k<p->n; k++){
+    float z = mlrecKnnResid(p, k);
+    mlrecPutFloats(a + 4*(i64)k, &z, 1);
+  }
+}
+
 /*
 ** Insert the rows of one side of neighbourhood model pNb (bUser: the
 ** users), all in memory, setting aDigest[i] to the digest of row i.
@@ -243,7 +252,7 @@ static int insertKnnSide(sqlite3 *db, const char *zName,
       nBuf = nByte+8;
     }
     mlrecPutInts(aBuf, row.aIdx, row.n);
-    mlrecPutFloats(aBuf+4*(i64)row.n, row.aResid, row.n);
+    putResiduals(aBuf+4*(i64)row.n, &row);
     aDigest[i] = mlrecDigest(aBuf, (size_t)nByte);
     sqlite3_bind_int64(pStmt, 3, aId[i]);
     sqlite3_bind_double(pStmt, 4, aBias[i]);
@@ -631,6 +640,7 @@ static int decodeRow(const unsigned char *a, i64 nByte, int nOther,
   if( nByte%8 || nByte/8>nOther ) return SQLITE_CORRUPT;
   p = sqlite3_malloc64(sizeof(*p) + 8*(i64)n + 8);
   if( p==0 ) return SQLITE_NOMEM;
+  memset(p, 0, sizeof(*p));
   aIdx = (int*)&p[1];
   aResid = (float*)(aIdx + n);
   if( n>0 ){   /* (an empty blob may be a NULL pointer) */

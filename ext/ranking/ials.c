@@ -15,14 +15,15 @@
 **     sum over all pairs  c(u,i) (p(u,i) - x(u) . y(i))^2
 **       + regularization (|X|^2 + |Y|^2)
 **
-** by alternating exact least-squares solves: with Y fixed, each user's
-** factors are the solution of
+** by alternating least squares: with Y fixed, each user's factors are the
+** solution of
 **
 **     (Y'Y + sum over rated i of (c-1) y(i) y(i)' + lambda I) x = sum c y(i)
 **
 ** and the same for movies with X fixed.  The Y'Y trick makes a solve cost
-** O(ratings x factors^2), not O(movies x factors^2).  Only the movie
-** factors are kept: a user is "folded in" by the same solve at query time,
+** O(ratings x factors^2), not O(movies x factors^2); training approximates
+** each solve by a few steps of conjugate gradient (below).  Only the movie
+** factors are kept: a user is "folded in" by an exact solve at query time,
 ** from the ratings the user has then, so a new user or a new rating counts
 ** at once, without retraining.
 */
@@ -54,8 +55,7 @@ static int gramOf(MlrecInterrupt *pIntr, const float *aY, int n, int f,
 ** Cholesky factor in aL.  G is the Gram matrix of the factors aY.
 */
 static int solveOne(const double *aG, const float *aY, int f, double lambda,
-                    int n, const int *aItem, const float *aRating,
-                    const double *aConf, const MlrecRanker *r,
+                    int n, const int *aItem, const double *aConf,
                     double *aL, double *aX){
   int t, d;
   memcpy(aL, aG, sizeof(double)*f*f);
@@ -65,51 +65,241 @@ static int solveOne(const double *aG, const float *aY, int f, double lambda,
   }
   for(t=0; t<n; t++){
     const float *y;
-    double c;
     if( aItem[t]<0 ) continue;
     y = aY + (i64)aItem[t]*f;
-    c = aConf ? aConf[t] : mlrecIalsConfidence(r, aRating[t]);
-    mlrecAddOuter(aL, f, c, y);
-    for(d=0; d<f; d++) aX[d] += (1.0+c)*y[d];
+    mlrecAddOuter(aL, f, aConf[t], y);
+    for(d=0; d<f; d++) aX[d] += (1.0+aConf[t])*y[d];
   }
   if( mlrecCholesky(aL, f)!=SQLITE_OK ) return SQLITE_ERROR;
   mlrecCholeskySolve(aL, f, aX);
   return SQLITE_OK;
 }
 
+/*
+** Training solves each row by a few steps of conjugate gradient in floats,
+** started from the row's factors of the previous iteration (the method of
+** Takacs, Pilaszy and Tikk, 2011, and of the implicit library), instead of
+** a Cholesky factorisation: a step costs 2 x factors multiply-adds per
+** rating and factors^2 per row, against factors^2 / 2 per rating and
+** factors^3 / 6 per row for the exact solve.  The rows change little from
+** one iteration to the next, so a few steps keep them close to the exact
+** solution.  The Gram matrix G + lambda I is held in floats, full square.
+*/
+#define CG_STEPS 3
+#define CG_AHEAD 8      /* rows fetched ahead of the one used, in a pass */
+
+/* Ask for the row of the rating CG_AHEAD after t, of the n rows aIdx of
+** aOther (f floats each): the rows are scattered, and each pass over them
+** would otherwise wait for memory at every one. */
+static void prefetchRow(const float *aOther, int f, int n, const int *aIdx,
+                        int t){
+  if( t+CG_AHEAD<n ){
+    const char *z = (const char*)(aOther + (i64)aIdx[t+CG_AHEAD]*f);
+    int b;
+    for(b=0; b<f*(int)sizeof(float); b+=64) __builtin_prefetch(z+b);
+  }
+}
+
+/* y += a x over n floats, four lanes at a time. */
+static inline void axpy(float *y, float a, const float *x, int n){
+  MlrecVec4 va = {a, a, a, a}, vx, vy;
+  int d;
+  for(d=0; d+MLREC_LANES<=n; d+=MLREC_LANES){
+    mlrecLoad4(&vx, x+d);
+    mlrecLoad4(&vy, y+d);
+    vy += va*vx;
+    mlrecStore4(y+d, &vy);
+  }
+  for(; d<n; d++) y[d] += a*x[d];
+}
+
+/* y = x over n floats, four lanes at a time (a call of memcpy per row
+** costs as much as the copy). */
+static inline void copyRow(float *y, const float *x, int n){
+  MlrecVec4 v;
+  int d;
+  for(d=0; d+MLREC_LANES<=n; d+=MLREC_LANES){
+    mlrecLoad4(&v, x+d);
+    mlrecStore4(y+d, &v);
+  }
+  for(; d<n; d++) y[d] = x[d];
+}
+
 /* What the solves of one half-iteration share: a task is SOLVE_ROWS rows. */
 typedef struct SolveJob SolveJob;
 struct SolveJob {
-  const MlrecRanker *r;
+  int nFactor;
+  float rConfFlat;           /* confidence minus one = rConfFlat */
+  float rConfScale;          /* + rConfScale x (rating - rMin)^2 */
+  float rMin;
   int nRow;                  /* the rows of a CSR, solved ... */
   const i64 *aStart;
   const int *aIdx;
   const float *aVal;
   const float *aOther;       /* ... against these fixed factors */
-  const double *aG;          /* their Gram matrix */
-  float *aOut;               /* nRow x factors */
-  double *aWork;             /* per worker: a Cholesky factor and a solution */
+  const float *aG;           /* their Gram matrix plus lambda I, full */
+  float *aOut;               /* nRow x factors, the previous iteration's */
+  int nGather;               /* rated rows a solve gathers, at most */
+  float *aWork;              /* per worker: 3 x factors, then nGather
+                             ** confidences and nGather x factors */
 };
 #define SOLVE_ROWS 64
+#define CG_GATHER_BYTES (4<<20)   /* most work space of a worker's gather */
+
+/* Floats of a worker's work space, for f factors and nGather rows. */
+static i64 workFloats(int f, int nGather){
+  return 3*(i64)f + (i64)nGather*(f+1);
+}
+
+/* Rows a solve gathers: the longest row of either side, within
+** CG_GATHER_BYTES. */
+static int gatherRows(const MlrecRatings *pR, int f){
+  i64 nMost = CG_GATHER_BYTES/(sizeof(float)*(f+1)), nLong = 1;
+  int u;
+  for(u=0; u<pR->nUser; u++){
+    i64 n = pR->aUserStart[u+1] - pR->aUserStart[u];
+    if( n>nLong ) nLong = n;
+  }
+  for(u=0; u<pR->nItem; u++){
+    i64 n = pR->aItemStart[u+1] - pR->aItemStart[u];
+    if( n>nLong ) nLong = n;
+  }
+  return (int)(nLong<nMost ? nLong : nMost);
+}
+
+/* aOut = aG x, aG the f x f matrix of the job. */
+static void gramTimes(const SolveJob *j, const float *x, float *aOut){
+  int f = j->nFactor, d;
+  for(d=0; d<f; d++) aOut[d] = mlrecDot(j->aG + (i64)d*f, x, f);
+}
+
+/*
+** The rated rows of one solve, and their confidences minus one: the first
+** nGather gathered into work space by the first pass over them, so that the
+** passes of the CG steps read them in a row, not scattered over the other
+** side's factors.
+*/
+typedef struct RatedRows RatedRows;
+struct RatedRows {
+  int n;
+  const int *aIdx;           /* rows of the job's aOther */
+  const float *aVal;         /* ratings */
+  int nGather;               /* rows gathered in aRow, and aConf */
+  float *aRow;               /* nGather x factors */
+  float *aConf;
+};
+
+/* Row t of p and its confidence minus one into *pc, in a later pass. */
+static const float *ratedRow(const SolveJob *j, const RatedRows *p, int t,
+                             float *pc){
+  int f = j->nFactor;
+  if( t<p->nGather ){
+    *pc = p->aConf[t];
+    return p->aRow + (i64)t*f;
+  }else{
+    float v = p->aVal[t] - j->rMin;
+    *pc = j->rConfFlat + j->rConfScale*v*v;
+    prefetchRow(j->aOther, f, p->n, p->aIdx, t);
+    return j->aOther + (i64)p->aIdx[t]*f;
+  }
+}
+
+/* aAp += sum over the rated rows y of c y (y . p): the rated part of A p. */
+static void ratedTimes(const SolveJob *j, const RatedRows *pRated,
+                       const float *p, float *aAp){
+  int f = j->nFactor, t;
+  if( pRated->nGather<pRated->n ){
+    prefetchRow(j->aOther, f, pRated->n, pRated->aIdx,
+                pRated->nGather - CG_AHEAD);
+  }
+  for(t=0; t<pRated->n; t++){
+    float c;
+    const float *y = ratedRow(j, pRated, t, &c);
+    axpy(aAp, c*mlrecDot(y, p, f), y, f);
+  }
+}
+
+/*
+** r = b - A x for a row whose rated rows are pRated: the first pass over
+** them, which gathers the first pRated->nGather.
+*/
+static void residual(const SolveJob *j, RatedRows *pRated, const float *x,
+                     float *r){
+  int f = j->nFactor, t, d;
+  gramTimes(j, x, r);
+  for(d=0; d<f; d++) r[d] = -r[d];
+  for(t=0; t<pRated->n; t++){
+    const float *y = j->aOther + (i64)pRated->aIdx[t]*f;
+    float v = pRated->aVal[t] - j->rMin;
+    float c = j->rConfFlat + j->rConfScale*v*v;
+    prefetchRow(j->aOther, f, pRated->n, pRated->aIdx, t);
+    if( t<pRated->nGather ){
+      float *g = pRated->aRow + (i64)t*f;
+      copyRow(g, y, f);
+      pRated->aConf[t] = c;
+      y = g;
+    }
+    axpy(r, 1.0f + c - c*mlrecDot(y, x, f), y, f);
+  }
+}
+
+/*
+** Improve x, the factors of a row that rated the n rows aIdx of aOther
+** with ratings aVal, by CG_STEPS steps of conjugate gradient towards the
+** solution of (G + lambda I + sum c y y') x = sum (1 + c) y.  aWork is the
+** worker's work space (SolveJob).  Returns SQLITE_ERROR if x is not finite.
+*/
+static int solveRow(const SolveJob *j, int n, const int *aIdx,
+                    const float *aVal, float *x, float *aWork){
+  int f = j->nFactor, d, s;
+  float *r = aWork, *p = r + f, *ap = p + f;
+  float rsOld, rsNew;
+  RatedRows rated;
+  rated.n = n;
+  rated.aIdx = aIdx;
+  rated.aVal = aVal;
+  rated.nGather = n<j->nGather ? n : j->nGather;
+  rated.aConf = ap + f;
+  rated.aRow = rated.aConf + j->nGather;
+  residual(j, &rated, x, r);
+  memcpy(p, r, sizeof(float)*f);
+  rsOld = mlrecDot(r, r, f);
+  for(s=0; s<CG_STEPS && rsOld>1e-20f; s++){
+    float pAp, a;
+    gramTimes(j, p, ap);
+    ratedTimes(j, &rated, p, ap);
+    pAp = mlrecDot(p, ap, f);
+    if( !(pAp>0.0f) ) break;
+    a = rsOld/pAp;
+    axpy(x, a, p, f);
+    axpy(r, -a, ap, f);
+    rsNew = mlrecDot(r, r, f);
+    for(d=0; d<f; d++) p[d] = r[d] + (rsNew/rsOld)*p[d];
+    rsOld = rsNew;
+  }
+  for(d=0; d<f; d++){
+    if( !isfinite(x[d]) ) return SQLITE_ERROR;
+  }
+  return SQLITE_OK;
+}
 
 static int solveTask(void *pCtx, MlrecWorker *pWorker, i64 iTask){
   const SolveJob *j = (const SolveJob*)pCtx;
-  int f = j->r->nFactor, d;
-  double *aL = j->aWork + (i64)pWorker->iWorker*(f*f+f), *aX = aL + f*f;
+  int f = j->nFactor;
+  float *aWork = j->aWork + (i64)pWorker->iWorker*workFloats(f, j->nGather);
   i64 u, uEnd = (iTask+1)*SOLVE_ROWS < j->nRow ? (iTask+1)*SOLVE_ROWS : j->nRow;
   for(u=iTask*SOLVE_ROWS; u<uEnd; u++){
     i64 k0 = j->aStart[u];
     int n = (int)(j->aStart[u+1]-k0);
-    /* units of about a thousand multiply-adds: the outer products and the
-    ** Cholesky factorisation */
-    if( mlrecWorkerStop(pWorker, 1 + ((i64)n*f*f/2 + (i64)f*f*f/6)/1000) ){
+    /* units of about a thousand multiply-adds: per step, two passes over
+    ** the ratings and a product with the Gram matrix */
+    if( mlrecWorkerStop(pWorker,
+                        1 + (CG_STEPS+1)*((i64)n*2*f + (i64)f*f)/1000) ){
       return SQLITE_INTERRUPT;
     }
-    if( solveOne(j->aG, j->aOther, f, j->r->opt.regularization, n,
-                 j->aIdx+k0, j->aVal+k0, 0, j->r, aL, aX) ){
+    if( solveRow(j, n, j->aIdx+k0, j->aVal+k0, j->aOut + u*f, aWork) ){
       return SQLITE_ERROR;
     }
-    for(d=0; d<f; d++) j->aOut[u*f+d] = (float)aX[d];
   }
   return SQLITE_OK;
 }
@@ -121,7 +311,10 @@ struct IalsRun {
   MlrecInterrupt intr;
   int nWorker;               /* workers of the pool's jobs */
   const MlrecRanker *r;
-  double *aWork;             /* a Gram matrix, then nWorker solves */
+  double *aGram;             /* a Gram matrix, lower triangle */
+  float *aG;                 /* the same plus lambda I, full, in floats */
+  int nGather;               /* rated rows a solve gathers */
+  float *aWork;              /* nWorker x workFloats() */
 };
 
 /*
@@ -132,26 +325,39 @@ struct IalsRun {
 static int solveSide(IalsRun *pRun, int nRow, const i64 *aStart,
                      const int *aIdx, const float *aVal, const float *aOther,
                      int nOther, float *aOut, char **pzErr){
-  int f = pRun->r->nFactor;
+  const MlrecRanker *r = pRun->r;
+  int f = r->nFactor, d, e;
+  double rRange = r->rMax - r->rMin;
   SolveJob job;
-  int rc = gramOf(&pRun->intr, aOther, nOther, f, pRun->aWork);
-  job.r = pRun->r;
+  int rc = gramOf(&pRun->intr, aOther, nOther, f, pRun->aGram);
+  for(d=0; d<f; d++){
+    for(e=0; e<=d; e++){
+      pRun->aG[(i64)d*f+e] = pRun->aG[(i64)e*f+d]
+        = (float)(pRun->aGram[(i64)d*f+e] + (d==e ? r->opt.regularization : 0));
+    }
+  }
+  job.nFactor = f;
+  /* mlrecIalsConfidence() in floats: alpha on a scale of one value */
+  job.rConfFlat = (float)(rRange>0.0 ? 0.0 : r->opt.alpha);
+  job.rConfScale = (float)(rRange>0.0 ? r->opt.alpha/(rRange*rRange) : 0.0);
+  job.rMin = (float)r->rMin;
   job.nRow = nRow;
   job.aStart = aStart;
   job.aIdx = aIdx;
   job.aVal = aVal;
   job.aOther = aOther;
-  job.aG = pRun->aWork;
+  job.aG = pRun->aG;
   job.aOut = aOut;
-  job.aWork = pRun->aWork + (i64)f*f;
+  job.nGather = pRun->nGather;
+  job.aWork = pRun->aWork;
   if( rc==SQLITE_OK ){
     rc = mlrecParallelRun(pRun->p, &pRun->intr, pRun->nWorker,
                           (nRow+SOLVE_ROWS-1)/SOLVE_ROWS, solveTask, &job,
                           0);
   }
   if( rc==SQLITE_ERROR ){
-    mlrecSetError(pzErr, "train_ranker: the least-squares system is "
-                  "singular (the factors overflowed); use a larger "
+    mlrecSetError(pzErr, "train_ranker: the least-squares solution is not "
+                  "finite (the factors overflowed); use a larger "
                   "regularization");
   }
   return rc;
@@ -172,19 +378,24 @@ int mlrecIalsTrain(MlrecState *p, const MlrecRatings *pR, MlrecRanker *r,
   run.p = p;
   run.r = r;
   run.nWorker = mlrecPoolReserve(p, nThread);
-  run.aWork = sqlite3_malloc64(sizeof(double)
-                               *((i64)f*f + (i64)run.nWorker*(f*f+f)));
+  run.aGram = sqlite3_malloc64(sizeof(double)*(i64)f*f);
+  run.aG = sqlite3_malloc64(sizeof(float)*(i64)f*f);
+  run.nGather = gatherRows(pR, f);
+  run.aWork = sqlite3_malloc64(sizeof(float)*run.nWorker
+                               *workFloats(f, run.nGather));
   r->aItemFactor = sqlite3_malloc64(sizeof(float)*((i64)pR->nItem*f+1));
   r->aGram = sqlite3_malloc64(sizeof(double)*(i64)f*f);
-  if( !aUser || !run.aWork || !r->aItemFactor || !r->aGram ){
-    sqlite3_free(aUser);
-    sqlite3_free(run.aWork);
-    return SQLITE_NOMEM;
+  if( !aUser || !run.aGram || !run.aG || !run.aWork || !r->aItemFactor
+   || !r->aGram ){
+    rc = SQLITE_NOMEM;
+    goto ials_out;
   }
-  /* Small uniform factors with standard deviation 0.01. */
+  /* Small uniform factors with standard deviation 0.01 for the movies;
+  ** the users' start from zero. */
   for(k=0; k<(i64)pR->nItem*f; k++){
     r->aItemFactor[k] = (float)(0.0346*(mlrecSplitHash(k, 0, r->opt.seed)-0.5));
   }
+  memset(aUser, 0, sizeof(float)*(i64)pR->nUser*f);
   rc = mlrecInterruptBegin(p->db, &run.intr);
   for(iIter=0; rc==SQLITE_OK && iIter<r->opt.nIter; iIter++){
     rc = solveSide(&run, pR->nUser, pR->aUserStart, pR->aUserItem,
@@ -199,7 +410,10 @@ int mlrecIalsTrain(MlrecState *p, const MlrecRatings *pR, MlrecRanker *r,
     rc = gramOf(&run.intr, r->aItemFactor, pR->nItem, f, r->aGram);
   }
   mlrecInterruptEnd(&run.intr);
+ials_out:
   sqlite3_free(aUser);
+  sqlite3_free(run.aGram);
+  sqlite3_free(run.aG);
   sqlite3_free(run.aWork);
   return rc;
 }
@@ -212,7 +426,7 @@ int mlrecIalsTrain(MlrecState *p, const MlrecRatings *pR, MlrecRanker *r,
 int mlrecIalsFoldIn(const MlrecRanker *r, int n, const int *aItem,
                     const double *aConf, double *aL, double *aX){
   return solveOne(r->aGram, r->aItemFactor, r->nFactor,
-                  r->opt.regularization, n, aItem, 0, aConf, r, aL, aX);
+                  r->opt.regularization, n, aItem, aConf, aL, aX);
 }
 
 /*

@@ -37,11 +37,11 @@
 #define RK(F) .offset=offsetof(MlrecRankerOptions, F)
 const MlrecOption mlrecRankerOptionSpec[] = {
   { "factors",        'i', 1, MLREC_MAX_FACTORS, RK(nFactor), 32 },
-  { "iterations",     'i', 1, 1000,  RK(nIter), 5 },
+  { "iterations",     'i', 1, 1000,  RK(nIter), 3 },
   { "alpha",          'r', 0, 1e6,   RK(alpha), 8 },
   { "regularization", 'r', 1e-6, 1e9, RK(regularization), 20 },
   { "recency",        'r', 1e-3, 1e12, RK(recency), 10 },
-  { "window",         'i', 1, 10000, RK(window), 100 },
+  { "window",         'i', 1, 10000, RK(window), 30 },
   { "sequence_links", 'i', 1, 100000, RK(sequenceLinks), 200 },
   { "window_decay",   'r', 1e-3, 1e12, RK(windowDecay), 20 },
   { "sequence_recency", 'r', 1e-3, 1e12, RK(sequenceRecency), 2 },

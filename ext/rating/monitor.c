@@ -65,6 +65,7 @@ static int splitRatings(MlrecMonitor *p, const MlrecRatings *pR, i64 nHeld){
   s->aItemUser = 0;
   s->aItemValue = 0;
   s->aItemNorm = 0;
+  s->aUserHalf = 0;      /* the whole snapshot's bytes, not the split's */
   s->aUserStart = sqlite3_malloc64(sizeof(i64)*((i64)pR->nUser+1));
   s->aUserItem = sqlite3_malloc64(sizeof(int)*(nTrain+1));
   s->aUserValue = sqlite3_malloc64(sizeof(float)*(nTrain+1));

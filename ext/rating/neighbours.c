@@ -20,7 +20,7 @@
 **
 **     knn(u,i) = b(u,i) + sum s(i,j) z(u,j) / sum s(i,j)
 **
-** Nothing is precomputed beyond the residuals: s(i,j) is computed when
+** Nothing is precomputed beyond the baselines: s(i,j) is computed when
 ** needed by intersecting the two movies' (sorted) user lists, so a
 ** prediction costs tens of microseconds.
 **
@@ -33,12 +33,13 @@
 ** A prediction reads rows: the movies the user rated (with residuals) and,
 ** for each of them and for the movie predicted, its raters (with
 ** residuals).  A model trained here finds them in the training snapshot it
-** keeps.  A model loaded from tables (persist.c) keeps its baselines in
-** memory and reads the rows a prediction needs that no connection has read
-** yet, in one go (xFetch: index lookups by one statement), so a process
-** that serves a few users never reads the rest; every row read is
-** published with an atomic compare-and-swap, and
-** the model is otherwise immutable, so the connections of a process share
+** keeps, and computes each residual from its rating as it reads it (a copy
+** of the residuals would cost 8 bytes a rating).  A model loaded from
+** tables (persist.c) keeps its baselines in memory and reads the rows a
+** prediction needs that no connection has read yet, in one go (xFetch:
+** index lookups by one statement), so a process that serves a few users
+** never reads the rest; every row read is published with an atomic
+** compare-and-swap, and the model is otherwise immutable, so the connections of a process share
 ** one loaded copy.  The scratch of a prediction (one movie's residuals
 ** scattered by user) is the caller's: one per connection.
 */
@@ -66,8 +67,6 @@ void mlrecNeighboursFree(MlrecNeighbours *p){
   }
   sqlite3_free(p->aUserBias);
   sqlite3_free(p->aItemBias);
-  sqlite3_free(p->aUserResid);
-  sqlite3_free(p->aItemResid);
   for(i=0; p->apUserRow && i<p->nUser; i++) sqlite3_free(p->apUserRow[i]);
   for(i=0; p->apItemRow && i<p->nItem; i++) sqlite3_free(p->apItemRow[i]);
   sqlite3_free(p->apUserRow);
@@ -116,7 +115,11 @@ void mlrecNeighboursRow(const MlrecNeighbours *p, int bUser, int iRow,
     i64 k1 = bUser ? pR->aUserStart[iRow+1] : pR->aItemStart[iRow+1];
     pRow->n = (int)(k1 - k0);
     pRow->aIdx = (bUser ? pR->aUserItem : pR->aItemUser) + k0;
-    pRow->aResid = (bUser ? p->aUserResid : p->aItemResid) + k0;
+    pRow->aResid = 0;
+    pRow->aValue = (bUser ? pR->aUserValue : pR->aItemValue) + k0;
+    pRow->mu = p->mu;
+    pRow->rBias = bUser ? p->aUserBias[iRow] : p->aItemBias[iRow];
+    pRow->aBias = bUser ? p->aItemBias : p->aUserBias;
   }else{
     MlrecKnnRow **ap = bUser ? p->apUserRow : p->apItemRow;
     *pRow = *__atomic_load_n(&ap[iRow], __ATOMIC_ACQUIRE);
@@ -188,28 +191,6 @@ static int fitBaselines(MlrecNeighbours *p, MlrecInterrupt *pIntr){
   return rc;
 }
 
-/* The residual of every rating, in both orders of the snapshot. */
-static int computeResiduals(MlrecNeighbours *p, MlrecInterrupt *pIntr){
-  const MlrecRatings *pR = p->pR;
-  int u, i, rc = SQLITE_OK;
-  i64 k;
-  for(u=0; rc==SQLITE_OK && u<pR->nUser; u++){
-    for(k=pR->aUserStart[u]; rc==SQLITE_OK && k<pR->aUserStart[u+1]; k++){
-      p->aUserResid[k] = (float)(pR->aUserValue[k] - p->mu - p->aUserBias[u]
-                                 - p->aItemBias[pR->aUserItem[k]]);
-      rc = mlrecInterruptedEvery(pIntr, k);
-    }
-  }
-  for(i=0; rc==SQLITE_OK && i<pR->nItem; i++){
-    for(k=pR->aItemStart[i]; rc==SQLITE_OK && k<pR->aItemStart[i+1]; k++){
-      p->aItemResid[k] = (float)(pR->aItemValue[k] - p->mu - p->aItemBias[i]
-                                 - p->aUserBias[pR->aItemUser[k]]);
-      rc = mlrecInterruptedEvery(pIntr, k);
-    }
-  }
-  return rc;
-}
-
 /*
 ** Fit the neighbourhood model on snapshot pR into *ppOut, stepping a probe
 ** on db so that sqlite3_interrupt() stops it.
@@ -233,9 +214,7 @@ int mlrecNeighboursTrain(sqlite3 *db, MlrecRatings *pR, i64 nNeighbour,
   p->aItemId = pR->aItemId;
   p->aUserBias = sqlite3_malloc64(sizeof(double)*((i64)pR->nUser+1));
   p->aItemBias = sqlite3_malloc64(sizeof(double)*((i64)pR->nItem+1));
-  p->aUserResid = sqlite3_malloc64(sizeof(float)*(pR->nRating+1));
-  p->aItemResid = sqlite3_malloc64(sizeof(float)*(pR->nRating+1));
-  if( !p->aUserBias || !p->aItemBias || !p->aUserResid || !p->aItemResid ){
+  if( !p->aUserBias || !p->aItemBias ){
     mlrecNeighboursFree(p);
     return SQLITE_NOMEM;
   }
@@ -243,7 +222,6 @@ int mlrecNeighboursTrain(sqlite3 *db, MlrecRatings *pR, i64 nNeighbour,
   rc = mlrecInterruptBegin(db, &intr);
   if( rc==SQLITE_OK ){
     rc = fitBaselines(p, &intr);
-    if( rc==SQLITE_OK ) rc = computeResiduals(p, &intr);
     mlrecInterruptEnd(&intr);
   }
   if( rc!=SQLITE_OK ){
@@ -266,7 +244,7 @@ static double similarity(const MlrecNeighbours *p, const double *aZi,
   for(k=0; k<pJ->n; k++){
     int v = pJ->aIdx[k];
     if( aHas[v] ){
-      double zi = aZi[v], zj = pJ->aResid[k];
+      double zi = aZi[v], zj = mlrecKnnResid(pJ, k);
       rDot += zi*zj;
       rSqI += zi*zi;
       rSqJ += zj*zj;
@@ -346,7 +324,7 @@ static int neighbourhood(const MlrecNeighbours *p, sqlite3 *db,
   if( rc!=SQLITE_OK ) return rc;
   mlrecNeighboursRow(p, 0, i, &rowI);
   for(k=0; k<rowI.n; k++){
-    s->aZi[rowI.aIdx[k]] = rowI.aResid[k];
+    s->aZi[rowI.aIdx[k]] = mlrecKnnResid(&rowI, k);
     s->aHas[rowI.aIdx[k]] = 1;
   }
   for(t=0; t<pU->rated.n; t++){
@@ -355,7 +333,9 @@ static int neighbourhood(const MlrecNeighbours *p, sqlite3 *db,
     if( j==i ) continue;
     mlrecNeighboursRow(p, 0, j, &rowJ);
     rSim = similarity(p, s->aZi, s->aHas, &rowJ);
-    if( rSim>0.0 ) mlrecTopKPush(&top, rSim, pU->rated.aResid[t], j);
+    if( rSim>0.0 ){
+      mlrecTopKPush(&top, rSim, mlrecKnnResid(&pU->rated, t), j);
+    }
   }
   for(k=0; k<rowI.n; k++) s->aHas[rowI.aIdx[k]] = 0;
   for(t=0; t<top.n; t++){

@@ -51,14 +51,25 @@ typedef struct MlrecNeighbours MlrecNeighbours;
 /*
 ** One row of the neighbourhood model: the movies a user rated, or the
 ** users who rated a movie, as positions in the model's ascending ids, in
-** ascending order, with the residual r - b(u,i) of each rating.
+** ascending order, with the residual r - b(u,i) of each rating: stored
+** (aResid), or computed from the ratings (mlrecKnnResid()).
 */
 typedef struct MlrecKnnRow MlrecKnnRow;
 struct MlrecKnnRow {
   int n;
   const int *aIdx;
-  const float *aResid;
+  const float *aResid;   /* the residuals, or NULL: computed from ... */
+  const float *aValue;   /* ... the ratings, */
+  double mu;             /* the mean, */
+  double rBias;          /* the row's baseline bias */
+  const double *aBias;   /* and those of the other side, by position */
 };
+
+/* Residual k of row p. */
+static inline float mlrecKnnResid(const MlrecKnnRow *p, int k){
+  if( p->aResid ) return p->aResid[k];
+  return (float)(p->aValue[k] - p->mu - p->rBias - p->aBias[p->aIdx[k]]);
+}
 
 /* Reads rows aiRow[0..n) of the users (bUser) or movies of loaded model p
 ** on db, each into a new allocation apOut[k] with its arrays after it
@@ -76,10 +87,8 @@ struct MlrecNeighbours {
   const i64 *aItemId;    /* trained here, else its own */
   double *aUserBias;     /* baseline b(u) of each user */
   double *aItemBias;     /* baseline b(i) of each movie */
-  /* trained here: the snapshot, and the residuals in its two layouts */
+  /* trained here: the snapshot, whose ratings give the residuals */
   MlrecRatings *pR;
-  float *aUserResid;
-  float *aItemResid;
   /* loaded from tables: the rows read so far (NULL: not yet) */
   MlrecKnnRow **apUserRow;
   MlrecKnnRow **apItemRow;

@@ -10,8 +10,10 @@
 ** G is 32, or more when there are over 2 million users or movies, so that
 ** a group never holds more than 65536.  Block (a, b) holds the ratings of
 ** the users of group a for the movies of group b, in an order shuffled once
-** from the seed, each as 8 bytes: 16-bit positions of the user and the
-** movie inside their groups, and the rating.  Training works on a copy of
+** from the seed, each as 16-bit positions of the user and the movie inside
+** their groups, and the rating: one byte when the ratings are small half
+** stars (the snapshot's aUserHalf, decoded through a table), else a float;
+** 5 or 8 bytes a rating.  Training works on a copy of
 ** the parameters in grid order (the users of group 0, then those of group 1,
 ** ...; the movies likewise), so that a block's users and movies are two
 ** contiguous runs of memory, not rows scattered over the whole model: at 25
@@ -67,7 +69,6 @@
 typedef struct SgdEntry SgdEntry;
 struct SgdEntry {
   unsigned short u, i;
-  float r;
 };
 
 /*
@@ -100,6 +101,9 @@ struct MlrecSgd {
   int nBlock;                    /* G * G */
   SgdGroups users, items;
   SgdEntry *aEntry;              /* the ratings, block after block */
+  signed char *aHalf;            /* their values: 2 x rating, or NULL and */
+  float *aValue;                 /* the values themselves */
+  float aHalfValue[256];         /* the value of each byte of aHalf */
   float *aUserBias, *aItemBias;  /* the parameters in grid order */
   float *aUserFactor, *aItemFactor;
   i64 *aBlock;                   /* nBlock+1: start of block a*G+b */
@@ -149,6 +153,8 @@ static float sgdStep(SgdRates c, int nF, float *pu, float *qi,
 static int trainBlock(MlrecSgd *p, MlrecWorker *w, int iBlock){
   const MlrecModel *m = p->m;
   const SgdEntry *a = p->aEntry;
+  const signed char *aHalf = p->aHalf;
+  const float *aValue = p->aValue;
   int nF = m->nFactor;
   int iUser0 = p->users.aFirst[iBlock/p->nGrid];
   int iItem0 = p->items.aFirst[iBlock%p->nGrid];
@@ -169,7 +175,8 @@ static int trainBlock(MlrecSgd *p, MlrecWorker *w, int iBlock){
         prefetchRow(aItemFactor + a[k+SGD_AHEAD].i*nF, nF);
       }
       e = sgdStep(c, nF, aUserFactor + u*nF, aItemFactor + i*nF,
-                  &aUserBias[u], &aItemBias[i], a[k].r);
+                  &aUserBias[u], &aItemBias[i],
+                  aHalf ? p->aHalfValue[(unsigned char)aHalf[k]] : aValue[k]);
       rLoss += (double)e*e;
     }
     if( mlrecWorkerStop(w, sgdUnits(n, nF)) ) return 0;
@@ -304,7 +311,17 @@ static int buildGrid(MlrecSgd *p, const MlrecRatings *pR,
   i64 k;
   int rc = SQLITE_NOMEM, u, j;
   p->aEntry = sqlite3_malloc64(sizeof(SgdEntry)*(pR->nRating+1));
-  if( aUserGroup && aItemGroup && aUserPos && aItemPos && aNext && p->aEntry ){
+  if( pR->aUserHalf ){
+    p->aHalf = sqlite3_malloc64(pR->nRating+1);
+    for(j=0; j<256; j++){
+      float v = (float)(signed char)j * 0.5f;
+      p->aHalfValue[j] = p->m->scale==1.0 ? v : (float)(v/p->m->scale);
+    }
+  }else{
+    p->aValue = sqlite3_malloc64(sizeof(float)*(pR->nRating+1));
+  }
+  if( aUserGroup && aItemGroup && aUserPos && aItemPos && aNext && p->aEntry
+   && (p->aHalf || p->aValue) ){
     rc = dealGroups(pR->aUserStart, pR->nUser, nGrid, &p->users,
                     aUserGroup, aUserPos);
   }
@@ -327,11 +344,15 @@ static int buildGrid(MlrecSgd *p, const MlrecRatings *pR,
     for(u=0; rc==SQLITE_OK && u<pR->nUser; u++){
       for(k=pR->aUserStart[u]; rc==SQLITE_OK && k<pR->aUserStart[u+1]; k++){
         int i = pR->aUserItem[k];
-        SgdEntry *e = &p->aEntry[aNext[aUserGroup[u]*nGrid + aItemGroup[i]]++];
-        e->u = aUserPos[u];
-        e->i = aItemPos[i];
-        e->r = p->m->scale==1.0 ? pR->aUserValue[k]
-                                : (float)(pR->aUserValue[k]/p->m->scale);
+        i64 m = aNext[aUserGroup[u]*nGrid + aItemGroup[i]]++;
+        p->aEntry[m].u = aUserPos[u];
+        p->aEntry[m].i = aItemPos[i];
+        if( p->aHalf ){
+          p->aHalf[m] = pR->aUserHalf[k];
+        }else{
+          p->aValue[m] = p->m->scale==1.0 ? pR->aUserValue[k]
+                                 : (float)(pR->aUserValue[k]/p->m->scale);
+        }
         rc = mlrecInterruptedEvery(pIntr, k);
       }
     }
@@ -344,6 +365,22 @@ static int buildGrid(MlrecSgd *p, const MlrecRatings *pR,
   return rc;
 }
 
+/* Swap grid entries a and b, with their values. */
+static void swapEntries(MlrecSgd *p, i64 a, i64 b){
+  SgdEntry t = p->aEntry[a];
+  p->aEntry[a] = p->aEntry[b];
+  p->aEntry[b] = t;
+  if( p->aHalf ){
+    signed char h = p->aHalf[a];
+    p->aHalf[a] = p->aHalf[b];
+    p->aHalf[b] = h;
+  }else{
+    float v = p->aValue[a];
+    p->aValue[a] = p->aValue[b];
+    p->aValue[b] = v;
+  }
+}
+
 /*
 ** Shuffle the ratings inside each block, from the seed: two updates in a
 ** row then rarely share a user or a movie, so the processor can overlap
@@ -352,14 +389,11 @@ static int buildGrid(MlrecSgd *p, const MlrecRatings *pR,
 static int shuffleBlocks(MlrecSgd *p, MlrecInterrupt *pIntr){
   int j, rc = SQLITE_OK;
   for(j=0; rc==SQLITE_OK && j<p->nBlock; j++){
-    SgdEntry *a = p->aEntry + p->aBlock[j];
-    i64 n = p->aBlock[j+1] - p->aBlock[j], k;
+    i64 k0 = p->aBlock[j], n = p->aBlock[j+1] - k0, k;
     for(k=n-1; rc==SQLITE_OK && k>0; k--){
       i64 x = mlrecRandomBelow(&p->rng, k+1);
-      SgdEntry t = a[k];
-      a[k] = a[x];
-      a[x] = t;
-      rc = mlrecInterruptedEvery(pIntr, p->aBlock[j] + k);
+      swapEntries(p, k0+k, k0+x);
+      rc = mlrecInterruptedEvery(pIntr, k0 + k);
     }
   }
   return rc;
@@ -585,6 +619,8 @@ int mlrecSgdThreads(const MlrecSgd *p){
 void mlrecSgdEnd(MlrecSgd *p){
   if( p==0 ) return;
   sqlite3_free(p->aEntry);
+  sqlite3_free(p->aHalf);
+  sqlite3_free(p->aValue);
   sqlite3_free(p->aUserBias);
   sqlite3_free(p->aItemBias);
   sqlite3_free(p->aUserFactor);

@@ -29,6 +29,9 @@ For each database, in a fresh process (so that its peak memory is its own):
             serve the same users: above what the process held before connecting, and the
             ratio (one copy of the model per process: close to 1)
   peak      peak resident memory of the process (Python and SQLite included)
+  pipeline  in a fresh process: train_mf() and train_ranker() with their default options, then
+            recommend(user, 10) for random users: both training times, their ratio (train_ranker
+            / train_mf, the same process on the same data) and the process's peak memory
   free cores how much faster two busy processes get through twice the work of one, just
             before: about 2 on an idle 2-core machine, 1 when something else holds a core (then
             no multi-threaded speed-up can show)
@@ -189,6 +192,18 @@ def connections_worker(path, n, users):
     print(json.dumps({"serving_%d_mib" % n: peak_rss_mib() - base}))
 
 
+def pipeline_worker(path, n_queries):
+    """train_mf() and train_ranker() with default options, then recommend(): a process's peak."""
+    db = connect(path)
+    mf = json.loads(db.execute("SELECT train_mf()").fetchone()[0])["seconds"]
+    ranker = json.loads(db.execute("SELECT train_ranker()").fetchone()[0])["seconds"]
+    users = [r[0] for r in db.execute("SELECT DISTINCT userId FROM ratings")]
+    for user in random.Random(2).sample(users, min(n_queries, len(users))):
+        db.execute("SELECT movieId, score FROM recommend(?, 10)", (user,)).fetchall()
+    print(json.dumps({"pipeline_mf_s": mf, "pipeline_ranker_s": ranker,
+                      "pipeline_ratio": ranker / mf, "pipeline_peak_mib": peak_rss_mib()}))
+
+
 def sklearn_worker(path, scores_file):
     """The notebook's sweep: scikit-learn's brute cosine kNN on the movie x user matrix."""
     import numpy as np
@@ -250,6 +265,7 @@ def bench(name, path, tmp, sklearn_max, n_queries):
         row.update(run_worker(["deploy", work, users]))
         for n_conn in (1, 8):
             row.update(run_worker(["connections", work, str(n_conn), users]))
+        row.update(run_worker(["pipeline", work, str(n_queries)]))
     finally:
         os.remove(work)
     row["serving_ratio"] = row["serving_8_mib"] / row["serving_1_mib"]
@@ -288,6 +304,10 @@ LINES = [
     ("serving, 8 connections MiB", "serving_8_mib", "{:.0f}"),
     ("8 connections / 1", "serving_ratio", "{:.2f}x"),
     ("peak memory MiB", "peak_mib", "{:.0f}"), ("  of which Python+SQLite", "baseline_mib", "{:.0f}"),
+    ("pipeline: train_mf() s", "pipeline_mf_s", "{:.3f}"),
+    ("pipeline: train_ranker() s", "pipeline_ranker_s", "{:.3f}"),
+    ("pipeline: train_ranker / train_mf", "pipeline_ratio", "{:.2f}x"),
+    ("pipeline: peak memory MiB", "pipeline_peak_mib", "{:.0f}"),
     ("scikit-learn peak MiB", "sklearn_peak_mib", "{:.0f}"),
     ("cores / load average", None, None), ("free cores (2 busy processes)", "free_cores", "{:.2f}"),
 ]
@@ -308,6 +328,8 @@ def main():
         return sklearn_worker(sys.argv[2], sys.argv[3])
     if len(sys.argv) > 1 and sys.argv[1] == "deploy":
         return deploy_worker(sys.argv[2], json.loads(sys.argv[3])[0])
+    if len(sys.argv) > 1 and sys.argv[1] == "pipeline":
+        return pipeline_worker(sys.argv[2], int(sys.argv[3]))
     if len(sys.argv) > 1 and sys.argv[1] == "connections":
         return connections_worker(sys.argv[2], int(sys.argv[3]), json.loads(sys.argv[4]))
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
