@@ -74,10 +74,12 @@ struct ColdKey {
 struct MlrecColdWork {
   int nAlloc;            /* movies it has room for */
   ColdKey *aKey;         /* the cold movies */
-  int *aRef;             /* the reference movies */
+  int *aRef;             /* the reference movies, then the ranks of the
+                         ** cold movies' places */
   ColdKey *aRefKey;      /* their t, and index */
   double *aWarm;         /* scores of the unrated model movies */
-  double *aTaste, *aProf;  /* raw terms: cold movies, then references */
+  double *aTaste, *aProf;  /* raw terms: cold movies, then references;
+                         ** then aTaste holds the scores of their places */
   double *aProfile;      /* the user's profile p, nDim */
 };
 
@@ -332,11 +334,6 @@ static void meanScale(const double *a, int n, double *pMean, double *pScale){
   *pScale = n && q>0.0 ? 1.0/sqrt(q/n) : 0.0;
 }
 
-static int cmpDoubleDesc(const void *a, const void *b){
-  double x = *(const double*)a, y = *(const double*)b;
-  return (x<y) - (x>y);
-}
-
 /* By t descending, then index ascending. */
 static int cmpKeyDesc(const void *a, const void *b){
   const ColdKey *x = (const ColdKey*)a, *y = (const ColdKey*)b;
@@ -362,16 +359,50 @@ static int positionOf(const ColdKey *a, int n, double t){
 }
 
 /*
-** The score of the unrated model movies a (n of them, descending) that a
-** cold movie at position iAt of the nRef references (by t descending)
-** gets: the one at twice its quantile.  Content foretells taste less
-** surely than ratings do, so a cold movie must beat twice as many
-** references to reach the same place.
+** The rank among the n unrated model movies (0: the best) that a cold
+** movie at position iAt of the nRef references (by t descending) takes:
+** the one at twice its quantile.  Content foretells taste less surely
+** than ratings do, so a cold movie must beat twice as many references to
+** reach the same place.
 */
-static double placedScore(const double *a, int n, int iAt, int nRef){
+static int placedRank(int n, int iAt, int nRef){
   double q = COLD_SCALE*(iAt + 0.5)/(nRef + 1.0);
   int i = (int)(q*n);
-  return a[i<n ? i : n-1];
+  return i<n ? i : n-1;
+}
+
+static void swapDoubles(double *a, int i, int j){
+  double t = a[i];
+  a[i] = a[j];
+  a[j] = t;
+}
+
+/*
+** Set aOut[k] to the value of rank aRank[k] (0: the largest) of a[lo..hi),
+** for the nRank ascending ranks aRank, all in [lo, hi), reordering a: a
+** quickselect that splits on every rank asked for, so the few ranks that
+** cold movies need cost O(n log nRank), not a sort of every score.
+*/
+static void selectRanks(double *a, int lo, int hi, const int *aRank,
+                        int nRank, double *aOut){
+  while( nRank>0 ){
+    double x = a[lo], y = a[(lo+hi)/2], z = a[hi-1];
+    double pivot = x<y ? (y<z ? y : (x<z ? z : x)) : (x<z ? x : (y<z ? z : y));
+    int i = lo, gt = lo, lt = hi, k, e;
+    /* [lo, gt) above the pivot, [gt, lt) equal, [lt, hi) below */
+    while( i<lt ){
+      if( a[i]>pivot ) swapDoubles(a, i++, gt++);
+      else if( a[i]<pivot ) swapDoubles(a, i, --lt);
+      else i++;
+    }
+    for(k=0; k<nRank && aRank[k]<gt; k++){}
+    for(e=k; e<nRank && aRank[e]<lt; e++) aOut[e] = pivot;
+    selectRanks(a, lo, gt, aRank, k, aOut);
+    aRank += e;
+    aOut += e;
+    nRank -= e;
+    lo = lt;
+  }
 }
 
 /* p = sum over the user's ratings of rating x features. */
@@ -479,17 +510,22 @@ int mlrecColdScore(const MlrecColdMap *m, const double *aX,
   tastes(m, aX, aSeen, w, nCold, nRef);
   qsort(w->aRefKey, nRef, sizeof(ColdKey), cmpKeyDesc);
   qsort(w->aKey, nCold, sizeof(ColdKey), cmpKeyDesc);
-  qsort(w->aWarm, nWarm, sizeof(double), cmpDoubleDesc);
+  if( nWarm>0 ){
+    /* a user the model cannot place gets the most rated movies, and the
+    ** cold ones after them; the others, the score of their place (ranks
+    ** ascending, as t descends) */
+    for(c=0; c<nCold; c++){
+      w->aRef[c] = aX==0 || nRef==0 ? nWarm-1
+                 : placedRank(nWarm, positionOf(w->aRefKey, nRef, w->aKey[c].t),
+                              nRef);
+    }
+    selectRanks(w->aWarm, 0, nWarm, w->aRef, nCold, w->aTaste);
+  }
   for(c=0; c<nCold; c++){
     double rKey = w->aKey[c].t;
     if( nWarm>0 ){
-      /* a user the model cannot place gets the most rated movies, and the
-      ** cold ones after them; the others, the score of their place; both
-      ** in order of t, just below */
-      rKey = aX==0 || nRef==0 ? w->aWarm[nWarm-1]
-           : placedScore(w->aWarm, nWarm, positionOf(w->aRefKey, nRef, rKey),
-                         nRef);
-      rKey = nextafter(fmin(rKey, rPrev), -INFINITY);
+      /* just below the score of its place, in order of t */
+      rKey = nextafter(fmin(w->aTaste[c], rPrev), -INFINITY);
       rPrev = rKey;
     }
     aScore[w->aKey[c].i] = rKey;
