@@ -250,9 +250,8 @@ static const Scenario aScenario[] = {
   { "recommend_new_movies", "CREATE TABLE movie_embeddings(movieId, embedding);"
     "INSERT INTO movie_embeddings VALUES (10, '[0, 1]'), (40, '[1, 0]'),"
     " (70, '[1, 0.1]'), (80, '[0.5, 0.5]');",
-    "SELECT movieId, because FROM recommend(1, 5);"
-    "SELECT movieId, because FROM recommend(2, 5, '{\"cold_below\": 2}');"
-    "SELECT movieId, because FROM recommend(1, 5, '{\"content\": \"embedding\"}');" },
+    "SELECT movieId, because FROM recommend(2, 5, "
+    "'{\"content\": \"embedding\", \"cold_below\": 2}');" },
   { "similar_users", "", "SELECT userId, round(score, 9), corated FROM "
     "similar_users(1, 3); SELECT count(*) FROM (SELECT DISTINCT userId FROM "
     "ratings) u, similar_users(u.userId, 2);" },
