@@ -1,8 +1,11 @@
 /*
 ** tests/oom.c: out-of-memory test of every SQL function of mlrec.
 **
-**     make build/oom && build/oom            (tests/run does this)
+**     make build/oom && build/oom            (every scenario)
 **     build/oom -v train_default             (one scenario, verbose)
+**     build/oom --part=1/2                   (every other scenario: tests/run
+**                                             runs the two halves in its
+**                                             two lanes)
 **
 ** The program installs a failing allocator with sqlite3_config(
 ** SQLITE_CONFIG_MALLOC) before SQLite starts, so every allocation of SQLite
@@ -486,17 +489,23 @@ static void runInit(void){
 
 int main(int argc, char **argv){
   const char *zOnly = 0;
-  int i;
+  int i, iPart = 1, nPart = 1;
   for(i=1; i<argc; i++){
     if( strcmp(argv[i], "-v")==0 ) bVerbose = 1;
+    else if( sscanf(argv[i], "--part=%d/%d", &iPart, &nPart)==2 ){
+      if( nPart<1 || iPart<1 || iPart>nPart ) return 2;
+    }
     else zOnly = argv[i];
   }
   installFaultAllocator();
   if( sqlite3_initialize()!=SQLITE_OK ) return 2;
   zFixture = readFile("data/fixture.sql");
-  if( zOnly==0 || strcmp(zOnly, "init")==0 ) runInit();
+  if( (zOnly==0 && iPart==1) || (zOnly && strcmp(zOnly, "init")==0) ){
+    runInit();
+  }
   for(i=0; i<N_SCENARIO; i++){
     if( zOnly && strcmp(zOnly, aScenario[i].zName)!=0 ) continue;
+    if( i%nPart!=iPart-1 ) continue;
     runScenario(&aScenario[i]);
   }
   free(zFixture);
