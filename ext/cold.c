@@ -495,10 +495,16 @@ static void tastes(const MlrecColdMap *m, const double *aX,
   }
   meanScale(w->aTaste, n, &m1, &s1);
   meanScale(w->aProf, n, &m2, &s2);
-  for(c=0; c<nCold+nRef; c++){
+  for(c=0, n=0; c<nCold+nRef; c++){
     double rTaste, rProf;
     int i = c<nCold ? w->aKey[c].i : w->aRef[c-nCold];
-    rawTerms(m, aX, w->aProfile, vecOf(m, i), &rTaste, &rProf);
+    if( c<nCold && aSeen[i] ){
+      /* a rated cold movie (include_rated) is left out of the statistics */
+      rawTerms(m, aX, w->aProfile, vecOf(m, i), &rTaste, &rProf);
+    }else{
+      rTaste = w->aTaste[n];
+      rProf = w->aProf[n++];
+    }
     rTaste = (rTaste-m1)*s1 + COLD_PROFILE*(rProf-m2)*s2;
     if( c<nCold ){
       w->aKey[c].t = rTaste;

@@ -309,26 +309,14 @@ static int rankOneUser(MlrecRecommender *pRec, const TestRow *a, i64 nRow,
   return SQLITE_OK;
 }
 
-static int cmpId(const void *a, const void *b){
-  i64 x = *(const i64*)a, y = *(const i64*)b;
-  return (x>y) - (x<y);
-}
-
 /* The distinct movies of the n test rows, as the filter of option
 ** "candidates": "test". */
 static int testMovies(const TestRow *a, i64 n, MlrecFilter *pFilter){
   i64 k;
-  int m = 0;
   pFilter->aAllow = sqlite3_malloc64(sizeof(i64)*(n+1));
   if( pFilter->aAllow==0 ) return SQLITE_NOMEM;
   for(k=0; k<n; k++) pFilter->aAllow[k] = a[k].iItem;
-  qsort(pFilter->aAllow, n, sizeof(i64), cmpId);
-  for(k=0; k<n; k++){
-    if( m==0 || pFilter->aAllow[m-1]!=pFilter->aAllow[k] ){
-      pFilter->aAllow[m++] = pFilter->aAllow[k];
-    }
-  }
-  pFilter->nAllow = m;
+  pFilter->nAllow = mlrecSortDistinctIds(pFilter->aAllow, (int)n);
   pFilter->bRestricted = 1;
   return SQLITE_OK;
 }

@@ -342,14 +342,7 @@ static void importFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
                          "mlrec_import_factors", &zErr);
   }
   if( rc==SQLITE_OK ) zOut = mlrecSavedSummary(zName, m, 0);
-  if( rc==SQLITE_OK && zOut==0 ) rc = SQLITE_NOMEM;
-  if( rc!=SQLITE_OK ){
-    mlrecResultError(ctx, rc, zErr);
-    sqlite3_free(zOut);
-  }else{
-    sqlite3_result_text(ctx, zOut, -1, sqlite3_free);
-  }
-  sqlite3_free(zErr);
+  mlrecResultOrError(ctx, rc, zErr, zOut);
   mlrecModelUnref(m);
   factorsFree(&users);
   factorsFree(&items);

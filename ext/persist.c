@@ -91,8 +91,8 @@ const char *mlrecNameArg(sqlite3_context *ctx, const char *zFunc, int argc,
 }
 
 /* Report rc/zErr, or set the result to text zOut (NULL: out of memory). */
-static void resultOrError(sqlite3_context *ctx, int rc, char *zErr,
-                          char *zOut){
+void mlrecResultOrError(sqlite3_context *ctx, int rc, char *zErr,
+                        char *zOut){
   if( rc==SQLITE_OK && zOut==0 ) rc = SQLITE_NOMEM;
   if( rc!=SQLITE_OK ){
     mlrecResultError(ctx, rc, zErr);
@@ -191,7 +191,7 @@ static void saveFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
                            "to save; train one with train_mf() or "
                            "train_ranker(), or load one with "
                            "mlrec_load_model()");
-    resultOrError(ctx, SQLITE_ERROR, zErr, 0);
+    mlrecResultOrError(ctx, SQLITE_ERROR, zErr, 0);
     return;
   }
   /* references: saving runs SQL, which must not free them under us */
@@ -209,7 +209,7 @@ static void saveFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   }
   mlrecModelUnref(m);
   mlrecRankerUnref(r);
-  resultOrError(ctx, rc, zErr, zOut);
+  mlrecResultOrError(ctx, rc, zErr, zOut);
 }
 
 /* ---- Loading ------------------------------------------------------------- */
@@ -305,7 +305,7 @@ static void loadFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     mlrecModelUnref(m);
     mlrecRankerUnref(r);
   }
-  resultOrError(ctx, rc, zErr, zOut);
+  mlrecResultOrError(ctx, rc, zErr, zOut);
 }
 
 /*

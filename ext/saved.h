@@ -104,6 +104,7 @@ int mlrecSaveModels(sqlite3*, const char *zName, const MlrecModel*,
                     const char *zFunc, char **pzErr);
 const char *mlrecNameArg(sqlite3_context*, const char *zFunc, int argc,
                          sqlite3_value **argv);
+void mlrecResultOrError(sqlite3_context*, int rc, char *zErr, char *zOut);
 const char *mlrecTextArg(sqlite3_context*, sqlite3_value*, const char *zFunc,
                          const char *zWhat);
 char *mlrecSavedSummary(const char *zName, const MlrecModel*,

@@ -389,6 +389,7 @@ int mlrecFilterPrepare(MlrecState*, const char *zFunc, MlrecFilter*,
 void mlrecFilterMask(const MlrecFilter*, const i64 *aId, int n,
                      unsigned char *aMask);
 void mlrecFilterClear(MlrecFilter*);
+int mlrecSortDistinctIds(i64 *a, int n);
 
 /* topk.c */
 int mlrecTopKInit(MlrecTopK*, int k);

@@ -22,6 +22,16 @@ static int cmpId(const void *a, const void *b){
   return (x>y) - (x<y);
 }
 
+/* Sort the n ids a ascending and drop repeats; returns how many remain. */
+int mlrecSortDistinctIds(i64 *a, int n){
+  int i, nOut = 0;
+  if( n>1 ) qsort(a, n, sizeof(i64), cmpId);
+  for(i=0; i<n; i++){
+    if( nOut==0 || a[i]!=a[nOut-1] ) a[nOut++] = a[i];
+  }
+  return nOut;
+}
+
 /* Append iId to the growing array *paId of *pn entries. */
 static int appendId(i64 **paId, int *pn, int *pnAlloc, i64 iId){
   if( *pn==*pnAlloc ){
@@ -70,7 +80,6 @@ static int idsOf(sqlite3 *db, const char *zFunc, const char *zSql,
                  const char *zArg, int bJson, i64 **paId, int *pn,
                  char **pzErr){
   sqlite3_stmt *pStmt = 0;
-  int i, nOut = 0;
   int rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
   *paId = 0;
   *pn = 0;
@@ -87,11 +96,7 @@ static int idsOf(sqlite3 *db, const char *zFunc, const char *zSql,
     *pn = 0;
   }
   if( rc!=SQLITE_OK || *pn==0 ) return rc;
-  qsort(*paId, *pn, sizeof(i64), cmpId);
-  for(i=0; i<*pn; i++){
-    if( nOut==0 || (*paId)[i]!=(*paId)[nOut-1] ) (*paId)[nOut++] = (*paId)[i];
-  }
-  *pn = nOut;
+  *pn = mlrecSortDistinctIds(*paId, *pn);
   return SQLITE_OK;
 }
 
