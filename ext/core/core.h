@@ -303,6 +303,19 @@ int mlrecPoolRun(MlrecState*, MlrecInterrupt*, int nWorker, MlrecWorkFn,
                  void *pCtx, int *pnJoined);
 int mlrecParallelRun(MlrecState*, MlrecInterrupt*, int nWorker, i64 nTask,
                      MlrecTaskFn, void *pCtx, int *pnJoined);
+/* Stages of tasks, run in order (mlrecStagedRun()). */
+typedef struct MlrecStages MlrecStages;
+struct MlrecStages {
+  int nStage;
+  i64 (*xCount)(void *pCtx, int iStage);   /* tasks of a stage, at least 1 */
+  int (*xTask)(void *pCtx, MlrecWorker*, int iStage, i64 iTask);
+  void *pCtx;
+  int (*xFirst)(void *pFirstCtx);   /* the calling thread's own work before
+                                    ** it takes tasks, or NULL */
+  void *pFirstCtx;
+};
+int mlrecStagedRun(MlrecState*, MlrecInterrupt*, int nWorker,
+                   const MlrecStages*);
 int mlrecWorkerStop(MlrecWorker*, i64 nUnit);
 void mlrecPoolFree(MlrecPool*);
 int mlrecOnlineCores(void);

@@ -25,7 +25,12 @@
 ** slot, and found through MlrecWorker.iWorker.
 **
 ** mlrecParallelRun() is a job of independent tasks 0, 1, 2, ... taken in
-** order from a shared counter.
+** order from a shared counter.  mlrecStagedRun() is a job of such tasks in
+** stages, each stage starting when the one before is done (the half
+** iterations of ALS and the Gram matrices between them, ranking/ials.c),
+** so that one job spans a whole training run; its calling thread may first
+** do work of its own that needs SQLite (reading the sequences) while the
+** helpers start on the stages.
 **
 ** INTERRUPTS.  One rule for every job: a worker reports the work it does
 ** through mlrecWorkerStop(), in units of about a microsecond (a thousand
@@ -36,6 +41,7 @@
 */
 #include "core.h"
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
@@ -255,6 +261,72 @@ int mlrecParallelRun(MlrecState *p, MlrecInterrupt *pIntr, int nWorker,
   atomic_init(&job.iNext, 0);
   if( nWorker>nTask ) nWorker = nTask>1 ? (int)nTask : 1;
   return mlrecPoolRun(p, pIntr, nWorker, runTasks, &job, pnJoined);
+}
+
+/* A job in stages (mlrecStagedRun()). */
+typedef struct StagedJob StagedJob;
+struct StagedJob {
+  const MlrecStages *pStages;
+  atomic_llong iNext;      /* the next task to take, counted over stages */
+  atomic_llong nDone;      /* tasks done */
+};
+
+#define STAGE_SPINS 64     /* looks at the previous stage before yielding */
+
+/* Wait until the nBefore tasks of the stages before this one are done;
+** false if the job stops meanwhile. */
+static int awaitStage(StagedJob *p, MlrecWorker *w, i64 nBefore){
+  int nSpin = 0;
+  while( atomic_load(&p->nDone)<nBefore ){
+    if( mlrecWorkerStop(w, 1) ) return 0;
+    if( ++nSpin>STAGE_SPINS ) sched_yield();
+  }
+  return 1;
+}
+
+/* The calling thread does its own work first; then every worker takes
+** tasks in order, each once the stages before its own are done. */
+static int runStages(void *pArg, MlrecWorker *w){
+  StagedJob *p = (StagedJob*)pArg;
+  const MlrecStages *pS = p->pStages;
+  int iStage = 0;
+  i64 iStart = 0, iEnd = pS->xCount(pS->pCtx, 0);
+  if( w->iWorker==0 && pS->xFirst ){
+    int rc = pS->xFirst(pS->pFirstCtx);
+    if( rc!=SQLITE_OK ) return rc;
+  }
+  for(;;){
+    i64 iTask;
+    int rc;
+    if( mlrecWorkerStop(w, 1) ) return SQLITE_OK;
+    iTask = atomic_fetch_add(&p->iNext, 1);
+    while( iTask>=iEnd ){
+      if( ++iStage==pS->nStage ) return SQLITE_OK;
+      iStart = iEnd;
+      iEnd += pS->xCount(pS->pCtx, iStage);
+    }
+    if( !awaitStage(p, w, iStart) ) return SQLITE_OK;
+    rc = pS->xTask(pS->pCtx, w, iStage, iTask - iStart);
+    if( rc!=SQLITE_OK ) return rc;
+    atomic_fetch_add(&p->nDone, 1);
+  }
+}
+
+/*
+** Run the stages of pStages in order, as a job of up to nWorker workers:
+** the tasks of a stage are independent, and start once every task of the
+** stages before is done.  The calling thread first runs pStages->xFirst
+** (if not NULL; it may call SQLite), while the helpers that join start on
+** the stages.  Returns SQLITE_OK, or the first error of xFirst, of a task
+** or of the probe pIntr.
+*/
+int mlrecStagedRun(MlrecState *p, MlrecInterrupt *pIntr, int nWorker,
+                   const MlrecStages *pStages){
+  StagedJob job;
+  job.pStages = pStages;
+  atomic_init(&job.iNext, 0);
+  atomic_init(&job.nDone, 0);
+  return mlrecPoolRun(p, pIntr, nWorker, runStages, &job, 0);
 }
 
 /* End the helpers of pool (NULL: none), join them and free it. */

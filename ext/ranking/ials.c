@@ -37,18 +37,6 @@ double mlrecIalsConfidence(const MlrecRanker *r, double rating){
   return r->opt.alpha*x*x;
 }
 
-/* Y'Y (lower triangle) of the n rows of f factors in aY. */
-static int gramOf(MlrecInterrupt *pIntr, const float *aY, int n, int f,
-                  double *aG){
-  int i, rc = SQLITE_OK;
-  memset(aG, 0, sizeof(double)*f*f);
-  for(i=0; rc==SQLITE_OK && i<n; i++){
-    mlrecAddOuter(aG, f, 1.0, aY + (i64)i*f);
-    rc = mlrecInterruptedEvery(pIntr, i+1);
-  }
-  return rc;
-}
-
 /*
 ** Solve  (G + lambda I + sum aConf[t] y y') x = sum (1 + aConf[t]) y  over
 ** the n movies aItem[t] (-1 entries are skipped) into aX, leaving the
@@ -304,88 +292,126 @@ static int solveTask(void *pCtx, MlrecWorker *pWorker, i64 iTask){
   return SQLITE_OK;
 }
 
-/* What the half-iterations of a training run share. */
+/*
+** A training run is one job in stages (core/pool.c): stage 0 is the Gram
+** matrix of the movies' starting factors, then each iteration is four
+** stages: the users' rows solved, their Gram matrix, the movies' rows
+** solved, their Gram matrix.  A Gram matrix is one task, summed in one
+** order, and a solve SOLVE_ROWS rows a task: the same bits on any number of
+** threads.
+*/
+#define STAGES_PER_ITERATION 4
+
+/* What the stages of a training run share. */
 typedef struct IalsRun IalsRun;
 struct IalsRun {
-  MlrecState *p;             /* the connection, whose pool runs the solves */
-  MlrecInterrupt intr;
-  int nWorker;               /* workers of the pool's jobs */
   const MlrecRanker *r;
-  double *aGram;             /* a Gram matrix, lower triangle */
+  SolveJob users;            /* the users' rows against the movies' factors */
+  SolveJob items;            /* and the other way round */
+  double *aGram;             /* the last Gram matrix, lower triangle */
   float *aG;                 /* the same plus lambda I, full, in floats */
-  int nGather;               /* rated rows a solve gathers */
-  float *aWork;              /* nWorker x workFloats() */
 };
 
+/* The solve of stage iStage, or NULL for a Gram matrix. */
+static const SolveJob *stageSolve(const IalsRun *pRun, int iStage){
+  switch( iStage % STAGES_PER_ITERATION ){
+    case 1:  return &pRun->users;
+    case 3:  return &pRun->items;
+    default: return 0;
+  }
+}
+
+static i64 stageTasks(void *pCtx, int iStage){
+  const SolveJob *j = stageSolve((const IalsRun*)pCtx, iStage);
+  return j ? (j->nRow + SOLVE_ROWS - 1)/SOLVE_ROWS : 1;
+}
+
 /*
-** One half-iteration: the nRow rows of a CSR (aStart, aIdx, aVal) solved
-** against the fixed factors aOther (nOther rows) into aOut, SOLVE_ROWS rows
-** a task on the pool.
+** pRun->aGram = Y'Y (lower triangle) of the n rows of factors aY, and
+** pRun->aG the same plus lambda I, full, in floats: what the next solve
+** needs.
 */
-static int solveSide(IalsRun *pRun, int nRow, const i64 *aStart,
-                     const int *aIdx, const float *aVal, const float *aOther,
-                     int nOther, float *aOut, char **pzErr){
+static int gramTask(IalsRun *pRun, MlrecWorker *pWorker, const float *aY,
+                    int n){
   const MlrecRanker *r = pRun->r;
-  int f = r->nFactor, d, e;
-  double rRange = r->rMax - r->rMin;
-  SolveJob job;
-  int rc = gramOf(&pRun->intr, aOther, nOther, f, pRun->aGram);
+  int f = r->nFactor, i, d, e;
+  double *aGram = pRun->aGram;
+  memset(aGram, 0, sizeof(double)*f*f);
+  for(i=0; i<n; i++){
+    if( (i & 63)==0 && mlrecWorkerStop(pWorker, 1 + 64*(i64)f*f/2000) ){
+      return SQLITE_INTERRUPT;
+    }
+    mlrecAddOuter(aGram, f, 1.0, aY + (i64)i*f);
+  }
   for(d=0; d<f; d++){
     for(e=0; e<=d; e++){
       pRun->aG[(i64)d*f+e] = pRun->aG[(i64)e*f+d]
-        = (float)(pRun->aGram[(i64)d*f+e] + (d==e ? r->opt.regularization : 0));
+        = (float)(aGram[(i64)d*f+e] + (d==e ? r->opt.regularization : 0));
     }
   }
-  job.nFactor = f;
+  return SQLITE_OK;
+}
+
+static int stageTask(void *pCtx, MlrecWorker *pWorker, int iStage,
+                     i64 iTask){
+  IalsRun *pRun = (IalsRun*)pCtx;
+  const SolveJob *j = stageSolve(pRun, iStage);
+  if( j ) return solveTask((void*)j, pWorker, iTask);
+  /* the Gram matrix of what the stage before solved: the users' rows
+  ** before the movies', the movies' (at first their starting factors)
+  ** before the users' */
+  j = iStage % STAGES_PER_ITERATION==2 ? &pRun->users : &pRun->items;
+  return gramTask(pRun, pWorker, j->aOut, j->nRow);
+}
+
+/* The solve of the nRow rows of a CSR (aStart, aIdx, aVal) against the
+** fixed factors aOther into aOut. */
+static void initSolve(SolveJob *j, const IalsRun *pRun, int nRow,
+                      const i64 *aStart, const int *aIdx, const float *aVal,
+                      const float *aOther, float *aOut){
+  const MlrecRanker *r = pRun->r;
+  double rRange = r->rMax - r->rMin;
+  j->nFactor = r->nFactor;
   /* mlrecIalsConfidence() in floats: alpha on a scale of one value */
-  job.rConfFlat = (float)(rRange>0.0 ? 0.0 : r->opt.alpha);
-  job.rConfScale = (float)(rRange>0.0 ? r->opt.alpha/(rRange*rRange) : 0.0);
-  job.rMin = (float)r->rMin;
-  job.nRow = nRow;
-  job.aStart = aStart;
-  job.aIdx = aIdx;
-  job.aVal = aVal;
-  job.aOther = aOther;
-  job.aG = pRun->aG;
-  job.aOut = aOut;
-  job.nGather = pRun->nGather;
-  job.aWork = pRun->aWork;
-  if( rc==SQLITE_OK ){
-    rc = mlrecParallelRun(pRun->p, &pRun->intr, pRun->nWorker,
-                          (nRow+SOLVE_ROWS-1)/SOLVE_ROWS, solveTask, &job,
-                          0);
-  }
-  if( rc==SQLITE_ERROR ){
-    mlrecSetError(pzErr, "train_ranker: the least-squares solution is not "
-                  "finite (the factors overflowed); use a larger "
-                  "regularization");
-  }
-  return rc;
+  j->rConfFlat = (float)(rRange>0.0 ? 0.0 : r->opt.alpha);
+  j->rConfScale = (float)(rRange>0.0 ? r->opt.alpha/(rRange*rRange) : 0.0);
+  j->rMin = (float)r->rMin;
+  j->nRow = nRow;
+  j->aStart = aStart;
+  j->aIdx = aIdx;
+  j->aVal = aVal;
+  j->aOther = aOther;
+  j->aG = pRun->aG;
+  j->aOut = aOut;
 }
 
 /*
 ** Train the movie factors of r on snapshot pR, on up to nThread threads of
 ** the pool of p: r->aItemFactor and its Gram matrix r->aGram.  The same for
-** a given seed whatever the threads.
+** a given seed whatever the threads.  xFirst(pFirstCtx), if not NULL, runs
+** on the calling thread first, while the helpers start training.
 */
 int mlrecIalsTrain(MlrecState *p, const MlrecRatings *pR, MlrecRanker *r,
-                   int nThread, char **pzErr){
+                   int nThread, int (*xFirst)(void*), void *pFirstCtx,
+                   char **pzErr){
   int f = r->nFactor;
+  int nWorker = mlrecPoolReserve(p, nThread);
+  int nGather = gatherRows(pR, f);
   float *aUser = sqlite3_malloc64(sizeof(float)*((i64)pR->nUser*f+1));
+  float *aWork = sqlite3_malloc64(sizeof(float)*nWorker
+                                  *workFloats(f, nGather));
+  MlrecInterrupt intr;
+  MlrecStages stages;
   IalsRun run;
-  i64 k, iIter;
-  int rc;
-  run.p = p;
+  i64 k;
+  int rc = SQLITE_OK;
+  memset(&run, 0, sizeof(run));
   run.r = r;
-  run.nWorker = mlrecPoolReserve(p, nThread);
   run.aGram = sqlite3_malloc64(sizeof(double)*(i64)f*f);
   run.aG = sqlite3_malloc64(sizeof(float)*(i64)f*f);
-  run.nGather = gatherRows(pR, f);
-  run.aWork = sqlite3_malloc64(sizeof(float)*run.nWorker
-                               *workFloats(f, run.nGather));
   r->aItemFactor = sqlite3_malloc64(sizeof(float)*((i64)pR->nItem*f+1));
   r->aGram = sqlite3_malloc64(sizeof(double)*(i64)f*f);
-  if( !aUser || !run.aGram || !run.aG || !run.aWork || !r->aItemFactor
+  if( !aUser || !aWork || !run.aGram || !run.aG || !r->aItemFactor
    || !r->aGram ){
     rc = SQLITE_NOMEM;
     goto ials_out;
@@ -396,25 +422,33 @@ int mlrecIalsTrain(MlrecState *p, const MlrecRatings *pR, MlrecRanker *r,
     r->aItemFactor[k] = (float)(0.0346*(mlrecSplitHash(k, 0, r->opt.seed)-0.5));
   }
   memset(aUser, 0, sizeof(float)*(i64)pR->nUser*f);
-  rc = mlrecInterruptBegin(p->db, &run.intr);
-  for(iIter=0; rc==SQLITE_OK && iIter<r->opt.nIter; iIter++){
-    rc = solveSide(&run, pR->nUser, pR->aUserStart, pR->aUserItem,
-                   pR->aUserValue, r->aItemFactor, pR->nItem, aUser, pzErr);
-    if( rc==SQLITE_OK ){
-      rc = solveSide(&run, pR->nItem, pR->aItemStart, pR->aItemUser,
-                     pR->aItemValue, aUser, pR->nUser, r->aItemFactor,
-                     pzErr);
-    }
+  initSolve(&run.users, &run, pR->nUser, pR->aUserStart, pR->aUserItem,
+            pR->aUserValue, r->aItemFactor, aUser);
+  initSolve(&run.items, &run, pR->nItem, pR->aItemStart, pR->aItemUser,
+            pR->aItemValue, aUser, r->aItemFactor);
+  run.users.nGather = run.items.nGather = nGather;
+  run.users.aWork = run.items.aWork = aWork;
+  stages.nStage = 1 + STAGES_PER_ITERATION*(int)r->opt.nIter;
+  stages.xCount = stageTasks;
+  stages.xTask = stageTask;
+  stages.pCtx = &run;
+  stages.xFirst = xFirst;
+  stages.pFirstCtx = pFirstCtx;
+  rc = mlrecInterruptBegin(p->db, &intr);
+  if( rc==SQLITE_OK ) rc = mlrecStagedRun(p, &intr, nWorker, &stages);
+  mlrecInterruptEnd(&intr);
+  /* the last stage is the Gram matrix of the movies' factors */
+  if( rc==SQLITE_OK ) memcpy(r->aGram, run.aGram, sizeof(double)*f*f);
+  if( rc==SQLITE_ERROR && *pzErr==0 ){
+    mlrecSetError(pzErr, "train_ranker: the least-squares solution is not "
+                  "finite (the factors overflowed); use a larger "
+                  "regularization");
   }
-  if( rc==SQLITE_OK ){
-    rc = gramOf(&run.intr, r->aItemFactor, pR->nItem, f, r->aGram);
-  }
-  mlrecInterruptEnd(&run.intr);
 ials_out:
   sqlite3_free(aUser);
+  sqlite3_free(aWork);
   sqlite3_free(run.aGram);
   sqlite3_free(run.aG);
-  sqlite3_free(run.aWork);
   return rc;
 }
 

@@ -81,7 +81,8 @@ void mlrecRankWorkFree(MlrecRankWork*);
 
 /* ials.c: implicit-feedback alternating least squares */
 int mlrecIalsTrain(MlrecState*, const MlrecRatings*, MlrecRanker*,
-                   int nThread, char **pzErr);
+                   int nThread, int (*xFirst)(void*), void *pFirstCtx,
+                   char **pzErr);
 double mlrecIalsConfidence(const MlrecRanker*, double rating);
 int mlrecIalsFoldIn(const MlrecRanker*, int n, const int *aItem,
                     const double *aConf, double *aL, double *aX);
@@ -90,8 +91,12 @@ void mlrecIalsExplain(const MlrecRanker*, const double *aL, int iItem,
                       double *aV, double *aContrib);
 
 /* sequence.c: movies rated close in time by other users */
-int mlrecSequenceBuild(MlrecState*, const MlrecRatings*, MlrecRanker*,
-                       int nThread, char **pzErr);
+typedef struct MlrecSequences MlrecSequences;
+int mlrecSequenceRead(MlrecState*, const MlrecRatings*, MlrecRanker*,
+                      MlrecSequences **ppOut, char **pzErr);
+int mlrecSequenceLink(MlrecState*, MlrecSequences*, MlrecRanker*,
+                      int nThread, char **pzErr);
+void mlrecSequenceFree(MlrecSequences*);
 void mlrecSequenceScore(const MlrecRanker*, int n, const int *aItem,
                         const double *aWeight, double *aScore);
 double mlrecSequencePair(const MlrecRanker*, int iFrom, int iTo);

@@ -40,8 +40,7 @@
 ** ratings: one more scattered read per place of a window.)
 */
 #define SEQ_CHUNKS 8
-typedef struct SeqIndex SeqIndex;
-struct SeqIndex {
+struct MlrecSequences {
   const MlrecRatings *pR;  /* users' rows (aUserStart), movies' (aItem...) */
   int *aSeqItem;           /* each user's movies, oldest first */
   int *aItemPos;           /* per rating of the chunk's movies: its place in
@@ -145,7 +144,7 @@ static int seqUserAdd(SeqUser *pU, sqlite3_stmt *pStmt, int iCol, int iItem){
 }
 
 /* Sort the ratings of pU by time and movie into aSeq; empty pU. */
-static void seqUserFlush(SeqUser *pU, SeqIndex *x, i64 k0){
+static void seqUserFlush(SeqUser *pU, MlrecSequences *x, i64 k0){
   int t;
   for(t=0; t<pU->nKey; t++){
     SeqKey *k = &pU->aKey[t];
@@ -164,7 +163,7 @@ static void seqUserFlush(SeqUser *pU, SeqIndex *x, i64 k0){
 ** are sorted by time here.  SQLITE_ABORT if the rows differ from the
 ** snapshot (the table changed in between).
 */
-static int readSequences(sqlite3 *db, const MlrecConfig *pCfg, SeqIndex *x,
+static int readSequences(sqlite3 *db, const MlrecConfig *pCfg, MlrecSequences *x,
                          char **pzErr){
   const MlrecRatings *pR = x->pR;
   sqlite3_stmt *pStmt = 0;
@@ -219,7 +218,7 @@ static int readSequences(sqlite3 *db, const MlrecConfig *pCfg, SeqIndex *x,
 ** do in each movie's list of raters, so every movie's next rater is the one
 ** at its cursor.  SQLITE_ABORT if the sequences do not match the snapshot.
 */
-static int indexPositions(SeqIndex *x, int iFirst, int iLast,
+static int indexPositions(MlrecSequences *x, int iFirst, int iLast,
                           MlrecInterrupt *pIntr){
   const MlrecRatings *pR = x->pR;
   i64 k, nPos = pR->aItemStart[iLast] - pR->aItemStart[iFirst];
@@ -263,7 +262,7 @@ struct LinkWork {
 /* What the tasks of a chunk share: task t is movie iFirst+t. */
 typedef struct LinkJob LinkJob;
 struct LinkJob {
-  const SeqIndex *x;
+  const MlrecSequences *x;
   MlrecRanker *r;
   int iFirst;
   int nKeep;        /* links kept per movie, at most: each has that room */
@@ -278,7 +277,7 @@ struct LinkJob {
 /* Ask for the window of the rating at place k of the movies' rows: the
 ** windows are scattered over the sequences, and each would otherwise wait
 ** for memory. */
-static void prefetchWindow(const SeqIndex *x, int L, i64 k){
+static void prefetchWindow(const MlrecSequences *x, int L, i64 k){
   const MlrecRatings *pR = x->pR;
   int v = pR->aItemUser[k];
   int p = x->aItemPos[k - x->iPos0];
@@ -301,7 +300,7 @@ static inline void addLink(LinkWork *w, int *pn, int j, float r){
 ** Add to w the window weights of the movies at the places p-dLo to p+dHi
 ** but p of the sequence of the user whose row starts at place k0, in order.
 */
-static void addWindow(const SeqIndex *x, i64 k0, int p, int dLo, int dHi,
+static void addWindow(const MlrecSequences *x, i64 k0, int p, int dLo, int dHi,
                       LinkWork *w, int *pn){
   const float *aDecay = x->aDecay;
   const int *aSeq = x->aSeqItem + k0 + p;
@@ -315,7 +314,7 @@ static void addWindow(const SeqIndex *x, i64 k0, int p, int dLo, int dHi,
 ** over its raters; *pn gets the number of movies touched.  Returns
 ** SQLITE_INTERRUPT, leaving w->aSum dirty, if the work must stop.
 */
-static int sumWindows(const SeqIndex *x, int L, int i, LinkWork *w, int *pn,
+static int sumWindows(const MlrecSequences *x, int L, int i, LinkWork *w, int *pn,
                       MlrecWorker *pWorker){
   const MlrecRatings *pR = x->pR;
   i64 k;
@@ -457,7 +456,7 @@ static void linkJobFree(LinkJob *pJob, int nWorker){
 
 /* Find the strongest links of every movie into r->aLink*, chunk by chunk,
 ** one movie a task on up to nThread threads of the pool of p. */
-static int linkMovies(MlrecState *p, SeqIndex *x, MlrecRanker *r,
+static int linkMovies(MlrecState *p, MlrecSequences *x, MlrecRanker *r,
                       int nThread, MlrecInterrupt *pIntr){
   const MlrecRatings *pR = x->pR;
   int nItem = pR->nItem, iFirst, iLast;
@@ -488,47 +487,70 @@ static int linkMovies(MlrecState *p, SeqIndex *x, MlrecRanker *r,
   return rc;
 }
 
+/* SQLITE_ABORT (the rows read do not match the snapshot) as an error. */
+static int changedWhileRead(int rc, char **pzErr){
+  if( rc!=SQLITE_ABORT ) return rc;
+  mlrecSetError(pzErr, "train_ranker: the ratings table changed while it "
+                "was read; try again");
+  return SQLITE_ERROR;
+}
+
+void mlrecSequenceFree(MlrecSequences *x){
+  if( x==0 ) return;
+  sqlite3_free(x->aSeqItem);
+  sqlite3_free(x->aItemPos);
+  sqlite3_free(x->aCursor);
+  sqlite3_free(x->aDecay);
+  sqlite3_free(x);
+}
+
 /*
-** Build the sequence links of r from the ratings table of p (pR is its
-** snapshot) on up to nThread threads of its pool if the table has the
-** configured time column; set r->bTimed accordingly.
+** Read the users' sequences for the links of r from the ratings table of p
+** (pR is its snapshot, which must be the same ratings) into *ppOut, if the
+** table has the configured time column (else *ppOut is NULL); set r->bTimed
+** accordingly.
 */
-int mlrecSequenceBuild(MlrecState *p, const MlrecRatings *pR,
-                       MlrecRanker *r, int nThread, char **pzErr){
-  sqlite3 *db = p->db;
+int mlrecSequenceRead(MlrecState *p, const MlrecRatings *pR, MlrecRanker *r,
+                      MlrecSequences **ppOut, char **pzErr){
   const MlrecConfig *pCfg = &p->cfg;
-  SeqIndex x;
-  MlrecInterrupt intr;
-  i64 n = pR->nRating;
-  int d, rc = mlrecTableHas(db, pCfg->zRatings, pCfg->zTime, &r->bTimed);
+  MlrecSequences *x;
+  int d, rc = mlrecTableHas(p->db, pCfg->zRatings, pCfg->zTime, &r->bTimed);
+  *ppOut = 0;
   if( rc!=SQLITE_OK || !r->bTimed ) return rc;
-  memset(&x, 0, sizeof(x));
-  x.pR = pR;
-  x.aSeqItem = sqlite3_malloc64(sizeof(int)*(n+1));
-  x.aDecay = sqlite3_malloc64(sizeof(float)*(r->opt.window+1));
-  rc = mlrecInterruptBegin(db, &intr);
-  if( rc==SQLITE_OK && (!x.aSeqItem || !x.aDecay) ){
-    rc = SQLITE_NOMEM;
+  x = sqlite3_malloc64(sizeof(*x));
+  if( x==0 ) return SQLITE_NOMEM;
+  memset(x, 0, sizeof(*x));
+  x->pR = pR;
+  x->aSeqItem = sqlite3_malloc64(sizeof(int)*(pR->nRating+1));
+  x->aDecay = sqlite3_malloc64(sizeof(float)*(r->opt.window+1));
+  if( !x->aSeqItem || !x->aDecay ){
+    mlrecSequenceFree(x);
+    return SQLITE_NOMEM;
   }
-  if( rc==SQLITE_OK ){
-    x.aDecay[0] = 0.0;
-    for(d=1; d<=r->opt.window; d++){
-      x.aDecay[d] = (float)exp(-(d-1)/r->opt.windowDecay);
-    }
-    rc = readSequences(db, pCfg, &x, pzErr);
+  x->aDecay[0] = 0.0;
+  for(d=1; d<=r->opt.window; d++){
+    x->aDecay[d] = (float)exp(-(d-1)/r->opt.windowDecay);
   }
-  if( rc==SQLITE_OK ) rc = linkMovies(p, &x, r, nThread, &intr);
-  if( rc==SQLITE_ABORT ){
-    mlrecSetError(pzErr, "train_ranker: the ratings table changed while "
-                  "it was read; try again");
-    rc = SQLITE_ERROR;
+  rc = changedWhileRead(readSequences(p->db, pCfg, x, pzErr), pzErr);
+  if( rc!=SQLITE_OK ){
+    mlrecSequenceFree(x);
+    return rc;
   }
+  *ppOut = x;
+  return SQLITE_OK;
+}
+
+/*
+** Build the sequence links of r from the sequences x on up to nThread
+** threads of the pool of p.
+*/
+int mlrecSequenceLink(MlrecState *p, MlrecSequences *x, MlrecRanker *r,
+                      int nThread, char **pzErr){
+  MlrecInterrupt intr;
+  int rc = mlrecInterruptBegin(p->db, &intr);
+  if( rc==SQLITE_OK ) rc = linkMovies(p, x, r, nThread, &intr);
   mlrecInterruptEnd(&intr);
-  sqlite3_free(x.aSeqItem);
-  sqlite3_free(x.aItemPos);
-  sqlite3_free(x.aCursor);
-  sqlite3_free(x.aDecay);
-  return rc;
+  return changedWhileRead(rc, pzErr);
 }
 
 /*
