@@ -25,7 +25,7 @@
 ** that primary key, already are the rows by user: one counting sort is
 ** enough.  Consecutive rows of one user look the user up once.  The
 ** snapshot holds 10 bytes per rating (16 with ratings that are not half
-** stars), with no per-row allocation; the load needs at most 14 (20).
+** stars), with no per-row allocation.
 **
 ** Freshness: the state remembers a "data version" of the connection
 ** (sqlite3_total_changes64() for this connection's own writes, including
