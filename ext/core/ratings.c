@@ -227,7 +227,8 @@ static int triplesToHalves(Triples *p){
   i64 k;
   for(k=0; k<p->n; k++){
     float r2 = 2.0f*p->aValue[k];
-    if( r2!=floorf(r2) || r2<-128.0f || r2>127.0f || signbit(r2)!=(r2<0) ){
+    if( r2!=floorf(r2) || r2<-128.0f || r2>127.0f
+     || (r2==0.0f && signbit(r2)) ){
       return SQLITE_OK;
     }
   }

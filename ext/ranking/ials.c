@@ -252,9 +252,10 @@ static void residual(const SolveJob *j, RatedRows *pRated, const float *x,
 
 /*
 ** Improve x, the factors of a row that rated the n rows aIdx of aOther
-** with ratings aVal (or halves aHalf), by CG_STEPS steps of conjugate gradient towards the
-** solution of (G + lambda I + sum c y y') x = sum (1 + c) y.  aWork is the
-** worker's work space (SolveJob).  Returns SQLITE_ERROR if x is not finite.
+** with ratings aVal (or 2 x ratings aHalf), by CG_STEPS steps of conjugate
+** gradient towards the solution of (G + lambda I + sum c y y') x =
+** sum (1 + c) y.  aWork is the worker's work space (SolveJob).  Returns
+** SQLITE_ERROR if x is not finite.
 */
 static int solveRow(const SolveJob *j, int n, const int *aIdx,
                     const float *aVal, const signed char *aHalf, float *x,

@@ -154,7 +154,8 @@ static int ratingsRmse(const MlrecModel *m, const MlrecRatings *pR,
   int u, rc = SQLITE_OK;
   for(u=0; rc==SQLITE_OK && u<pR->nUser; u++){
     for(k=pR->aUserStart[u]; rc==SQLITE_OK && k<pR->aUserStart[u+1]; k++){
-      double e = mlrecUserRating(pR, k) - mlrecModelPredict(m, u, 0, pR->aUserItem[k]);
+      double e = mlrecUserRating(pR, k)
+                 - mlrecModelPredict(m, u, 0, pR->aUserItem[k]);
       rSum += e*e;
       rc = mlrecInterruptedEvery(pIntr, k);
     }
