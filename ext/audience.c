@@ -142,7 +142,7 @@ static int foldTask(void *pCtx, MlrecWorker *pWorker, i64 iTask){
     }
     for(t=0; t<n; t++){
       aItem[t] = j->aItemOf[pR->aUserItem[k0+t]];
-      aConf[t] = mlrecIalsConfidence(j->r, pR->aUserValue[k0+t]);
+      aConf[t] = mlrecIalsConfidence(j->r, mlrecUserRating(pR, k0+t));
       if( j->aAge ) aConf[t] *= pow(0.5, j->aAge[k0+t]/j->r->opt.recency);
     }
     if( mlrecIalsFoldIn(j->r, n, aItem, aConf, aL, aSol) ) return SQLITE_ERROR;
@@ -318,7 +318,7 @@ static int foldMovie(const MlrecAudience *a, int iItem, double *aL,
   }
   for(k=pR->aItemStart[iItem]; k<pR->aItemStart[iItem+1]; k++){
     const float *x = a->aX + (i64)pR->aItemUser[k]*f;
-    double c = mlrecIalsConfidence(r, pR->aItemValue[k]);
+    double c = mlrecIalsConfidence(r, mlrecItemRating(pR, k));
     mlrecAddOuter(aL, f, c, x);
     for(d=0; d<f; d++) aY[d] += (1.0+c)*x[d];
   }

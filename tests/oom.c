@@ -203,6 +203,14 @@ static const Scenario aScenario[] = {
     "SELECT movieId, round(score, 9) FROM similar_movies(10, 3);" },
   { "similar_bad_table", "SELECT mlrec_config('{\"ratings_table\": \"nope\"}');",
     "SELECT * FROM similar_movies(10);" },
+  { "similar_floats", "UPDATE ratings SET rating = rating + 0.25;"
+    "INSERT INTO ratings VALUES (2, 80, 5), (1, 70, 3.5);",
+    "SELECT movieId, round(score, 9), rank FROM similar_movies(10, 5);"
+    "SELECT userId, round(score, 9) FROM similar_users(2, 2);" },
+  { "train_floats", "UPDATE ratings SET rating = rating * 0.3;",
+    TRAIN_SMALL RANKER_SMALL
+    "SELECT round(predict(1, 40), 9);"
+    "SELECT movieId, round(score, 9) FROM recommend(2, 3);" },
   { "train_default", "", "SELECT json_remove(train_mf(), '$.seconds');" },
   { "train_options", "", TRAIN_SMALL },
   { "train_bad_option", "", "SELECT train_mf('{\"factor\": 3}');" },

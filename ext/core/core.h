@@ -62,7 +62,11 @@ struct MlrecConfig {
 ** A snapshot of the ratings table.  Users and movies are renumbered densely
 ** in ascending order of their ids, so a smaller index means a smaller id.
 ** Ratings are stored twice, grouped by user (rows sorted by movie) and
-** grouped by movie (rows sorted by user), as compressed sparse rows.
+** grouped by movie (rows sorted by user), as compressed sparse rows.  When
+** every rating is a multiple of 1/2 between -64 and 63.5, as star ratings
+** are, each is held as 2 x rating in one byte (aUserHalf, aItemHalf) and
+** the float arrays are NULL; else as a float and the bytes are NULL.  Read
+** them through mlrecUserRating() and mlrecItemRating().
 */
 typedef struct MlrecRatings MlrecRatings;
 struct MlrecRatings {
@@ -71,19 +75,21 @@ struct MlrecRatings {
   i64 nRating;
   i64 *aUserId;          /* nUser ids, ascending */
   i64 *aItemId;          /* nItem ids, ascending */
-  i64 *aUserStart;       /* nUser+1 offsets into aUserItem/aUserValue */
+  i64 *aUserStart;       /* nUser+1 offsets into the arrays by user */
   int *aUserItem;        /* movie index of each rating, by user */
-  float *aUserValue;     /* rating value, by user */
-  i64 *aItemStart;       /* nItem+1 offsets into aItemUser/aItemValue */
+  float *aUserValue;     /* rating value, by user, or NULL */
+  signed char *aUserHalf;  /* 2 x rating, by user, or NULL */
+  i64 *aItemStart;       /* nItem+1 offsets into the arrays by movie */
   int *aItemUser;        /* user index of each rating, by movie */
-  float *aItemValue;     /* rating value, by movie */
+  float *aItemValue;     /* rating value, by movie, or NULL */
+  signed char *aItemHalf;  /* 2 x rating, by movie, or NULL */
   double *aItemNorm;     /* Euclidean norm of each movie's rating vector */
   float *aItemInvNorm;   /* 1 / aItemNorm, 0 for a norm of 0 */
-  signed char *aUserHalf;  /* 2 x rating, by user, if small half stars (else
-                           ** NULL): the compact copy knn.c adds up */
   double rMin, rMax;     /* smallest and largest rating */
   double rMean;          /* mean rating */
   int bExactDots;        /* dot products are exact in any order (knn.c) */
+  int bIntDots;          /* the halves' dot products fit 32-bit integers:
+                         ** knn.c adds up small integers, exactly */
   u64 hash;              /* order-independent hash of the table's content */
   i64 loadedAt;          /* unix time of the load */
   double seconds;        /* time the load took */
@@ -92,6 +98,16 @@ struct MlrecRatings {
   int bBorrowed;         /* a transposed snapshot: its ratings arrays are
                          ** those of the snapshot that owns it */
 };
+
+/* Rating k of the by-user order of pR (h/2 is exact: the same float). */
+static inline float mlrecUserRating(const MlrecRatings *pR, i64 k){
+  return pR->aUserHalf ? 0.5f*(float)pR->aUserHalf[k] : pR->aUserValue[k];
+}
+
+/* Rating k of the by-movie order of pR. */
+static inline float mlrecItemRating(const MlrecRatings *pR, i64 k){
+  return pR->aItemHalf ? 0.5f*(float)pR->aItemHalf[k] : pR->aItemValue[k];
+}
 
 /*
 ** When something read from the database may be stale: the data version of

@@ -73,7 +73,7 @@ int mlrecHistoryFromSnapshot(const MlrecRatings *pR, i64 iUser,
   if( rc!=SQLITE_OK ) return rc;
   for(k=0; k<n; k++){
     pHist->aId[k] = pR->aItemId[pR->aUserItem[k0+k]];
-    pHist->aRating[k] = pR->aUserValue[k0+k];
+    pHist->aRating[k] = mlrecUserRating(pR, k0+k);
   }
   pHist->n = n;
   return SQLITE_OK;

@@ -16,13 +16,16 @@
 **
 ** While scanning, ids are mapped to dense indexes in the order they are
 ** first seen (an open-addressing hash map) and each row is appended to
-** three compact arrays (user index, movie index, rating as float).  Then
-** the indexes are renumbered in ascending order of id, and two counting
-** sorts build the compressed sparse rows by user and by movie, each sorted
-** by the other index.  Rows that arrive in (user, movie) order, as from a
-** table with that primary key, already are the rows by user: one counting
-** sort is enough.  Consecutive rows of one user look the user up once.
-** Memory stays around 16 bytes per rating, with no per-row allocation.
+** three compact arrays (user index, movie index, rating as float).  When
+** every rating is a multiple of 1/2 between -64 and 63.5 (star ratings),
+** the floats become bytes, 2 x rating, exactly.  Then the indexes are
+** renumbered in ascending order of id, and two counting sorts build the
+** compressed sparse rows by user and by movie, each sorted by the other
+** index.  Rows that arrive in (user, movie) order, as from a table with
+** that primary key, already are the rows by user: one counting sort is
+** enough.  Consecutive rows of one user look the user up once.  The
+** snapshot holds 10 bytes per rating (16 with ratings that are not half
+** stars), with no per-row allocation.
 **
 ** Freshness: the state remembers a "data version" of the connection
 ** (sqlite3_total_changes64() for this connection's own writes, including
@@ -183,7 +186,8 @@ static void idMapFree(IdMap *p){
 typedef struct Triples Triples;
 struct Triples {
   int *aUser, *aItem;   /* first-seen positions in the IdMaps */
-  float *aValue;
+  float *aValue;        /* the ratings, or NULL once they are ... */
+  signed char *aHalf;   /* ... 2 x rating (triplesToHalves()) */
   i64 n, nAlloc;
 };
 
@@ -210,14 +214,36 @@ static void triplesFree(Triples *p){
   sqlite3_free(p->aUser);
   sqlite3_free(p->aItem);
   sqlite3_free(p->aValue);
+  sqlite3_free(p->aHalf);
   memset(p, 0, sizeof(*p));
+}
+
+/*
+** If every rating of p is a multiple of 1/2 between -64 and 63.5, hold each
+** as 2 x rating in one byte instead of a float: both ways exact (but for
+** -0, which would come back as +0: it stays a float).
+*/
+static int triplesToHalves(Triples *p){
+  i64 k;
+  for(k=0; k<p->n; k++){
+    float r2 = 2.0f*p->aValue[k];
+    if( r2!=floorf(r2) || r2<-128.0f || r2>127.0f
+     || (r2==0.0f && signbit(r2)) ){
+      return SQLITE_OK;
+    }
+  }
+  p->aHalf = sqlite3_malloc64(p->n+1);
+  if( p->aHalf==0 ) return SQLITE_NOMEM;
+  for(k=0; k<p->n; k++) p->aHalf[k] = (signed char)(2.0f*p->aValue[k]);
+  sqlite3_free(p->aValue);
+  p->aValue = 0;
+  return SQLITE_OK;
 }
 
 void mlrecRatingsUnref(MlrecRatings *p){
   if( p==0 || --p->nRef>0 ) return;
   sqlite3_free(p->aItemNorm);
   sqlite3_free(p->aItemInvNorm);
-  sqlite3_free(p->aUserHalf);
   if( p->bBorrowed ){
     sqlite3_free(p);
     return;
@@ -228,9 +254,11 @@ void mlrecRatingsUnref(MlrecRatings *p){
   sqlite3_free(p->aUserStart);
   sqlite3_free(p->aUserItem);
   sqlite3_free(p->aUserValue);
+  sqlite3_free(p->aUserHalf);
   sqlite3_free(p->aItemStart);
   sqlite3_free(p->aItemUser);
   sqlite3_free(p->aItemValue);
+  sqlite3_free(p->aItemHalf);
   sqlite3_free(p);
 }
 
@@ -300,25 +328,41 @@ static i64 *countStarts(const int *aIndex, i64 n, int nGroup){
 static void adoptUserRows(MlrecRatings *p, Triples *pT){
   i64 n = pT->n;
   int *aItem = sqlite3_realloc64(pT->aItem, sizeof(int)*(n+1));
-  float *aValue = sqlite3_realloc64(pT->aValue, sizeof(float)*(n+1));
   /* shrinking cannot fail in practice; if it does, keep the larger block */
   p->aUserItem = aItem ? aItem : pT->aItem;
-  p->aUserValue = aValue ? aValue : pT->aValue;
+  if( pT->aValue ){
+    float *aValue = sqlite3_realloc64(pT->aValue, sizeof(float)*(n+1));
+    p->aUserValue = aValue ? aValue : pT->aValue;
+  }
+  p->aUserHalf = pT->aHalf;   /* already n+1 bytes */
   pT->aItem = 0;
   pT->aValue = 0;
+  pT->aHalf = 0;
+}
+
+/* Room for the n ratings of one order, bytes if bHalf, else floats. */
+static int allocRatings(i64 n, int bHalf, float **paValue,
+                        signed char **paHalf){
+  if( bHalf ){
+    *paHalf = sqlite3_malloc64(n+1);
+    return *paHalf!=0;
+  }
+  *paValue = sqlite3_malloc64(sizeof(float)*(n+1));
+  return *paValue!=0;
 }
 
 /*
 ** Build the two CSR layouts of p from the scanned rows pT, whose user and
 ** movie positions are already renumbered; bSorted if the rows are in user
 ** order and in movie order within a user, as a table with PRIMARY KEY
-** (userId, movieId) returns them.  Frees the arrays of pT.
+** (userId, movieId) returns them.  The ratings stay halves if they are
+** (pT->aHalf).  Frees the arrays of pT.
 */
 static int buildCsr(MlrecRatings *p, Triples *pT, int bSorted,
                     MlrecInterrupt *pIntr){
   i64 n = pT->n, k;
   i64 *aNext;
-  int u, i, rc = SQLITE_OK;
+  int u, i, bHalf = pT->aHalf!=0, rc = SQLITE_OK;
   p->aUserStart = countStarts(pT->aUser, n, p->nUser);
   p->aItemStart = countStarts(pT->aItem, n, p->nItem);
   aNext = sqlite3_malloc64(sizeof(i64)*((i64)(p->nUser > p->nItem ?
@@ -327,26 +371,31 @@ static int buildCsr(MlrecRatings *p, Triples *pT, int bSorted,
     adoptUserRows(p, pT);
   }else{
     p->aUserItem = sqlite3_malloc64(sizeof(int)*(n+1));
-    p->aUserValue = sqlite3_malloc64(sizeof(float)*(n+1));
+    if( !allocRatings(n, bHalf, &p->aUserValue, &p->aUserHalf) ){
+      rc = SQLITE_NOMEM;
+    }
   }
-  if( !p->aUserStart || !p->aItemStart || !p->aUserItem || !p->aUserValue
-   || !aNext ){
+  if( !p->aUserStart || !p->aItemStart || !p->aUserItem || !aNext ){
+    rc = SQLITE_NOMEM;
+  }
+  if( rc!=SQLITE_OK ){
     sqlite3_free(aNext);
-    return SQLITE_NOMEM;
+    return rc;
   }
   /* Group by user, in table order within a user. */
   memcpy(aNext, p->aUserStart, sizeof(i64)*p->nUser);
   for(k=0; !bSorted && rc==SQLITE_OK && k<n; k++){
     i64 pos = aNext[pT->aUser[k]]++;
     p->aUserItem[pos] = pT->aItem[k];
-    p->aUserValue[pos] = pT->aValue[k];
+    if( bHalf ) p->aUserHalf[pos] = pT->aHalf[k];
+    else p->aUserValue[pos] = pT->aValue[k];
     rc = mlrecInterruptedEvery(pIntr, k);
   }
   triplesFree(pT);
   p->aItemUser = sqlite3_malloc64(sizeof(int)*(n+1));
-  p->aItemValue = sqlite3_malloc64(sizeof(float)*(n+1));
-  if( rc==SQLITE_OK && (p->aItemUser==0 || p->aItemValue==0) ){
-    rc = SQLITE_NOMEM;
+  if( !allocRatings(n, bHalf, &p->aItemValue, &p->aItemHalf)
+   || p->aItemUser==0 ){
+    if( rc==SQLITE_OK ) rc = SQLITE_NOMEM;
   }
   /* Group by movie; visiting users in order sorts each movie's row. */
   memcpy(aNext, p->aItemStart, sizeof(i64)*p->nItem);
@@ -354,7 +403,8 @@ static int buildCsr(MlrecRatings *p, Triples *pT, int bSorted,
     for(k=p->aUserStart[u]; rc==SQLITE_OK && k<p->aUserStart[u+1]; k++){
       i64 pos = aNext[p->aUserItem[k]]++;
       p->aItemUser[pos] = u;
-      p->aItemValue[pos] = p->aUserValue[k];
+      if( bHalf ) p->aItemHalf[pos] = p->aUserHalf[k];
+      else p->aItemValue[pos] = p->aUserValue[k];
       rc = mlrecInterruptedEvery(pIntr, k);
     }
   }
@@ -364,7 +414,8 @@ static int buildCsr(MlrecRatings *p, Triples *pT, int bSorted,
     for(k=p->aItemStart[i]; rc==SQLITE_OK && k<p->aItemStart[i+1]; k++){
       i64 pos = aNext[p->aItemUser[k]]++;
       p->aUserItem[pos] = i;
-      p->aUserValue[pos] = p->aItemValue[k];
+      if( bHalf ) p->aUserHalf[pos] = p->aItemHalf[k];
+      else p->aUserValue[pos] = p->aItemValue[k];
       rc = mlrecInterruptedEvery(pIntr, k);
     }
   }
@@ -399,7 +450,7 @@ static int computeStatistics(MlrecRatings *p, MlrecInterrupt *pIntr){
   p->aItemNorm = sqlite3_malloc64(sizeof(double)*((i64)p->nItem+1));
   p->aItemInvNorm = sqlite3_malloc64(sizeof(float)*((i64)p->nItem+1));
   if( p->aItemNorm==0 || p->aItemInvNorm==0 ) return SQLITE_NOMEM;
-  p->rMin = p->nRating ? p->aItemValue[0] : 0.0;
+  p->rMin = p->nRating ? mlrecItemRating(p, 0) : 0.0;
   p->rMax = p->rMin;
   /* Multiples of 1/2 up to 1024 in size: their products are multiples of
   ** 1/4 below 2^20, so sums of fewer than 2^28 of them are exact doubles. */
@@ -407,7 +458,7 @@ static int computeStatistics(MlrecRatings *p, MlrecInterrupt *pIntr){
   for(i=0; rc==SQLITE_OK && i<p->nItem; i++){
     double rSq = 0.0;
     for(k=p->aItemStart[i]; rc==SQLITE_OK && k<p->aItemStart[i+1]; k++){
-      double r = p->aItemValue[k];
+      double r = mlrecItemRating(p, k);
       rSq += r*r;
       rSum += r;
       if( r<p->rMin ) p->rMin = r;
@@ -423,28 +474,21 @@ static int computeStatistics(MlrecRatings *p, MlrecInterrupt *pIntr){
 }
 
 /*
-** If every rating is a multiple of 1/2 between -63.5 and 63.5, and sums of
-** products of them stay within 32-bit integers, keep 2 x rating in one byte
-** per rating, by user: knn.c then adds up small integers, exactly, reading
-** 5 bytes per (user, movie) pair instead of 8.
+** Whether knn.c may add up products of the halves in 32-bit integers,
+** exactly (reading 5 bytes per (user, movie) pair instead of 8): a dot
+** product has at most nMost terms of at most (2 rLarge)^2.
 */
-static int buildHalfStars(MlrecRatings *p){
-  i64 nMost = 0, k;
+static void decideIntDots(MlrecRatings *p){
+  i64 nMost = 0;
   double rLarge = fabs(p->rMin)>fabs(p->rMax) ? fabs(p->rMin) : fabs(p->rMax);
   int i;
-  if( !p->bExactDots || rLarge>63.5 ) return SQLITE_OK;
+  p->bIntDots = 0;
+  if( p->aUserHalf==0 || !p->bExactDots ) return;
   for(i=0; i<p->nItem; i++){
     i64 n = p->aItemStart[i+1] - p->aItemStart[i];
     if( n>nMost ) nMost = n;
   }
-  /* a dot product has at most nMost terms of at most (2 rLarge)^2 */
-  if( 4.0*rLarge*rLarge*(double)nMost > 2147483647.0 ) return SQLITE_OK;
-  p->aUserHalf = sqlite3_malloc64(p->nRating+1);
-  if( p->aUserHalf==0 ) return SQLITE_NOMEM;
-  for(k=0; k<p->nRating; k++){
-    p->aUserHalf[k] = (signed char)(2.0f*p->aUserValue[k]);
-  }
-  return SQLITE_OK;
+  p->bIntDots = 4.0*rLarge*rLarge*(double)nMost <= 2147483647.0;
 }
 
 /* Describe value pVal for an error message, e.g. "text '1'". */
@@ -569,9 +613,10 @@ static int buildSnapshot(MlrecRatings *p, IdMap *pUsers, IdMap *pItems,
   }
   sqlite3_free(aRemapUser);
   sqlite3_free(aRemapItem);
+  if( rc==SQLITE_OK ) rc = triplesToHalves(pT);
   if( rc==SQLITE_OK ) rc = buildCsr(p, pT, bSorted, pIntr);
   if( rc==SQLITE_OK ) rc = computeStatistics(p, pIntr);
-  if( rc==SQLITE_OK ) rc = buildHalfStars(p);
+  if( rc==SQLITE_OK ) decideIntDots(p);
   return rc;
 }
 
@@ -649,7 +694,9 @@ static int sameContent(const MlrecRatings *a, const MlrecRatings *b){
       && memcmp(a->aItemId, b->aItemId, sizeof(i64)*a->nItem)==0
       && memcmp(a->aUserStart, b->aUserStart, sizeof(i64)*(a->nUser+1))==0
       && memcmp(a->aUserItem, b->aUserItem, sizeof(int)*a->nRating)==0
-      && memcmp(a->aUserValue, b->aUserValue, sizeof(float)*a->nRating)==0;
+      && (a->aUserHalf!=0)==(b->aUserHalf!=0)
+      && (a->aUserHalf ? memcmp(a->aUserHalf, b->aUserHalf, a->nRating)
+          : memcmp(a->aUserValue, b->aUserValue, sizeof(float)*a->nRating))==0;
 }
 
 /*
@@ -690,8 +737,8 @@ int mlrecRatingsCurrent(MlrecState *p, MlrecRatings **ppOut, char **pzErr){
 ** users in the place of movies and movies in the place of users, so that
 ** the item-item kNN of knn.c finds similar users.  It borrows pR's two
 ** layouts, which already are each other's transpose, and adds what is per
-** "movie" (the norms of the users' rating vectors) and per rating in
-** "user" order (the half-star bytes).  Built at the first call.
+** "movie" (the norms of the users' rating vectors).  Built at the first
+** call.
 */
 int mlrecRatingsByUser(sqlite3 *db, MlrecRatings *pR, MlrecRatings **ppOut){
   MlrecRatings *t = pR->pUsers;
@@ -712,15 +759,17 @@ int mlrecRatingsByUser(sqlite3 *db, MlrecRatings *pR, MlrecRatings **ppOut){
     t->aUserStart = pR->aItemStart;
     t->aUserItem = pR->aItemUser;
     t->aUserValue = pR->aItemValue;
+    t->aUserHalf = pR->aItemHalf;
     t->aItemStart = pR->aUserStart;
     t->aItemUser = pR->aUserItem;
     t->aItemValue = pR->aUserValue;
+    t->aItemHalf = pR->aUserHalf;
     t->hash = pR->hash;
     t->loadedAt = pR->loadedAt;
     rc = mlrecInterruptBegin(db, &intr);
     if( rc==SQLITE_OK ){
       rc = computeStatistics(t, &intr);
-      if( rc==SQLITE_OK ) rc = buildHalfStars(t);
+      if( rc==SQLITE_OK ) decideIntDots(t);
       mlrecInterruptEnd(&intr);
     }
     if( rc!=SQLITE_OK ){

@@ -123,7 +123,8 @@ struct SolveJob {
   int nRow;                  /* the rows of a CSR, solved ... */
   const i64 *aStart;
   const int *aIdx;
-  const float *aVal;
+  const float *aVal;         /* the ratings, or NULL: ... */
+  const signed char *aHalf;  /* ... 2 x the ratings */
   const float *aOther;       /* ... against these fixed factors */
   const float *aG;           /* their Gram matrix plus lambda I, full */
   float *aOut;               /* nRow x factors, the previous iteration's */
@@ -171,11 +172,17 @@ typedef struct RatedRows RatedRows;
 struct RatedRows {
   int n;
   const int *aIdx;           /* rows of the job's aOther */
-  const float *aVal;         /* ratings */
+  const float *aVal;         /* ratings, or NULL: ... */
+  const signed char *aHalf;  /* ... 2 x the ratings */
   int nGather;               /* rows gathered in aRow, and aConf */
   float *aRow;               /* nGather x factors */
   float *aConf;
 };
+
+/* Rating t of p. */
+static inline float ratedValue(const RatedRows *p, int t){
+  return p->aVal ? p->aVal[t] : 0.5f*(float)p->aHalf[t];
+}
 
 /* Row t of p and its confidence minus one into *pc, in a later pass. */
 static const float *ratedRow(const SolveJob *j, const RatedRows *p, int t,
@@ -185,7 +192,7 @@ static const float *ratedRow(const SolveJob *j, const RatedRows *p, int t,
     *pc = p->aConf[t];
     return p->aRow + (i64)t*f;
   }else{
-    float v = p->aVal[t] - j->rMin;
+    float v = ratedValue(p, t) - j->rMin;
     *pc = j->rConfFlat + j->rConfScale*v*v;
     prefetchRow(j->aOther, f, p->n, p->aIdx, t);
     return j->aOther + (i64)p->aIdx[t]*f;
@@ -218,7 +225,7 @@ static void residual(const SolveJob *j, RatedRows *pRated, const float *x,
   for(d=0; d<f; d++) r[d] = -r[d];
   for(t=0; t<pRated->n; t++){
     const float *y = j->aOther + (i64)pRated->aIdx[t]*f;
-    float v = pRated->aVal[t] - j->rMin;
+    float v = ratedValue(pRated, t) - j->rMin;
     float c = j->rConfFlat + j->rConfScale*v*v;
     prefetchRow(j->aOther, f, pRated->n, pRated->aIdx, t);
     if( t<pRated->nGather ){
@@ -233,12 +240,14 @@ static void residual(const SolveJob *j, RatedRows *pRated, const float *x,
 
 /*
 ** Improve x, the factors of a row that rated the n rows aIdx of aOther
-** with ratings aVal, by CG_STEPS steps of conjugate gradient towards the
-** solution of (G + lambda I + sum c y y') x = sum (1 + c) y.  aWork is the
-** worker's work space (SolveJob).  Returns SQLITE_ERROR if x is not finite.
+** with ratings aVal (or 2 x ratings aHalf), by CG_STEPS steps of conjugate
+** gradient towards the solution of (G + lambda I + sum c y y') x =
+** sum (1 + c) y.  aWork is the worker's work space (SolveJob).  Returns
+** SQLITE_ERROR if x is not finite.
 */
 static int solveRow(const SolveJob *j, int n, const int *aIdx,
-                    const float *aVal, float *x, float *aWork){
+                    const float *aVal, const signed char *aHalf, float *x,
+                    float *aWork){
   int f = j->nFactor, d, s;
   float *r = aWork, *p = r + f, *ap = p + f;
   float rsOld, rsNew;
@@ -246,6 +255,7 @@ static int solveRow(const SolveJob *j, int n, const int *aIdx,
   rated.n = n;
   rated.aIdx = aIdx;
   rated.aVal = aVal;
+  rated.aHalf = aHalf;
   rated.nGather = n<j->nGather ? n : j->nGather;
   rated.aConf = ap + f;
   rated.aRow = rated.aConf + j->nGather;
@@ -285,7 +295,8 @@ static int solveTask(void *pCtx, MlrecWorker *pWorker, i64 iTask){
                         1 + (CG_STEPS+1)*((i64)n*2*f + (i64)f*f)/1000) ){
       return SQLITE_INTERRUPT;
     }
-    if( solveRow(j, n, j->aIdx+k0, j->aVal+k0, j->aOut + u*f, aWork) ){
+    if( solveRow(j, n, j->aIdx+k0, j->aVal ? j->aVal+k0 : 0,
+                 j->aHalf ? j->aHalf+k0 : 0, j->aOut + u*f, aWork) ){
       return SQLITE_ERROR;
     }
   }
@@ -364,11 +375,12 @@ static int stageTask(void *pCtx, MlrecWorker *pWorker, int iStage,
   return gramTask(pRun, pWorker, j->aOut, j->nRow);
 }
 
-/* The solve of the nRow rows of a CSR (aStart, aIdx, aVal) against the
-** fixed factors aOther into aOut. */
+/* The solve of the nRow rows of a CSR (aStart, aIdx, and aVal or aHalf)
+** against the fixed factors aOther into aOut. */
 static void initSolve(SolveJob *j, const IalsRun *pRun, int nRow,
                       const i64 *aStart, const int *aIdx, const float *aVal,
-                      const float *aOther, float *aOut){
+                      const signed char *aHalf, const float *aOther,
+                      float *aOut){
   const MlrecRanker *r = pRun->r;
   double rRange = r->rMax - r->rMin;
   j->nFactor = r->nFactor;
@@ -380,6 +392,7 @@ static void initSolve(SolveJob *j, const IalsRun *pRun, int nRow,
   j->aStart = aStart;
   j->aIdx = aIdx;
   j->aVal = aVal;
+  j->aHalf = aHalf;
   j->aOther = aOther;
   j->aG = pRun->aG;
   j->aOut = aOut;
@@ -423,9 +436,9 @@ int mlrecIalsTrain(MlrecState *p, const MlrecRatings *pR, MlrecRanker *r,
   }
   memset(aUser, 0, sizeof(float)*(i64)pR->nUser*f);
   initSolve(&run.users, &run, pR->nUser, pR->aUserStart, pR->aUserItem,
-            pR->aUserValue, r->aItemFactor, aUser);
+            pR->aUserValue, pR->aUserHalf, r->aItemFactor, aUser);
   initSolve(&run.items, &run, pR->nItem, pR->aItemStart, pR->aItemUser,
-            pR->aItemValue, aUser, r->aItemFactor);
+            pR->aItemValue, pR->aItemHalf, aUser, r->aItemFactor);
   run.users.nGather = run.items.nGather = nGather;
   run.users.aWork = run.items.aWork = aWork;
   stages.nStage = 1 + STAGES_PER_ITERATION*(int)r->opt.nIter;

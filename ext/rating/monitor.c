@@ -64,8 +64,9 @@ static int splitRatings(MlrecMonitor *p, const MlrecRatings *pR, i64 nHeld){
   s->nRating = nTrain;
   s->aItemUser = 0;
   s->aItemValue = 0;
+  s->aItemHalf = 0;
   s->aItemNorm = 0;
-  s->aUserHalf = 0;      /* the whole snapshot's bytes, not the split's */
+  s->aUserHalf = 0;      /* the split's ratings are floats */
   s->aUserStart = sqlite3_malloc64(sizeof(i64)*((i64)pR->nUser+1));
   s->aUserItem = sqlite3_malloc64(sizeof(int)*(nTrain+1));
   s->aUserValue = sqlite3_malloc64(sizeof(float)*(nTrain+1));
@@ -84,12 +85,12 @@ static int splitRatings(MlrecMonitor *p, const MlrecRatings *pR, i64 nHeld){
         MlrecHeldOut *h = &p->aHeld[nChosen++];
         h->u = u;
         h->i = pR->aUserItem[k];
-        h->r = pR->aUserValue[k];
+        h->r = mlrecUserRating(pR, k);
       }else{
         s->aUserItem[nKept] = pR->aUserItem[k];
-        s->aUserValue[nKept] = pR->aUserValue[k];
+        s->aUserValue[nKept] = mlrecUserRating(pR, k);
         s->aItemStart[pR->aUserItem[k]+1]++;
-        rSum += pR->aUserValue[k];
+        rSum += s->aUserValue[nKept];
         nKept++;
       }
       rc = mlrecInterruptedEvery(p->pIntr, k);
@@ -153,7 +154,8 @@ static int ratingsRmse(const MlrecModel *m, const MlrecRatings *pR,
   int u, rc = SQLITE_OK;
   for(u=0; rc==SQLITE_OK && u<pR->nUser; u++){
     for(k=pR->aUserStart[u]; rc==SQLITE_OK && k<pR->aUserStart[u+1]; k++){
-      double e = pR->aUserValue[k] - mlrecModelPredict(m, u, 0, pR->aUserItem[k]);
+      double e = mlrecUserRating(pR, k)
+                 - mlrecModelPredict(m, u, 0, pR->aUserItem[k]);
       rSum += e*e;
       rc = mlrecInterruptedEvery(pIntr, k);
     }

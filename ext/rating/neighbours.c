@@ -111,12 +111,15 @@ void mlrecNeighboursRow(const MlrecNeighbours *p, int bUser, int iRow,
                         MlrecKnnRow *pRow){
   if( p->pR ){
     const MlrecRatings *pR = p->pR;
+    const float *aValue = bUser ? pR->aUserValue : pR->aItemValue;
+    const signed char *aHalf = bUser ? pR->aUserHalf : pR->aItemHalf;
     i64 k0 = bUser ? pR->aUserStart[iRow] : pR->aItemStart[iRow];
     i64 k1 = bUser ? pR->aUserStart[iRow+1] : pR->aItemStart[iRow+1];
     pRow->n = (int)(k1 - k0);
     pRow->aIdx = (bUser ? pR->aUserItem : pR->aItemUser) + k0;
     pRow->aResid = 0;
-    pRow->aValue = (bUser ? pR->aUserValue : pR->aItemValue) + k0;
+    pRow->aValue = aValue ? aValue + k0 : 0;
+    pRow->aHalf = aHalf ? aHalf + k0 : 0;
     pRow->mu = p->mu;
     pRow->rBias = bUser ? p->aUserBias[iRow] : p->aItemBias[iRow];
     pRow->aBias = bUser ? p->aItemBias : p->aUserBias;
@@ -172,7 +175,7 @@ static int fitBaselines(MlrecNeighbours *p, MlrecInterrupt *pIntr){
     for(i=0; rc==SQLITE_OK && i<pR->nItem; i++){
       double s = 0.0;
       for(k=pR->aItemStart[i]; rc==SQLITE_OK && k<pR->aItemStart[i+1]; k++){
-        s += pR->aItemValue[k] - p->mu - p->aUserBias[pR->aItemUser[k]];
+        s += mlrecItemRating(pR, k) - p->mu - p->aUserBias[pR->aItemUser[k]];
         rc = mlrecInterruptedEvery(pIntr, k);
       }
       p->aItemBias[i] = s/(BASELINE_REG_ITEM + (double)(pR->aItemStart[i+1]
@@ -181,7 +184,7 @@ static int fitBaselines(MlrecNeighbours *p, MlrecInterrupt *pIntr){
     for(u=0; rc==SQLITE_OK && u<pR->nUser; u++){
       double s = 0.0;
       for(k=pR->aUserStart[u]; rc==SQLITE_OK && k<pR->aUserStart[u+1]; k++){
-        s += pR->aUserValue[k] - p->mu - p->aItemBias[pR->aUserItem[k]];
+        s += mlrecUserRating(pR, k) - p->mu - p->aItemBias[pR->aUserItem[k]];
         rc = mlrecInterruptedEvery(pIntr, k);
       }
       p->aUserBias[u] = s/(BASELINE_REG_USER + (double)(pR->aUserStart[u+1]

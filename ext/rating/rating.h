@@ -59,7 +59,8 @@ struct MlrecKnnRow {
   int n;
   const int *aIdx;
   const float *aResid;   /* the residuals, or NULL: computed from ... */
-  const float *aValue;   /* ... the ratings, */
+  const float *aValue;   /* ... the ratings (or, if NULL, ... */
+  const signed char *aHalf;  /* ... 2 x the ratings), */
   double mu;             /* the mean, */
   double rBias;          /* the row's baseline bias */
   const double *aBias;   /* and those of the other side, by position */
@@ -67,8 +68,10 @@ struct MlrecKnnRow {
 
 /* Residual k of row p. */
 static inline float mlrecKnnResid(const MlrecKnnRow *p, int k){
+  float r;
   if( p->aResid ) return p->aResid[k];
-  return (float)(p->aValue[k] - p->mu - p->rBias - p->aBias[p->aIdx[k]]);
+  r = p->aValue ? p->aValue[k] : 0.5f*(float)p->aHalf[k];
+  return (float)(r - p->mu - p->rBias - p->aBias[p->aIdx[k]]);
 }
 
 /* Reads rows aiRow[0..n) of the users (bUser) or movies of loaded model p

@@ -350,8 +350,8 @@ static int buildGrid(MlrecSgd *p, const MlrecRatings *pR,
         if( p->aHalf ){
           p->aHalf[m] = pR->aUserHalf[k];
         }else{
-          p->aValue[m] = p->m->scale==1.0 ? pR->aUserValue[k]
-                                 : (float)(pR->aUserValue[k]/p->m->scale);
+          float r = mlrecUserRating(pR, k);
+          p->aValue[m] = p->m->scale==1.0 ? r : (float)(r/p->m->scale);
         }
         rc = mlrecInterruptedEvery(pIntr, k);
       }

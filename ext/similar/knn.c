@@ -134,7 +134,7 @@ static int scratchParts(MlrecKnnScratch *s, int nPart){
 static int scratchFor(const MlrecRatings *pR, MlrecKnnScratch **pp){
   MlrecKnnScratch *p = *pp;
   int nItem = pR->nItem;
-  int bInt = pR->aUserHalf!=0;
+  int bInt = pR->bIntDots;
   if( p && p->nItem==nItem && p->bInt==bInt && p->bExact==pR->bExactDots ){
     return SQLITE_OK;
   }

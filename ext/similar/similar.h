@@ -22,7 +22,7 @@ i64 mlrecCorated(const MlrecRatings*, int i, int j);
 ** What knn.c (one query) and sweep.c (the all-movies sweep) share.  The dot
 ** products of a movie with the others are added up in accumulators, one
 ** dense array per worker, zero between queries: doubles, or 32-bit integers
-** counting quarters when the ratings are small half stars (aUserHalf).
+** counting quarters when the halves' sums fit them (bIntDots).
 */
 typedef struct MlrecKnnAcc MlrecKnnAcc;
 struct MlrecKnnAcc {
@@ -90,7 +90,7 @@ static inline void mlrecKnnAccumulate(const MlrecRatings *pR,
     if( pAcc->aAcc ){
       const signed char *aHalf = pR->aUserHalf;
       int *aAcc = pAcc->aAcc;
-      int r2 = (int)(2.0f*pR->aItemValue[k]);
+      int r2 = pR->aItemHalf[k];
       /* four at a time: a row holds distinct movies, so no two of these
       ** additions touch the same accumulator */
       for(m=start; m+4<=end; m+=4){
@@ -101,10 +101,15 @@ static inline void mlrecKnnAccumulate(const MlrecRatings *pR,
         aAcc[j3] += r2*aHalf[m+3];
       }
       for(; m<end; m++) aAcc[aItem[m]] += r2*aHalf[m];
+    }else if( pR->aUserHalf ){
+      const signed char *aHalf = pR->aUserHalf;
+      double *aDot = pAcc->aDot;
+      double r = mlrecItemRating(pR, k);
+      for(m=start; m<end; m++) aDot[aItem[m]] += r*(0.5f*(float)aHalf[m]);
     }else{
       const float *aValue = pR->aUserValue;
       double *aDot = pAcc->aDot;
-      double r = pR->aItemValue[k];
+      double r = mlrecItemRating(pR, k);
       for(m=start; m<end; m++) aDot[aItem[m]] += r*aValue[m];
     }
   }

@@ -284,7 +284,7 @@ static void sweepFloors(MlrecSweep *p, const MlrecRatings *pR){
       if( pR->aUserStart[u+1]-pR->aUserStart[u]>p->k ){
         for(r=pR->aUserStart[u]; r<pR->aUserStart[u+1]; r++){
           keepLargest(aHeap, &n, m,
-                      pR->aUserValue[r]*aInv[pR->aUserItem[r]]);
+                      mlrecUserRating(pR, r)*aInv[pR->aUserItem[r]]);
         }
       }
       aW[u] = n==m ? aHeap[0] : 0.0;
@@ -292,7 +292,7 @@ static void sweepFloors(MlrecSweep *p, const MlrecRatings *pR){
     for(i=0; i<pR->nItem; i++){
       double best = 0.0;
       for(kk=pR->aItemStart[i]; kk<pR->aItemStart[i+1]; kk++){
-        double v = pR->aItemValue[kk]*aW[pR->aItemUser[kk]];
+        double v = mlrecItemRating(pR, kk)*aW[pR->aItemUser[kk]];
         if( v>best ) best = v;
       }
       if( best>0.0 ) raiseThr(&p->all, i, best*aInv[i] - 3e-12);
