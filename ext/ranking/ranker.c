@@ -47,7 +47,7 @@ const MlrecOption mlrecRankerOptionSpec[] = {
   { "alpha",          'r', 0, 1e6,   RK(alpha), 8 },
   { "regularization", 'r', 1e-6, 1e9, RK(regularization), 20 },
   { "recency",        'r', 1e-3, 1e12, RK(recency), 10 },
-  { "window",         'i', 1, 10000, RK(window), 30 },
+  { "window",         'i', 1, 10000, RK(window), 12 },
   { "sequence_links", 'i', 1, 100000, RK(sequenceLinks), 200 },
   { "window_decay",   'r', 1e-3, 1e12, RK(windowDecay), 20 },
   { "sequence_recency", 'r', 1e-3, 1e12, RK(sequenceRecency), 2 },
