@@ -12,7 +12,7 @@
 ** genre tokens, scaled to length 1 again without the tags (a new movie has
 ** none yet); with embeddings its vector.  A map, ridge regression from
 ** the features (and a constant) to the ALS item factors, is fitted on at
-** most 4096 of the model's movies and predicts factors y'(c) for every
+** most 4096 of the model's movies and predicts factors y'(c) for any
 ** movie.  For a user with folded-in factors x and ratings r(m), a cold
 ** movie c gets the taste
 **
@@ -31,7 +31,11 @@
 **
 ** Maps are cached per connection, one per content source, and hold
 ** references to the ranker and the vectors they were fitted on: a
-** retrained model or changed content gives a new map.
+** retrained model or changed content gives a new map.  A map keeps only
+** what is small: TF-IDF features and predicted factors are computed when
+** a query needs them (a few dozen operations a movie), but for the sample
+** of references, so that connections serving one shared model do not hold
+** a copy each of something as large as the model's factors.
 */
 #include "recommend.h"
 #include <math.h>
@@ -49,8 +53,11 @@ struct MlrecColdMap {
   MlrecRanker *pRanker;  /* the model fitted on (a reference) */
   MlrecVectors *pVec;    /* the content (a reference) */
   int nDim;              /* features per movie, the constant left out */
-  float *aPlain;         /* nVec x nDim features, owned (TF-IDF), or NULL */
-  float *aPred;          /* nVec x nFactor predicted item factors */
+  int bTfidf;            /* features from the TF-IDF tokens, else the
+                         ** vectors themselves (embeddings) */
+  double *aW;            /* the map: nFactor rows of nDim+1 weights, the
+                         ** constant's last */
+  float *aSamplePred;    /* nSample x nFactor predicted factors */
   int *aVecOfItem;       /* per model movie: its vector, or -1 */
   int nNew;              /* movies with a vector that the model lacks */
   i64 *aNewId;           /* their ids, ascending */
@@ -74,18 +81,49 @@ struct ColdKey {
 struct MlrecColdWork {
   int nAlloc;            /* movies it has room for */
   ColdKey *aKey;         /* the cold movies */
-  int *aRef;             /* the reference movies, then the ranks of the
-                         ** cold movies' places */
+  int *aRef;             /* the references (places in the sample), then
+                         ** the ranks of the cold movies' places */
   ColdKey *aRefKey;      /* their t, and index */
   double *aWarm;         /* scores of the unrated model movies */
   double *aTaste, *aProf;  /* raw terms: cold movies, then references;
                          ** then aTaste holds the scores of their places */
   double *aProfile;      /* the user's profile p, nDim */
+  float *aPlainX;        /* features of one movie, nDim */
+  float *aPlainY;        /* and of another, nDim */
+  float *aPred;          /* predicted factors of one movie */
 };
 
-static const float *plainOf(const MlrecColdMap *m, int iVec){
-  const float *a = m->aPlain ? m->aPlain : m->pVec->aVec;
-  return a + (i64)iVec*m->nDim;
+/*
+** The TF-IDF features of vector iVec into aOut: its decade and genre tokens
+** that another movie has too, scaled to length 1 (all zero for a movie
+** with none).
+*/
+static void tfidfInto(const MlrecColdMap *m, int iVec, float *aOut){
+  const MlrecVectors *v = m->pVec;
+  double rSq = 0.0;
+  i64 k;
+  int d;
+  memset(aOut, 0, sizeof(float)*m->nDim);
+  for(k=v->aItemStart[iVec]; k<v->aItemStart[iVec+1]; k++){
+    int iTok = v->aItemToken[k];
+    /* a token of one movie alone tells nothing, and would drown the rest */
+    if( iTok>=m->nDim || v->aTokenStart[iTok+1]-v->aTokenStart[iTok]<2 ){
+      continue;
+    }
+    aOut[iTok] = v->aItemWeight[k];
+    rSq += (double)v->aItemWeight[k]*v->aItemWeight[k];
+  }
+  if( rSq>0.0 ){
+    for(d=0; d<m->nDim; d++) aOut[d] = (float)(aOut[d]/sqrt(rSq));
+  }
+}
+
+/* The features of vector iVec: computed into aBuf (nDim floats) for
+** TF-IDF, the embedding itself otherwise. */
+static const float *plainOf(const MlrecColdMap *m, int iVec, float *aBuf){
+  if( !m->bTfidf ) return m->pVec->aVec + (i64)iVec*m->nDim;
+  tfidfInto(m, iVec, aBuf);
+  return aBuf;
 }
 
 static double dotFD(const float *a, const double *b, int n){
@@ -99,8 +137,8 @@ void mlrecColdMapUnref(MlrecColdMap *m){
   if( m==0 || --m->nRef>0 ) return;
   mlrecRankerUnref(m->pRanker);
   mlrecVectorsUnref(m->pVec);
-  sqlite3_free(m->aPlain);
-  sqlite3_free(m->aPred);
+  sqlite3_free(m->aW);
+  sqlite3_free(m->aSamplePred);
   sqlite3_free(m->aVecOfItem);
   sqlite3_free(m->aNewId);
   sqlite3_free(m->aNewVec);
@@ -113,39 +151,6 @@ void mlrecColdCacheFree(MlrecColdCache *p){
   mlrecColdMapUnref(p->apMap[0]);
   mlrecColdMapUnref(p->apMap[1]);
   sqlite3_free(p);
-}
-
-/*
-** The TF-IDF features: the decade and genre tokens of each movie that
-** another movie has too, scaled to length 1 (all zero for a movie with
-** none).
-*/
-static int plainTfidf(MlrecColdMap *m){
-  const MlrecVectors *v = m->pVec;
-  int i;
-  m->nDim = v->nPlainToken;
-  m->aPlain = sqlite3_malloc64(sizeof(float)*((i64)v->nItem*m->nDim+1));
-  if( m->aPlain==0 ) return SQLITE_NOMEM;
-  memset(m->aPlain, 0, sizeof(float)*((i64)v->nItem*m->nDim));
-  for(i=0; i<v->nItem; i++){
-    float *a = m->aPlain + (i64)i*m->nDim;
-    double rSq = 0.0;
-    i64 k;
-    int d;
-    for(k=v->aItemStart[i]; k<v->aItemStart[i+1]; k++){
-      int iTok = v->aItemToken[k];
-      /* a token of one movie alone tells nothing, and would drown the rest */
-      if( iTok>=m->nDim || v->aTokenStart[iTok+1]-v->aTokenStart[iTok]<2 ){
-        continue;
-      }
-      a[v->aItemToken[k]] = v->aItemWeight[k];
-      rSq += (double)v->aItemWeight[k]*v->aItemWeight[k];
-    }
-    if( rSq>0.0 ){
-      for(d=0; d<m->nDim; d++) a[d] = (float)(a[d]/sqrt(rSq));
-    }
-  }
-  return SQLITE_OK;
 }
 
 /* Which vector each model movie has, the new movies, the sample. */
@@ -184,7 +189,7 @@ static int matchMovies(MlrecColdMap *m){
 ** sqlite3_interrupt().
 */
 static int sumSample(const MlrecColdMap *m, sqlite3 *db, double *aA,
-                     double *aW, double *aX){
+                     double *aW, double *aX, float *aBuf){
   const MlrecRanker *r = m->pRanker;
   const int d = m->nDim+1, f = r->nFactor;
   MlrecInterrupt intr;
@@ -192,7 +197,7 @@ static int sumSample(const MlrecColdMap *m, sqlite3 *db, double *aA,
   int rc = mlrecInterruptBegin(db, &intr);
   for(s=0; rc==SQLITE_OK && s<m->nSample; s++){
     const float *y = r->aItemFactor + (i64)m->aSample[s]*f;
-    const float *x = plainOf(m, m->aVecOfItem[m->aSample[s]]);
+    const float *x = plainOf(m, m->aVecOfItem[m->aSample[s]], aBuf);
     if( (s & 15)==0 && (rc = mlrecInterrupted(&intr))!=SQLITE_OK ) break;
     for(i=0; i<d; i++) aX[i] = i<m->nDim ? x[i] : 1.0;
     for(i=0; i<d; i++){
@@ -204,38 +209,49 @@ static int sumSample(const MlrecColdMap *m, sqlite3 *db, double *aA,
   return rc;
 }
 
+/* The factors that the map predicts for a movie of features x, into aOut. */
+static void predictInto(const MlrecColdMap *m, const float *x, float *aOut){
+  const int d = m->nDim+1, f = m->pRanker->nFactor;
+  int c;
+  for(c=0; c<f; c++){
+    const double *w = m->aW + (i64)c*d;
+    aOut[c] = (float)(dotFD(x, w, m->nDim) + w[m->nDim]);
+  }
+}
+
 /*
 ** Fit the ridge regression from features (and a constant) to item factors
-** on the sample, and predict the factors of every vector.
+** on the sample into m->aW, and predict the factors of the sample.
 */
 static int fitMap(MlrecColdMap *m, sqlite3 *db){
-  const MlrecRanker *r = m->pRanker;
-  const int d = m->nDim+1, f = r->nFactor;
-  double *aA = sqlite3_malloc64(sizeof(double)*((i64)d*d + (i64)d*f + d));
-  double *aW, *aX;
-  int i, c, rc;
-  if( aA==0 ) return SQLITE_NOMEM;
-  aW = aA + (i64)d*d;
-  aX = aW + (i64)d*f;
-  memset(aA, 0, sizeof(double)*((i64)d*d + (i64)d*f));
-  rc = sumSample(m, db, aA, aW, aX);
-  for(i=0; i<d; i++) aA[(i64)i*d+i] += COLD_RIDGE;
-  if( rc==SQLITE_OK && mlrecCholesky(aA, d)!=SQLITE_OK ) rc = SQLITE_ERROR;
-  if( rc!=SQLITE_OK ){
+  const int d = m->nDim+1, f = m->pRanker->nFactor;
+  double *aA = sqlite3_malloc64(sizeof(double)*((i64)d*d + d)
+                                + sizeof(float)*(i64)d);
+  double *aX;
+  float *aBuf;
+  int s, c, rc;
+  m->aW = sqlite3_malloc64(sizeof(double)*(i64)d*f);
+  m->aSamplePred = sqlite3_malloc64(sizeof(float)*((i64)m->nSample*f+1));
+  if( aA==0 || m->aW==0 || m->aSamplePred==0 ){
     sqlite3_free(aA);
-    return rc;
+    return SQLITE_NOMEM;
   }
-  for(c=0; c<f; c++) mlrecCholeskySolve(aA, d, aW + (i64)c*d);
-  m->aPred = sqlite3_malloc64(sizeof(float)*((i64)m->pVec->nItem*f+1));
-  for(i=0; m->aPred && i<m->pVec->nItem; i++){
-    const float *x = plainOf(m, i);
-    for(c=0; c<f; c++){
-      const double *w = aW + (i64)c*d;
-      m->aPred[(i64)i*f+c] = (float)(dotFD(x, w, m->nDim) + w[m->nDim]);
-    }
+  aX = aA + (i64)d*d;
+  aBuf = (float*)(aX + d);
+  memset(aA, 0, sizeof(double)*(i64)d*d);
+  memset(m->aW, 0, sizeof(double)*(i64)d*f);
+  rc = sumSample(m, db, aA, m->aW, aX, aBuf);
+  for(s=0; s<d; s++) aA[(i64)s*d+s] += COLD_RIDGE;
+  if( rc==SQLITE_OK && mlrecCholesky(aA, d)!=SQLITE_OK ) rc = SQLITE_ERROR;
+  for(c=0; rc==SQLITE_OK && c<f; c++){
+    mlrecCholeskySolve(aA, d, m->aW + (i64)c*d);
+  }
+  for(s=0; rc==SQLITE_OK && s<m->nSample; s++){
+    predictInto(m, plainOf(m, m->aVecOfItem[m->aSample[s]], aBuf),
+                m->aSamplePred + (i64)s*f);
   }
   sqlite3_free(aA);
-  return m->aPred ? SQLITE_OK : SQLITE_NOMEM;
+  return rc;
 }
 
 static int newMap(sqlite3 *db, MlrecRanker *pRanker, MlrecVectors *pVec,
@@ -249,13 +265,9 @@ static int newMap(sqlite3 *db, MlrecRanker *pRanker, MlrecVectors *pVec,
   mlrecRankerRef(m->pRanker = pRanker);
   m->pVec = pVec;
   pVec->nRef++;
-  if( eSource==MLREC_CONTENT_TFIDF ){
-    rc = plainTfidf(m);
-  }else{
-    m->nDim = pVec->nDim;
-    rc = SQLITE_OK;
-  }
-  if( rc==SQLITE_OK ) rc = matchMovies(m);
+  m->bTfidf = eSource==MLREC_CONTENT_TFIDF;
+  m->nDim = m->bTfidf ? pVec->nPlainToken : pVec->nDim;
+  rc = matchMovies(m);
   if( rc==SQLITE_OK ) rc = fitMap(m, db);
   if( rc!=SQLITE_OK ){
     mlrecColdMapUnref(m);
@@ -307,6 +319,7 @@ void mlrecColdWorkFree(MlrecColdWork *w){
   sqlite3_free(w->aRef);
   sqlite3_free(w->aRefKey);
   sqlite3_free(w->aWarm);
+  sqlite3_free(w->aPlainX);
   sqlite3_free(w);
 }
 
@@ -323,7 +336,13 @@ static int coldWorkFor(const MlrecColdMap *m, int nAll, MlrecColdWork **ppW){
   w->aRef = sqlite3_malloc64(sizeof(int)*n);
   w->aRefKey = sqlite3_malloc64(sizeof(ColdKey)*n);
   w->aWarm = sqlite3_malloc64(sizeof(double)*(3*n + m->nDim + 1));
-  if( !w->aKey || !w->aRef || !w->aRefKey || !w->aWarm ) return SQLITE_NOMEM;
+  w->aPlainX = sqlite3_malloc64(sizeof(float)*(2*(i64)m->nDim
+                                               + m->pRanker->nFactor + 1));
+  if( !w->aKey || !w->aRef || !w->aRefKey || !w->aWarm || !w->aPlainX ){
+    return SQLITE_NOMEM;
+  }
+  w->aPlainY = w->aPlainX + m->nDim;
+  w->aPred = w->aPlainY + m->nDim;
   w->aTaste = w->aWarm + n;
   w->aProf = w->aTaste + n;
   w->aProfile = w->aProf + n;
@@ -428,25 +447,33 @@ static void selectRanks(double *a, int lo, int hi, const int *aRank,
 
 /* p = sum over the user's ratings of rating x features. */
 static void userProfile(const MlrecColdMap *m, const MlrecHistory *pHist,
-                        double *aProfile){
+                        MlrecColdWork *w){
+  double *aProfile = w->aProfile;
   int t, d;
   memset(aProfile, 0, sizeof(double)*m->nDim);
   for(t=0; t<pHist->n; t++){
     int v = mlrecFindId(m->pVec->aItemId, m->pVec->nItem, pHist->aId[t]);
     const float *x;
     if( v<0 ) continue;
-    x = plainOf(m, v);
+    x = plainOf(m, v, w->aPlainX);
     for(d=0; d<m->nDim; d++) aProfile[d] += pHist->aRating[t]*x[d];
   }
 }
 
-/* The two raw terms of t for the movie of vector v. */
-static void rawTerms(const MlrecColdMap *m, const double *aX,
-                     const double *aProfile, int v, double *pTaste,
+/* The two raw terms of t for recommender index i, which is sample movie
+** iSample (or -1 for one that is not). */
+static void rawTerms(const MlrecColdMap *m, MlrecColdWork *w,
+                     const double *aX, int i, int iSample, double *pTaste,
                      double *pProf){
   int f = m->pRanker->nFactor;
-  *pTaste = aX ? dotFD(m->aPred + (i64)v*f, aX, f) : 0.0;
-  *pProf = dotFD(plainOf(m, v), aProfile, m->nDim);
+  const float *x = plainOf(m, vecOf(m, i), w->aPlainX);
+  const float *y = m->aSamplePred + (i64)iSample*f;
+  if( iSample<0 ){
+    predictInto(m, x, w->aPred);
+    y = w->aPred;
+  }
+  *pTaste = aX ? dotFD(y, aX, f) : 0.0;
+  *pProf = dotFD(x, w->aProfile, m->nDim);
 }
 
 /* Gather the cold movies, the references and the warm scores. */
@@ -466,7 +493,7 @@ static void splitMovies(const MlrecColdMap *m, int nColdBelow,
   }
   for(s=0; s<m->nSample; s+=nStep){
     int j = m->aSample[s];
-    if( !aSeen[j] && r->aItemCount[j]>=nColdBelow ) w->aRef[nRef++] = j;
+    if( !aSeen[j] && r->aItemCount[j]>=nColdBelow ) w->aRef[nRef++] = s;
   }
   *pnCold = nCold;
   *pnRef = nRef;
@@ -485,22 +512,21 @@ static void tastes(const MlrecColdMap *m, const double *aX,
   int c, n = 0;
   for(c=0; c<nCold; c++){
     if( aSeen[w->aKey[c].i] ) continue;
-    rawTerms(m, aX, w->aProfile, vecOf(m, w->aKey[c].i), &w->aTaste[n],
-             &w->aProf[n]);
+    rawTerms(m, w, aX, w->aKey[c].i, -1, &w->aTaste[n], &w->aProf[n]);
     n++;
   }
   for(c=0; c<nRef; c++, n++){
-    rawTerms(m, aX, w->aProfile, vecOf(m, w->aRef[c]), &w->aTaste[n],
+    rawTerms(m, w, aX, m->aSample[w->aRef[c]], w->aRef[c], &w->aTaste[n],
              &w->aProf[n]);
   }
   meanScale(w->aTaste, n, &m1, &s1);
   meanScale(w->aProf, n, &m2, &s2);
   for(c=0, n=0; c<nCold+nRef; c++){
     double rTaste, rProf;
-    int i = c<nCold ? w->aKey[c].i : w->aRef[c-nCold];
+    int i = c<nCold ? w->aKey[c].i : m->aSample[w->aRef[c-nCold]];
     if( c<nCold && aSeen[i] ){
       /* a rated cold movie (include_rated) is left out of the statistics */
-      rawTerms(m, aX, w->aProfile, vecOf(m, i), &rTaste, &rProf);
+      rawTerms(m, w, aX, i, -1, &rTaste, &rProf);
     }else{
       rTaste = w->aTaste[n];
       rProf = w->aProf[n++];
@@ -533,7 +559,7 @@ int mlrecColdScore(const MlrecColdMap *m, const double *aX,
   w = *ppWork;
   splitMovies(m, nColdBelow, aSeen, aScore, w, &nCold, &nRef, &nWarm);
   if( nCold==0 ) return SQLITE_OK;
-  userProfile(m, pHist, w->aProfile);
+  userProfile(m, pHist, w);
   tastes(m, aX, aSeen, w, nCold, nRef);
   qsort(w->aRefKey, nRef, sizeof(ColdKey), cmpKeyDesc);
   qsort(w->aKey, nCold, sizeof(ColdKey), cmpKeyDesc);
@@ -565,9 +591,9 @@ int mlrecColdScore(const MlrecColdMap *m, const double *aX,
 ** rating x cosine of its features with those of cold movie iAll, and
 ** return 1; 0 if none is positive.  Ties go to the later rating.
 */
-int mlrecColdBecause(const MlrecColdMap *m, const MlrecHistory *pHist,
-                     int iAll, i64 *piOut){
-  const float *x = plainOf(m, vecOf(m, iAll));
+int mlrecColdBecause(const MlrecColdMap *m, MlrecColdWork *w,
+                     const MlrecHistory *pHist, int iAll, i64 *piOut){
+  const float *x = plainOf(m, vecOf(m, iAll), w->aPlainX);
   double rBest = 0.0;
   int t, iBest = -1;
   for(t=0; t<pHist->n; t++){
@@ -576,7 +602,7 @@ int mlrecColdBecause(const MlrecColdMap *m, const MlrecHistory *pHist,
     double s = 0.0;
     int d;
     if( v<0 ) continue;
-    y = plainOf(m, v);
+    y = plainOf(m, v, w->aPlainY);
     for(d=0; d<m->nDim; d++) s += (double)x[d]*y[d];
     s *= pHist->aRating[t];
     if( s>0.0 && s>=rBest ){

@@ -352,7 +352,8 @@ int mlrecRecommenderTop(MlrecRecommender *pRec, i64 iUser, int bIncludeRated,
 int mlrecRecommenderBecause(MlrecRecommender *pRec, int iAll, i64 *piOut){
   if( pRec->eModel!=MLREC_RANK_RANKING ) return 0;
   if( pRec->pCold && mlrecColdIs(pRec->pCold, pRec->nColdBelow, iAll) ){
-    return mlrecColdBecause(pRec->pCold, &pRec->hist, iAll, piOut);
+    return mlrecColdBecause(pRec->pCold, pRec->pColdWork, &pRec->hist, iAll,
+                            piOut);
   }
   return mlrecRankerBecause(pRec->pRanker, &pRec->hist, pRec->pWork, iAll,
                             piOut);

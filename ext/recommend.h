@@ -38,8 +38,8 @@ int mlrecColdScore(const MlrecColdMap*, const double *aX,
                    const MlrecHistory*, int nColdBelow,
                    const unsigned char *aSeen, double *aScore,
                    MlrecColdWork **ppWork);
-int mlrecColdBecause(const MlrecColdMap*, const MlrecHistory*, int iAll,
-                     i64 *piOut);
+int mlrecColdBecause(const MlrecColdMap*, MlrecColdWork*,
+                     const MlrecHistory*, int iAll, i64 *piOut);
 void mlrecColdWorkFree(MlrecColdWork*);
 
 /* What to rank with and over which movies: recommend()'s options. */

@@ -163,8 +163,8 @@ static void seqUserFlush(SeqUser *pU, MlrecSequences *x, i64 k0){
 ** are sorted by time here.  SQLITE_ABORT if the rows differ from the
 ** snapshot (the table changed in between).
 */
-static int readSequences(sqlite3 *db, const MlrecConfig *pCfg, MlrecSequences *x,
-                         char **pzErr){
+static int readSequences(sqlite3 *db, const MlrecConfig *pCfg,
+                         MlrecSequences *x, char **pzErr){
   const MlrecRatings *pR = x->pR;
   sqlite3_stmt *pStmt = 0;
   SeqUser user;
@@ -314,8 +314,8 @@ static void addWindow(const MlrecSequences *x, i64 k0, int p, int dLo, int dHi,
 ** over its raters; *pn gets the number of movies touched.  Returns
 ** SQLITE_INTERRUPT, leaving w->aSum dirty, if the work must stop.
 */
-static int sumWindows(const MlrecSequences *x, int L, int i, LinkWork *w, int *pn,
-                      MlrecWorker *pWorker){
+static int sumWindows(const MlrecSequences *x, int L, int i, LinkWork *w,
+                      int *pn, MlrecWorker *pWorker){
   const MlrecRatings *pR = x->pR;
   i64 k;
   int n = 0;
