@@ -303,28 +303,18 @@ static int audienceBuild(MlrecState *p, MlrecRanker *r, MlrecRatings *pR,
 /*
 ** Fold a movie the model was not trained on in from its raters (snapshot
 ** movie index iItem) against the user factors of a, into aY (nFactor):
-** the movie side of an ALS iteration.  aL is work space of nFactor^2.
+** the movie side of an ALS iteration.  aL is work space of nFactor^2,
+** aConf of one double per rater.
 */
 static int foldMovie(const MlrecAudience *a, int iItem, double *aL,
-                     double *aY){
-  const MlrecRanker *r = a->pRanker;
+                     double *aConf, double *aY){
   const MlrecRatings *pR = a->pRatings;
-  int f = a->nFactor, d;
-  i64 k;
-  memcpy(aL, a->aGram, sizeof(double)*(i64)f*f);
-  for(d=0; d<f; d++){
-    aL[(i64)d*f+d] += r->opt.regularization;
-    aY[d] = 0.0;
+  i64 k0 = pR->aItemStart[iItem], k;
+  for(k=k0; k<pR->aItemStart[iItem+1]; k++){
+    aConf[k-k0] = mlrecIalsConfidence(a->pRanker, mlrecItemRating(pR, k));
   }
-  for(k=pR->aItemStart[iItem]; k<pR->aItemStart[iItem+1]; k++){
-    const float *x = a->aX + (i64)pR->aItemUser[k]*f;
-    double c = mlrecIalsConfidence(r, mlrecItemRating(pR, k));
-    mlrecAddOuter(aL, f, c, x);
-    for(d=0; d<f; d++) aY[d] += (1.0+c)*x[d];
-  }
-  if( mlrecCholesky(aL, f)!=SQLITE_OK ) return SQLITE_ERROR;
-  mlrecCholeskySolve(aL, f, aY);
-  return SQLITE_OK;
+  return mlrecIalsSolve(a->pRanker, a->aGram, a->aX, (int)(k-k0),
+                        pR->aItemUser + k0, aConf, aL, aY);
 }
 
 /* What one audience() statement keeps between its calls. */
@@ -332,6 +322,7 @@ typedef struct AudienceWork AudienceWork;
 struct AudienceWork {
   MlrecAudience *pAud;     /* the model, snapshot and user factors */
   double *aL, *aY;         /* a movie's fold-in and factors, nFactor^2+f */
+  double *aConf;           /* nUser: its raters' confidences minus one */
   float *aYf;              /* its factors as floats */
   unsigned char *aRater;   /* nUser: rated the movie */
 };
@@ -384,7 +375,7 @@ static int audienceOpen(MlrecTvfCursor *pCur, AudienceWork *w, char **pzErr){
   if( rc!=SQLITE_OK ) return rc;
   /* w takes a only with its work space: a failure leaves w as it was */
   f = a->nFactor;
-  w->aL = sqlite3_malloc64(sizeof(double)*((i64)f*f+f));
+  w->aL = sqlite3_malloc64(sizeof(double)*((i64)f*f+f+a->nUser));
   w->aYf = sqlite3_malloc64(sizeof(float)*(i64)f);
   w->aRater = sqlite3_malloc64((i64)a->nUser+1);
   if( !w->aL || !w->aYf || !w->aRater ){
@@ -398,6 +389,7 @@ static int audienceOpen(MlrecTvfCursor *pCur, AudienceWork *w, char **pzErr){
     return SQLITE_NOMEM;
   }
   w->aY = w->aL + (i64)f*f;
+  w->aConf = w->aY + f;
   w->pAud = a;
   return SQLITE_OK;
 }
@@ -440,7 +432,7 @@ static int audienceCompute(MlrecTvfCursor *pCur, char **pzErr){
     y = a->pRanker->aItemFactor + (i64)iModel*f;
   }else{
     int d;
-    if( foldMovie(a, iItem, w->aL, w->aY) ){
+    if( foldMovie(a, iItem, w->aL, w->aConf, w->aY) ){
       mlrecSetError(pzErr, "audience: cannot fold movie %lld in (the "
                     "ranking model's factors overflow); train it again",
                     pCur->iArg);

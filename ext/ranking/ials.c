@@ -38,23 +38,24 @@ double mlrecIalsConfidence(const MlrecRanker *r, double rating){
 }
 
 /*
-** Solve  (G + lambda I + sum aConf[t] y y') x = sum (1 + aConf[t]) y  over
-** the n movies aItem[t] (-1 entries are skipped) into aX, leaving the
-** Cholesky factor in aL.  G is the Gram matrix of the factors aY.
+** Solve exactly  (G + lambda I + sum aConf[t] y y') x = sum (1 + aConf[t]) y
+** over the n rows aIdx[t] of the factors aY (-1 entries are skipped) into
+** aX, leaving the Cholesky factor in aL: one row of an ALS iteration of
+** model r (its factors and regularization).  G is the Gram matrix of aY.
 */
-static int solveOne(const double *aG, const float *aY, int f, double lambda,
-                    int n, const int *aItem, const double *aConf,
-                    double *aL, double *aX){
-  int t, d;
+int mlrecIalsSolve(const MlrecRanker *r, const double *aG, const float *aY,
+                   int n, const int *aIdx, const double *aConf, double *aL,
+                   double *aX){
+  int f = r->nFactor, t, d;
   memcpy(aL, aG, sizeof(double)*f*f);
   for(d=0; d<f; d++){
-    aL[(i64)d*f+d] += lambda;
+    aL[(i64)d*f+d] += r->opt.regularization;
     aX[d] = 0.0;
   }
   for(t=0; t<n; t++){
     const float *y;
-    if( aItem[t]<0 ) continue;
-    y = aY + (i64)aItem[t]*f;
+    if( aIdx[t]<0 ) continue;
+    y = aY + (i64)aIdx[t]*f;
     mlrecAddOuter(aL, f, aConf[t], y);
     for(d=0; d<f; d++) aX[d] += (1.0+aConf[t])*y[d];
   }
@@ -472,8 +473,8 @@ ials_out:
 */
 int mlrecIalsFoldIn(const MlrecRanker *r, int n, const int *aItem,
                     const double *aConf, double *aL, double *aX){
-  return solveOne(r->aGram, r->aItemFactor, r->nFactor,
-                  r->opt.regularization, n, aItem, aConf, aL, aX);
+  return mlrecIalsSolve(r, r->aGram, r->aItemFactor, n, aItem, aConf, aL,
+                        aX);
 }
 
 /*

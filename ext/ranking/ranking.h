@@ -84,6 +84,9 @@ int mlrecIalsTrain(MlrecState*, const MlrecRatings*, MlrecRanker*,
                    int nThread, int (*xFirst)(void*), void *pFirstCtx,
                    char **pzErr);
 double mlrecIalsConfidence(const MlrecRanker*, double rating);
+int mlrecIalsSolve(const MlrecRanker*, const double *aG, const float *aY,
+                   int n, const int *aIdx, const double *aConf, double *aL,
+                   double *aX);
 int mlrecIalsFoldIn(const MlrecRanker*, int n, const int *aItem,
                     const double *aConf, double *aL, double *aX);
 void mlrecIalsExplain(const MlrecRanker*, const double *aL, int iItem,
