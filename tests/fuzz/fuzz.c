@@ -421,6 +421,30 @@ static int sqlRated(Run *pRun, sqlite3_int64 iUser, sqlite3_int64 iMovie){
 /* ---- Operations ------------------------------------------------------------ */
 
 /*
+** What every list function's n rows aRow (-1: an error) must satisfy: none
+** for a NULL argument (bNull), an error for a bad one (bBad), else at most
+** k, ranked 1, 2, ...  True if there are rows to check further.
+*/
+static int listChecked(const Row *aRow, int bNull, int bBad, int n,
+                       sqlite3_int64 k){
+  int i;
+  if( bNull ){
+    if( n!=0 ) fail("a NULL argument must give no rows", 0);
+    return 0;
+  }
+  if( bBad ){
+    if( n!=-1 ) fail("a bad argument must be an error", 0);
+    return 0;
+  }
+  if( n<0 ) return 0;
+  if( n>k ) fail("more rows than k", 0);
+  for(i=0; i<n; i++){
+    if( aRow[i].iRank!=i+1 ) fail("ranks are not 1, 2, ...", 0);
+  }
+  return 1;
+}
+
+/*
 ** similar_movies(id [, k [, options]]) or recommend(id [, k [, options]]),
 ** and what its rows must satisfy given its arguments.  Without options,
 ** similar_movies() scores are the cosines, and recommend() never returns a
@@ -452,15 +476,9 @@ static void opTopK(Run *pRun, Input *p, int bSimilar, int nArg){
        || (nArg>=2 && sqlite3_value_type(arg(&a, 1))==SQLITE_NULL);
   bBad = !asId(arg(&a, 0), &iQuery) || (nArg>=2 && (!asId(arg(&a, 1), &k) || k<0));
   n = stepAll(pRun, pStmt, aRow);
-  if( bNull ){
-    if( n!=0 ) fail("a NULL argument must give no rows", 0);
-  }else if( bBad ){
-    if( n!=-1 ) fail("a bad argument must be an error", 0);
-  }else if( n>=0 ){
-    if( n>k ) fail("more rows than k", 0);
+  if( listChecked(aRow, bNull, bBad, n, k) ){
     for(i=0; i<n; i++){
       int j;
-      if( aRow[i].iRank!=i+1 ) fail("ranks are not 1, 2, ...", 0);
       if( !isfinite(aRow[i].rScore) ) fail("score is not finite", 0);
       for(j=0; j<i; j++){
         if( aRow[j].iMovie==aRow[i].iMovie ) fail("a movie appears twice", 0);
@@ -510,14 +528,8 @@ static void opAudience(Run *pRun, Input *p){
   bBad = !asId(arg(&a, 0), &iMovie) || !asId(arg(&a, 1), &k)
        || k<1 || k>1000000;
   n = stepAll(pRun, pStmt, aRow);
-  if( bNull ){
-    if( n!=0 ) fail("a NULL argument must give no rows", 0);
-  }else if( bBad ){
-    if( n!=-1 ) fail("a bad argument must be an error", 0);
-  }else if( n>=0 ){
-    if( n>k ) fail("more rows than k", 0);
+  if( listChecked(aRow, bNull, bBad, n, k) ){
     for(i=0; i<n; i++){
-      if( aRow[i].iRank!=i+1 ) fail("ranks are not 1, 2, ...", 0);
       if( !isfinite(aRow[i].rScore) || aRow[i].rScore<0.0 ){
         fail("audience() score is not a finite number >= 0", 0);
       }
