@@ -99,14 +99,21 @@ struct MlrecRatings {
                          ** those of the snapshot that owns it */
 };
 
-/* Rating k of the by-user order of pR (h/2 is exact: the same float). */
+/* Rating k of ratings held as floats aValue, or if that is NULL as 2 x
+** rating in bytes aHalf (h/2 is exact: the same float). */
+static inline float mlrecRatingAt(const float *aValue,
+                                  const signed char *aHalf, i64 k){
+  return aValue ? aValue[k] : 0.5f*(float)aHalf[k];
+}
+
+/* Rating k of the by-user order of pR. */
 static inline float mlrecUserRating(const MlrecRatings *pR, i64 k){
-  return pR->aUserHalf ? 0.5f*(float)pR->aUserHalf[k] : pR->aUserValue[k];
+  return mlrecRatingAt(pR->aUserValue, pR->aUserHalf, k);
 }
 
 /* Rating k of the by-movie order of pR. */
 static inline float mlrecItemRating(const MlrecRatings *pR, i64 k){
-  return pR->aItemHalf ? 0.5f*(float)pR->aItemHalf[k] : pR->aItemValue[k];
+  return mlrecRatingAt(pR->aItemValue, pR->aItemHalf, k);
 }
 
 /*

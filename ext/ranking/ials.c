@@ -180,11 +180,6 @@ struct RatedRows {
   float *aConf;
 };
 
-/* Rating t of p. */
-static inline float ratedValue(const RatedRows *p, int t){
-  return p->aVal ? p->aVal[t] : 0.5f*(float)p->aHalf[t];
-}
-
 /* Row t of p and its confidence minus one into *pc, in a later pass. */
 static const float *ratedRow(const SolveJob *j, const RatedRows *p, int t,
                              float *pc){
@@ -193,7 +188,7 @@ static const float *ratedRow(const SolveJob *j, const RatedRows *p, int t,
     *pc = p->aConf[t];
     return p->aRow + (i64)t*f;
   }else{
-    float v = ratedValue(p, t) - j->rMin;
+    float v = mlrecRatingAt(p->aVal, p->aHalf, t) - j->rMin;
     *pc = j->rConfFlat + j->rConfScale*v*v;
     prefetchRow(j->aOther, f, p->n, p->aIdx, t);
     return j->aOther + (i64)p->aIdx[t]*f;
@@ -226,7 +221,7 @@ static void residual(const SolveJob *j, RatedRows *pRated, const float *x,
   for(d=0; d<f; d++) r[d] = -r[d];
   for(t=0; t<pRated->n; t++){
     const float *y = j->aOther + (i64)pRated->aIdx[t]*f;
-    float v = ratedValue(pRated, t) - j->rMin;
+    float v = mlrecRatingAt(pRated->aVal, pRated->aHalf, t) - j->rMin;
     float c = j->rConfFlat + j->rConfScale*v*v;
     prefetchRow(j->aOther, f, pRated->n, pRated->aIdx, t);
     if( t<pRated->nGather ){

@@ -68,10 +68,9 @@ struct MlrecKnnRow {
 
 /* Residual k of row p. */
 static inline float mlrecKnnResid(const MlrecKnnRow *p, int k){
-  float r;
   if( p->aResid ) return p->aResid[k];
-  r = p->aValue ? p->aValue[k] : 0.5f*(float)p->aHalf[k];
-  return (float)(r - p->mu - p->rBias - p->aBias[p->aIdx[k]]);
+  return (float)(mlrecRatingAt(p->aValue, p->aHalf, k) - p->mu - p->rBias
+                 - p->aBias[p->aIdx[k]]);
 }
 
 /* Reads rows aiRow[0..n) of the users (bUser) or movies of loaded model p
