@@ -39,8 +39,8 @@
 ** prediction needs that no connection has read yet, in one go (xFetch:
 ** index lookups by one statement), so a process that serves a few users
 ** never reads the rest; every row read is published with an atomic
-** compare-and-swap, and the model is otherwise immutable, so the connections of a process share
-** one loaded copy.  The scratch of a prediction (one movie's residuals
+** compare-and-swap, and the model is otherwise immutable, so the
+** connections of a process share one loaded copy.  The scratch of a prediction (one movie's residuals
 ** scattered by user) is the caller's: one per connection.
 */
 #include "rating.h"

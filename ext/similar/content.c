@@ -232,7 +232,9 @@ static int readMovieTokens(sqlite3 *db, const MlrecConfig *c, int bTitle,
     i64 iId;
     int i;
     rc = SQLITE_OK;
-    if( mlrecArgToId(sqlite3_column_value(pStmt, 0), &iId)!=SQLITE_OK ) continue;
+    if( mlrecArgToId(sqlite3_column_value(pStmt, 0), &iId)!=SQLITE_OK ){
+      continue;
+    }
     i = mlrecFindId(pVec->aItemId, pVec->nItem, iId);
     if( i<0 ) continue;
     if( sqlite3_column_type(pStmt, 1)==SQLITE_TEXT ){
@@ -266,7 +268,9 @@ static int readTagTokens(sqlite3 *db, const MlrecConfig *c,
     int i;
     rc = z ? SQLITE_OK : SQLITE_NOMEM;
     if( rc!=SQLITE_OK ) break;
-    if( mlrecArgToId(sqlite3_column_value(pStmt, 0), &iId)!=SQLITE_OK ) continue;
+    if( mlrecArgToId(sqlite3_column_value(pStmt, 0), &iId)!=SQLITE_OK ){
+      continue;
+    }
     i = mlrecFindId(pVec->aItemId, pVec->nItem, iId);
     if( i<0 ) continue;   /* a tag of a movie that is not in the movies table */
     rc = addToken(p, i, "tag:", z, sqlite3_column_bytes(pStmt, 1), 0,
